@@ -1,0 +1,86 @@
+import { ErrorCode, WharfError } from "./errors.js";
+import type { FrameHeader } from "./header.js";
+import { DEFAULT_MAX_HEADER_SIZE, LENGTH_PREFIX_SIZE } from "./limits.js";
+
+/** Bodies up to this size are copied into the header's buffer: one write beats two for small frames. */
+const INLINE_BODY_LIMIT = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+function headerJson(header: FrameHeader, bodyLength: number): string {
+  // The body's real length always wins over whatever `size` the caller left in the header, so a frame can never
+  // announce a size it does not carry.
+  const declared = header.size ?? 0;
+  if (declared === bodyLength) return JSON.stringify(header);
+  return JSON.stringify({ ...header, size: bodyLength });
+}
+
+/**
+ * Encodes a frame as a list of buffers to be written in order: the length prefix and header, then (for a large
+ * body) the body itself, uncopied. `size` is set from the body.
+ *
+ * Throws a WharfError with `E_FRAME_TOO_LARGE` when the header is longer than `maxHeaderSize`.
+ *
+ * @example
+ * ```ts
+ * socket.cork();
+ * for (const part of encodeFrameParts({ type: "put", id: 7 }, bigBody)) socket.write(part);
+ * socket.uncork();
+ * ```
+ */
+export function encodeFrameParts(
+  header: FrameHeader,
+  body: Uint8Array = EMPTY,
+  maxHeaderSize: number = DEFAULT_MAX_HEADER_SIZE,
+): Buffer[] {
+  const json = headerJson(header, body.byteLength);
+  const headerLength = Buffer.byteLength(json);
+  if (headerLength > maxHeaderSize) {
+    throw new WharfError(
+      ErrorCode.FRAME_TOO_LARGE,
+      `header of ${headerLength} bytes exceeds the limit of ${maxHeaderSize} bytes`,
+    );
+  }
+  const inline = body.byteLength <= INLINE_BODY_LIMIT;
+  const head = Buffer.allocUnsafe(LENGTH_PREFIX_SIZE + headerLength + (inline ? body.byteLength : 0));
+  head.writeUInt32BE(headerLength, 0);
+  head.write(json, LENGTH_PREFIX_SIZE, "utf8");
+  if (inline) {
+    head.set(body, LENGTH_PREFIX_SIZE + headerLength);
+    return [head];
+  }
+  return [head, Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
+}
+
+/**
+ * Encodes a whole frame into one Buffer: 4-byte big-endian header length, UTF-8 JSON header, body.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame } from "wharf/wire";
+ * const frame = encodeFrame({ type: "ping", id: 1 }, Buffer.from("hi"));
+ * // <00 00 00 1f 7b 22 74 79 70 65 22 ... 7d 68 69>  (31-byte header {"type":"ping","id":1,"size":2}, body "hi")
+ * ```
+ */
+export function encodeFrame(header: FrameHeader, body?: Uint8Array, maxHeaderSize?: number): Buffer {
+  const parts = encodeFrameParts(header, body, maxHeaderSize);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/**
+ * Encodes only the length prefix and header of a frame whose `size` bytes of body the caller writes next
+ * (a streamed body). `header.size` must already be set.
+ */
+export function encodeFrameHead(header: FrameHeader, maxHeaderSize: number = DEFAULT_MAX_HEADER_SIZE): Buffer {
+  const json = JSON.stringify(header);
+  const headerLength = Buffer.byteLength(json);
+  if (headerLength > maxHeaderSize) {
+    throw new WharfError(
+      ErrorCode.FRAME_TOO_LARGE,
+      `header of ${headerLength} bytes exceeds the limit of ${maxHeaderSize} bytes`,
+    );
+  }
+  const head = Buffer.allocUnsafe(LENGTH_PREFIX_SIZE + headerLength);
+  head.writeUInt32BE(headerLength, 0);
+  head.write(json, LENGTH_PREFIX_SIZE, "utf8");
+  return head;
+}

@@ -1,0 +1,28 @@
+/**
+ * `wharf/wire`: the frame format shared by every transport. A frame is a 4-byte big-endian header length N,
+ * N bytes of UTF-8 JSON (an object), then exactly `size` bytes of body. See docs/protocol.md.
+ *
+ * @module
+ */
+export { FrameDecoder, type BodyMode, type FrameDecoderOptions, type FrameHandlers } from "./decoder.js";
+export { encodeFrame, encodeFrameHead, encodeFrameParts } from "./encoder.js";
+export { decodeDatagram, encodeDatagram, MAX_DATAGRAM_SIZE, type DecodedFrame } from "./datagram.js";
+export { ErrorCode, ProtocolError, WharfError, type WireErrorBody } from "./errors.js";
+export {
+  assertRequestHeader,
+  headerSize,
+  isWireInteger,
+  type FrameHeader,
+  type ReplyHeader,
+  type RequestHeader,
+} from "./header.js";
+export {
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_MAX_STREAM_SIZE,
+  LENGTH_PREFIX_SIZE,
+  resolveLimits,
+  type FrameLimits,
+  type ResolvedFrameLimits,
+} from "./limits.js";
+export { parseHeader } from "./parse-header.js";

@@ -1,0 +1,25 @@
+import { isUtf8 } from "node:buffer";
+import { ErrorCode, ProtocolError } from "./errors.js";
+import type { FrameHeader } from "./header.js";
+
+/**
+ * Parses header bytes `[start, end)` of `bytes` as strict UTF-8 JSON that must be an object.
+ * Throws a ProtocolError with `E_BAD_HEADER` for anything else.
+ */
+export function parseHeader(bytes: Buffer, start: number, end: number): FrameHeader {
+  // toString() would quietly replace invalid sequences with U+FFFD; the spec says the header is UTF-8, so a
+  // header that is not is refused rather than guessed at.
+  if (!isUtf8(bytes.subarray(start, end))) {
+    throw new ProtocolError(ErrorCode.BAD_HEADER, "header is not valid UTF-8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8", start, end));
+  } catch (err) {
+    throw new ProtocolError(ErrorCode.BAD_HEADER, `header is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(ErrorCode.BAD_HEADER, "header must be a JSON object");
+  }
+  return value as FrameHeader;
+}
