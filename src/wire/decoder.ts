@@ -78,6 +78,16 @@ export class FrameDecoder {
     return this.#state === State.Length && this.#buffered === 0;
   }
 
+  /** True while part of a frame's length prefix or header has arrived but not all of it. */
+  get inHeader(): boolean {
+    return this.#state === State.Header || (this.#state === State.Length && this.#buffered > 0);
+  }
+
+  /** True while a streamed body is being delivered. */
+  get inStream(): boolean {
+    return this.#state === State.Stream;
+  }
+
   /** The protocol error that failed this decoder, if any. */
   get failure(): ProtocolError | null {
     return this.#failure;

@@ -26,3 +26,5 @@ export {
   type ResolvedFrameLimits,
 } from "./limits.js";
 export { parseHeader } from "./parse-header.js";
+export { formatEndpoint, parseEndpoint, type Endpoint, type UrlTransport } from "./address.js";
+export { FrameWriter, type FrameWriterOptions, type StreamedBody } from "./frame-writer.js";

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * The `wharf` command: one verb group per module in this folder.
+ */
+import { Command } from "commander";
+import { registerPing } from "./ping.js";
+import { registerServe } from "./serve.js";
+import { VERSION } from "./version.js";
+
+const program = new Command("wharf")
+  .description("wharf: a concurrent client/server toolkit")
+  .version(VERSION)
+  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "wharf: ")) });
+
+registerServe(program);
+registerPing(program);
+
+await program.parseAsync(process.argv);

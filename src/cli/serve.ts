@@ -1,0 +1,182 @@
+import cluster from "node:cluster";
+import { mkdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { pino, type Logger } from "pino";
+import { Server } from "../server/index.js";
+import { CliError, action } from "./fail.js";
+import { integerOption, parseSize, secondsOption } from "./parse.js";
+
+/** The options of `wharf serve`, as commander parses them. */
+export interface ServeOptions {
+  host: string[];
+  port: number;
+  udpPort?: number;
+  udp: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  unix?: string;
+  workers: number;
+  data: string;
+  logLevel: string;
+  maxConnections: number;
+  idleTimeout: number;
+  maxHeaderSize: number;
+  maxBodySize: number;
+  shutdownTimeout: number;
+}
+
+/** Messages between the cluster primary and its workers. */
+type ClusterMessage = { wharf: "listening"; addresses: string[] } | { wharf: "shutdown" };
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Adds `wharf serve` to the program. */
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve wharf over TCP (or TLS), UDP and optionally a Unix socket")
+    .option("--host <address>", "address to listen on; repeat for several (IPv4 or IPv6)", collect)
+    .option("--port <port>", "TCP (or TLS) port; 0 picks a free one", integerOption("--port", 0, 65535), 9000)
+    .option("--udp-port <port>", "UDP port; 0 picks a free one (default: the TCP port)", integerOption("--udp-port", 0, 65535))
+    .option("--no-udp", "do not serve UDP")
+    .option("--tls-cert <file>", "PEM certificate: serve TLS instead of plain TCP")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option("--unix <path>", "also listen on a Unix socket at this path")
+    .option("--workers <n>", "processes serving TCP (uses every core with the number of cores)", integerOption("--workers", 1, 256), 1)
+    .option("--data <dir>", "data folder", "./wharf-data")
+    .addOption(new Option("--log-level <level>", "log level (logs go to stderr as JSON lines)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .option("--max-connections <n>", "most connections served at once", integerOption("--max-connections", 1), 10_000)
+    .option("--idle-timeout <seconds>", "close connections idle this long; 0: never", secondsOption("--idle-timeout"), 120_000)
+    .option("--max-header-size <size>", "largest frame header", parseSize, 64 * 1024)
+    .option("--max-body-size <size>", "largest buffered body", parseSize, 16 * 1024 * 1024)
+    .option("--shutdown-timeout <seconds>", "on SIGINT/SIGTERM, wait this long for in-flight requests", secondsOption("--shutdown-timeout"), 10_000)
+    .action(action((options: ServeOptions) => serve({ ...options, host: options.host ?? ["127.0.0.1"] })));
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new CliError("--tls-cert and --tls-key go together");
+  }
+  mkdirSync(resolve(options.data), { recursive: true });
+  const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
+  if (cluster.isWorker) return serveWorker(options, logger);
+  const server = buildServer(options, logger);
+  const addresses = [...(await listenStreams(server, options)), ...(await listenUdp(server, options))];
+  announce(addresses);
+  logger.info({ addresses, data: resolve(options.data) }, "serving");
+  onShutdownSignal(logger, () => server.close({ timeout: options.shutdownTimeout }));
+}
+
+/** Makes a server with every service registered, configured from the options. */
+export function buildServer(options: ServeOptions, logger: Logger): Server {
+  return new Server({
+    logger,
+    maxConnections: options.maxConnections,
+    idleTimeout: options.idleTimeout,
+    maxHeaderSize: options.maxHeaderSize,
+    maxBodySize: options.maxBodySize,
+  });
+}
+
+async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {
+  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined
+    ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) }
+    : undefined;
+  const urls: string[] = [];
+  for (const host of options.host) urls.push(await server.listenTcp({ host, port: options.port, tls }));
+  if (options.unix !== undefined) urls.push(await server.listenUnix(resolve(options.unix)));
+  return urls;
+}
+
+async function listenUdp(server: Server, options: ServeOptions): Promise<string[]> {
+  if (!options.udp) return [];
+  const port = options.udpPort ?? options.port;
+  const urls: string[] = [];
+  for (const host of options.host) urls.push(await server.listenUdp({ host, port }));
+  return urls;
+}
+
+/** The first line `wharf serve` prints: every address, as URLs. */
+function announce(addresses: string[]): void {
+  process.stdout.write(`wharf listening on ${addresses.join(" ")}\n`);
+}
+
+function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    shutdown().then(
+      () => {
+        logger.info("stopped");
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+/**
+ * The cluster primary: forks the workers that serve TCP (they share the listening sockets), serves UDP itself,
+ * replaces a worker that dies, and on SIGINT/SIGTERM shuts every worker down gracefully.
+ */
+async function servePrimary(options: ServeOptions, logger: Logger): Promise<void> {
+  const server = buildServer(options, logger);
+  const udpAddresses = await listenUdp(server, options);
+  let shuttingDown = false;
+  let streamAddresses: string[] | null = null;
+  let listening = 0;
+  const fork = (): void => {
+    const worker = cluster.fork();
+    worker.on("message", (message: ClusterMessage) => {
+      if (message.wharf !== "listening") return;
+      listening += 1;
+      streamAddresses ??= message.addresses;
+      if (listening === options.workers) {
+        announce([...streamAddresses, ...udpAddresses]);
+        logger.info({ addresses: [...streamAddresses, ...udpAddresses], workers: options.workers }, "serving");
+      }
+    });
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (shuttingDown) return;
+    logger.error({ worker: worker.process.pid, code, signal }, "worker died; starting another");
+    fork();
+  });
+  for (let i = 0; i < options.workers; i += 1) fork();
+  onShutdownSignal(logger, async () => {
+    shuttingDown = true;
+    const exits = Object.values(cluster.workers ?? {}).map((worker) => {
+      if (worker === undefined || worker.isDead()) return Promise.resolve();
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
+      return exited;
+    });
+    await Promise.all([server.close({ timeout: options.shutdownTimeout }), ...exits]);
+  });
+}
+
+async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
+  const server = buildServer(options, logger);
+  const addresses = await listenStreams(server, options);
+  const stop = (): Promise<void> => server.close({ timeout: options.shutdownTimeout });
+  process.on("message", (message: ClusterMessage) => {
+    if (message.wharf === "shutdown") void stop().then(() => process.exit(0));
+  });
+  onShutdownSignal(logger, stop);
+  process.send?.({ wharf: "listening", addresses } satisfies ClusterMessage);
+}

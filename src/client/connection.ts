@@ -1,0 +1,294 @@
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import {
+  ErrorCode,
+  FrameDecoder,
+  FrameWriter,
+  ProtocolError,
+  WharfError,
+  isWireInteger,
+  type FrameHeader,
+  type FrameLimits,
+  type ReplyHeader,
+  type StreamedBody,
+  type WireErrorBody,
+} from "../wire/index.js";
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the reply header; then the request fails with `E_TIMEOUT` and is cancelled. */
+  timeout?: number;
+  /** Aborting fails the request with `E_CANCELLED` and cancels it on the server. */
+  signal?: AbortSignal;
+}
+
+/** A reply: its header and its body. */
+export interface Reply<Body = Buffer> {
+  header: ReplyHeader;
+  body: Body;
+}
+
+/** A request body: bytes, or `size` bytes from a stream. */
+export type RequestBody = Uint8Array | StreamedBody;
+
+interface Pending {
+  resolve(reply: Reply<any>): void;
+  reject(err: Error): void;
+  stream: boolean;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Options for wrapping a connected socket. */
+export interface ConnectionOptions extends FrameLimits {
+  /** A label for error messages, e.g. the URL. */
+  label?: string;
+}
+
+function remoteError(error: WireErrorBody | undefined, fallback: string): WharfError {
+  const code = typeof error?.code === "string" ? error.code : ErrorCode.PROTOCOL;
+  const message = typeof error?.message === "string" ? error.message : fallback;
+  return new WharfError(code, message, { data: error?.data });
+}
+
+/**
+ * A client connection: many requests in flight at once (pipelined), each matched to its reply by id.
+ * Frames the server sends without an id are emitted as `"event"` (header, body).
+ * Emits `"close"` (error or undefined) once, when the connection is gone.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "wharf/client";
+ * const conn = await connect("tcp://127.0.0.1:9000");
+ * const { body } = await conn.request("ping", {}, Buffer.from("hello"), { timeout: 5_000 });
+ * await conn.close();
+ * ```
+ */
+export class Connection extends EventEmitter {
+  readonly label: string;
+  #socket: Socket;
+  #decoder: FrameDecoder;
+  #writer: FrameWriter;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closeReason: WharfError | null = null;
+  #closed = false;
+  #body: Readable | null = null;
+  #bodyBlocked = false;
+
+  constructor(socket: Socket, options: ConnectionOptions = {}) {
+    super();
+    this.label = options.label ?? "connection";
+    this.#socket = socket;
+    this.#writer = new FrameWriter(socket, { maxHeaderSize: options.maxHeaderSize });
+    this.#decoder = new FrameDecoder(
+      {
+        onHeader: (header) => this.#classify(header),
+        onFrame: (header, body) => this.#onFrame(header as ReplyHeader, body),
+        onBodyStart: (header) => this.#onBodyStart(header as ReplyHeader),
+        onBodyChunk: (chunk) => this.#onBodyChunk(chunk),
+        onBodyEnd: () => this.#onBodyEnd(),
+      },
+      options,
+    );
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        this.#decoder.push(chunk);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.#fail(new WharfError(ErrorCode.PROTOCOL, `the server broke the protocol: ${err.message}`, { cause: err }));
+      }
+    });
+    socket.on("end", () => socket.end());
+    socket.on("error", (err) => {
+      this.#closeReason ??= new WharfError(ErrorCode.CONNECTION_CLOSED, `${this.label}: ${err.message}`, { cause: err });
+    });
+    socket.on("close", () => this.#onClose());
+  }
+
+  /** Requests waiting for their replies. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** True once the connection is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a request and resolves its reply; a failed reply rejects with a WharfError carrying the server's
+   * code. A request body may be bytes or `{ size, stream }`.
+   */
+  request(type: string, header?: Record<string, unknown>, body?: RequestBody, options?: RequestOptions): Promise<Reply> {
+    return this.#send(type, header, body, options, false);
+  }
+
+  /** Like {@link request}, but the reply body is a Readable delivered with backpressure (for large bodies). */
+  requestStream(
+    type: string,
+    header?: Record<string, unknown>,
+    body?: RequestBody,
+    options?: RequestOptions,
+  ): Promise<Reply<Readable>> {
+    return this.#send(type, header, body, options, true);
+  }
+
+  /** Ends the connection once every pending request is answered. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#pending.size > 0) await new Promise((resolve) => setImmediate(resolve));
+    const closed = new Promise<void>((resolve) => this.once("close", () => resolve()));
+    this.#socket.end();
+    await closed;
+  }
+
+  /** Closes at once; pending requests fail with `E_CONNECTION_CLOSED`. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #send<B>(
+    type: string,
+    fields: Record<string, unknown> | undefined,
+    body: RequestBody | undefined,
+    options: RequestOptions | undefined,
+    stream: boolean,
+  ): Promise<Reply<B>> {
+    if (typeof type !== "string" || type.length === 0) {
+      return Promise.reject(new TypeError("type must be a non-empty string"));
+    }
+    if (this.#closed) {
+      return Promise.reject(this.#closeReason ?? new WharfError(ErrorCode.CONNECTION_CLOSED, `${this.label} is closed`));
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new WharfError(ErrorCode.CANCELLED, "the request was aborted", { cause: signal.reason }));
+    const id = this.#nextId++;
+    const header = fields === undefined ? { type, id } : { ...fields, type, id };
+    return new Promise<Reply<B>>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, stream, timer: undefined, signal, onAbort: undefined };
+      this.#pending.set(id, pending);
+      const timeout = options?.timeout;
+      if (timeout !== undefined) {
+        pending.timer = setTimeout(() => {
+          this.#giveUp(id, new WharfError(ErrorCode.TIMEOUT, `no reply to ${type} within ${timeout} ms`));
+        }, timeout);
+      }
+      if (signal !== undefined) {
+        pending.onAbort = () => this.#giveUp(id, new WharfError(ErrorCode.CANCELLED, "the request was aborted", { cause: signal.reason }));
+        signal.addEventListener("abort", pending.onAbort, { once: true });
+      }
+      try {
+        if (body === undefined || body instanceof Uint8Array) {
+          this.#writer.writeFrame(header, body);
+        } else {
+          this.#writer.writeStreamed(header, body).catch((err: unknown) => {
+            // A body that cannot be finished breaks the framing of everything after it.
+            this.#fail(new WharfError(ErrorCode.CONNECTION_CLOSED, `request body failed: ${(err as Error).message}`, { cause: err }));
+          });
+        }
+      } catch (err) {
+        this.#settle(id);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Fails a request on the client and asks the server to cancel it. */
+  #giveUp(id: number, error: WharfError): void {
+    const pending = this.#settle(id);
+    if (pending === undefined) return;
+    pending.reject(error);
+    if (!this.#closed && this.#socket.writable) {
+      try {
+        this.#writer.writeFrame({ type: "cancel", id: this.#nextId++, ref: id });
+      } catch {
+        // the cancel is a courtesy; the reply is ignored either way
+      }
+    }
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal?.removeEventListener("abort", pending.onAbort);
+    return pending;
+  }
+
+  #classify(header: FrameHeader): "buffer" | "stream" {
+    const id = header.id;
+    if (header.ok === true && isWireInteger(id) && this.#pending.get(id)?.stream === true) return "stream";
+    return "buffer";
+  }
+
+  #onFrame(header: ReplyHeader, body: Buffer): void {
+    const id = header.id;
+    if (!isWireInteger(id)) {
+      if (header.ok === false) {
+        // A connection-level error (idle timeout, too many connections, a frame the server refused).
+        this.#closeReason = remoteError(header.error, "the server closed the connection");
+      } else {
+        this.emit("event", header, body);
+      }
+      return;
+    }
+    const pending = this.#settle(id);
+    if (header.ok !== true) {
+      const error = remoteError(header.error, "the request failed");
+      if (header.fatal === true) this.#closeReason = error;
+      pending?.reject(error);
+      return;
+    }
+    if (pending === undefined) return; // timed out or cancelled: the late reply is dropped
+    pending.resolve({ header, body: pending.stream ? Readable.from([body]) : body });
+  }
+
+  #onBodyStart(header: ReplyHeader): void {
+    const pending = this.#settle(header.id as number);
+    const body = new Readable({
+      read: () => {
+        if (this.#bodyBlocked) {
+          this.#bodyBlocked = false;
+          this.#socket.resume();
+        }
+      },
+    });
+    this.#body = body;
+    if (pending === undefined) body.resume(); // nobody waits: discard
+    else pending.resolve({ header, body });
+  }
+
+  #onBodyChunk(chunk: Buffer): void {
+    const body = this.#body;
+    if (body === null || body.destroyed) return;
+    if (!body.push(chunk)) {
+      this.#bodyBlocked = true;
+      this.#socket.pause();
+    }
+  }
+
+  #onBodyEnd(): void {
+    this.#body?.push(null);
+    this.#body = null;
+  }
+
+  #fail(error: WharfError): void {
+    this.#closeReason ??= error;
+    this.#socket.destroy();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason = this.#closeReason ?? new WharfError(ErrorCode.CONNECTION_CLOSED, `${this.label} closed before the reply arrived`);
+    this.#body?.destroy(reason);
+    this.#body = null;
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(reason);
+    this.emit("close", this.#closeReason ?? undefined);
+  }
+}

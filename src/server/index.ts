@@ -1,0 +1,8 @@
+/**
+ * `wharf/server`: socketserver-style servers over TCP, TLS, Unix sockets and UDP. See docs/architecture.md.
+ *
+ * @module
+ */
+export { RequestContext, type PeerInfo, type Transport } from "./context.js";
+export { Router, type Handler, type HandlerOptions, type ReplyInit, type StreamedBody } from "./router.js";
+export { Server, type ServerOptions, type TcpListenOptions, type UdpListenOptions } from "./server.js";

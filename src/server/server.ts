@@ -1,0 +1,285 @@
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import { unlinkSync } from "node:fs";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { pino, type Logger } from "pino";
+import { ErrorCode, WharfError, formatEndpoint, resolveLimits, type FrameLimits, type ResolvedFrameLimits } from "../wire/index.js";
+import type { PeerInfo, Transport } from "./context.js";
+import { errorFrame } from "./reply.js";
+import { Router, type Handler, type HandlerOptions } from "./router.js";
+import { StreamConnection, type ConnectionHost } from "./stream-connection.js";
+import { UdpEndpoint, type DatagramHost } from "./udp-endpoint.js";
+
+
+/** Options of a {@link Server}. Times are in milliseconds; 0 turns a timeout off. */
+export interface ServerOptions extends FrameLimits {
+  /** A pino logger; default: silent. */
+  logger?: Logger;
+  /** Most connections served at once; one more gets `E_TOO_MANY_CONNECTIONS` and is closed. Default 10,000. */
+  maxConnections?: number;
+  /** Requests of one connection in flight before the server stops reading from it. Default 256. */
+  maxInFlight?: number;
+  /** A connection with no traffic and no request in flight for this long is closed. Default 120,000. */
+  idleTimeout?: number;
+  /** A frame header must be complete this long after its first byte arrives. Default 30,000. */
+  headerTimeout?: number;
+}
+
+/** Where and how to listen on TCP, optionally with TLS. */
+export interface TcpListenOptions {
+  host?: string;
+  port?: number;
+  /** PEM certificate and key: serve TLS instead of plain TCP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/** Where to listen on UDP. */
+export interface UdpListenOptions {
+  host?: string;
+  port?: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`options.${name} must be an integer of at least ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A socketserver-style server: register a handler per request type, listen on any mix of TCP, TLS, Unix and
+ * UDP endpoints, and serve many clients at once. `ping` (echo the body) is built in.
+ *
+ * @example
+ * ```ts
+ * import { Server } from "wharf/server";
+ * const server = new Server();
+ * server.handle("upper", (header, body) => ({ body: Buffer.from(body.toString().toUpperCase()) }));
+ * const url = await server.listenTcp({ host: "127.0.0.1", port: 0 });
+ * console.log(`listening on ${url}`);
+ * // ... later
+ * await server.close();
+ * ```
+ */
+export class Server implements ConnectionHost, DatagramHost {
+  readonly router = new Router();
+  readonly logger: Logger;
+  readonly limits: ResolvedFrameLimits;
+  readonly maxInFlight: number;
+  readonly maxConnections: number;
+  readonly idleTimeout: number;
+  readonly headerTimeout: number;
+  #now = Date.now();
+  #draining = false;
+  #closed = false;
+  #nextConnectionId = 1;
+  #connections = new Set<StreamConnection>();
+  #listeners: { server: NetServer; url: string; path?: string }[] = [];
+  #udp: UdpEndpoint[] = [];
+  #udpUrls: string[] = [];
+  #sweep: NodeJS.Timeout | null = null;
+  #idle: (() => void) | null = null;
+
+  constructor(options: ServerOptions = {}) {
+    this.logger = options.logger ?? pino({ level: "silent" });
+    this.limits = resolveLimits(options);
+    this.maxConnections = positiveInteger("maxConnections", options.maxConnections, 10_000);
+    this.maxInFlight = positiveInteger("maxInFlight", options.maxInFlight, 256);
+    this.idleTimeout = positiveInteger("idleTimeout", options.idleTimeout, 120_000, 0);
+    this.headerTimeout = positiveInteger("headerTimeout", options.headerTimeout, 30_000, 0);
+    this.router.handle("ping", (_header, body) => ({ body }));
+  }
+
+  /** The coarse clock the connections' timeouts use. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** True once close() has begun. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Every address listened on, as URLs (tcp://, tls://, unix://, udp://). */
+  get addresses(): string[] {
+    return [...this.#listeners.map((listener) => listener.url), ...this.#udpUrls];
+  }
+
+  /** Connections being served now. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** A snapshot of every connection: for tests, metrics and debugging. */
+  connections(): { id: number; peer: PeerInfo; pending: number; paused: boolean; bufferedOut: number }[] {
+    return [...this.#connections].map((c) => ({
+      id: c.id,
+      peer: c.peer,
+      pending: c.pending,
+      paused: c.paused,
+      bufferedOut: c.socket.writableLength,
+    }));
+  }
+
+  /**
+   * Registers the handler of a request type; `{ body: "stream" }` hands it a Readable body.
+   *
+   * @example
+   * ```ts
+   * server.handle("count", async (header, body: Readable) => {
+   *   let bytes = 0;
+   *   for await (const chunk of body) bytes += chunk.length;
+   *   return { header: { bytes } };
+   * }, { body: "stream" });
+   * ```
+   */
+  handle(type: string, handler: Handler<any>, options?: HandlerOptions): this {
+    this.router.handle(type, handler, options);
+    return this;
+  }
+
+  /** Listens on TCP (or TLS with `options.tls`); resolves the URL it listens on. Port 0 picks a free port. */
+  async listenTcp(options: TcpListenOptions = {}): Promise<string> {
+    const transport: Transport = options.tls ? "tls" : "tcp";
+    const server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true })
+      : createNetServer({ allowHalfOpen: true });
+    const event = options.tls ? "secureConnection" : "connection";
+    server.on(event, (socket: Socket) => this.#accept(socket, transport));
+    if (options.tls) server.on("tlsClientError", (err) => this.logger.debug({ err }, "tls handshake failed"));
+    const host = options.host ?? "127.0.0.1";
+    await this.#listen(server, { host, port: options.port ?? 0 });
+    const address = server.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    const url = formatEndpoint(transport, host, port);
+    this.#listeners.push({ server, url });
+    return url;
+  }
+
+  /** Listens on a Unix socket at `path` (a stale socket file there is replaced); resolves its URL. */
+  async listenUnix(path: string): Promise<string> {
+    const server = createNetServer({ allowHalfOpen: true });
+    server.on("connection", (socket: Socket) => this.#accept(socket, "unix", path));
+    try {
+      unlinkSync(path);
+    } catch {
+      // nothing stale to remove
+    }
+    await this.#listen(server, { path });
+    const url = `unix://${path}`;
+    this.#listeners.push({ server, url, path });
+    return url;
+  }
+
+  /** Listens on UDP; resolves the URL. Port 0 picks a free port. */
+  async listenUdp(options: UdpListenOptions = {}): Promise<string> {
+    const host = options.host ?? "127.0.0.1";
+    const socket = createSocket({ type: host.includes(":") ? "udp6" : "udp4" });
+    const bound = once(socket, "listening");
+    socket.bind(options.port ?? 0, host);
+    await bound;
+    this.#udp.push(new UdpEndpoint(socket, this));
+    const url = formatEndpoint("udp", host, socket.address().port);
+    this.#udpUrls.push(url);
+    this.#startSweep();
+    return url;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, answers new requests with `E_SHUTTING_DOWN`, lets in-flight requests
+   * finish, and closes every connection once it is settled. After `timeout` ms (default 10,000) whatever is left
+   * is destroyed. Idempotent: later calls wait for the same shutdown.
+   */
+  async close(options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout ?? 10_000;
+    if (!this.#draining) {
+      this.#draining = true;
+      for (const { server } of this.#listeners) server.close();
+      for (const connection of this.#connections) connection.drain();
+    }
+    const settled = this.#whenSettled();
+    const timer = setTimeout(() => this.destroy(), timeout);
+    timer.unref();
+    await settled;
+    clearTimeout(timer);
+    this.#shutDownRest();
+  }
+
+  /** Closes everything at once; handlers' signals fire. */
+  destroy(): void {
+    this.#draining = true;
+    for (const { server } of this.#listeners) server.close();
+    const reason = new WharfError(ErrorCode.SHUTTING_DOWN, "the server was destroyed");
+    for (const connection of this.#connections) connection.destroy(reason);
+    for (const endpoint of this.#udp) endpoint.abortAll(reason);
+    this.#shutDownRest();
+  }
+
+  /** @internal */
+  connectionClosed(connection: StreamConnection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0 && this.#idle !== null) this.#idle();
+  }
+
+  #whenSettled(): Promise<void> {
+    if (this.#connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle = resolve;
+    });
+  }
+
+  #shutDownRest(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const endpoint of this.#udp) endpoint.socket.close();
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#idle?.();
+  }
+
+  #accept(socket: Socket, transport: Transport, path?: string): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.maxConnections) {
+      socket.on("error", () => {});
+      socket.end(errorFrame(null, { code: ErrorCode.TOO_MANY_CONNECTIONS, message: `the server serves at most ${this.maxConnections} connections` }, true));
+      setTimeout(() => socket.destroy(), 2_000).unref();
+      return;
+    }
+    const peer: PeerInfo =
+      transport === "unix"
+        ? { transport, address: path ?? "" }
+        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily };
+    this.#now = Date.now();
+    const connection = new StreamConnection(this.#nextConnectionId++, socket, peer, this);
+    this.#connections.add(connection);
+    this.#startSweep();
+  }
+
+  #startSweep(): void {
+    if (this.#sweep !== null || this.#closed) return;
+    const timeouts = [this.idleTimeout, this.headerTimeout].filter((t) => t > 0);
+    const interval = Math.max(50, Math.min(1_000, ...timeouts.map((t) => t / 4)));
+    this.#sweep = setInterval(() => {
+      this.#now = Date.now();
+      for (const connection of this.#connections) {
+        connection.checkTimeouts(this.#now, this.idleTimeout, this.headerTimeout);
+      }
+    }, interval);
+    this.#sweep.unref();
+  }
+
+  #listen(server: NetServer, options: { host?: string; port?: number; path?: string }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options, () => {
+        server.off("error", reject);
+        server.on("error", (err) => this.logger.error({ err }, "listener error"));
+        resolve();
+      });
+    });
+  }
+}

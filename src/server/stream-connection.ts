@@ -1,0 +1,359 @@
+import { Readable } from "node:stream";
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import {
+  ErrorCode,
+  FrameDecoder,
+  ProtocolError,
+  WharfError,
+  assertRequestHeader,
+  FrameWriter,
+  encodeFrameParts,
+  type FrameHeader,
+  type RequestHeader,
+  type ResolvedFrameLimits,
+  type StreamedBody,
+} from "../wire/index.js";
+import { RequestContext, type PeerInfo } from "./context.js";
+import { errorFrame, toWireError } from "./reply.js";
+import type { ReplyInit, Router } from "./router.js";
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionHost {
+  readonly router: Router;
+  readonly logger: Logger;
+  readonly limits: ResolvedFrameLimits;
+  readonly maxInFlight: number;
+  /** A coarse clock (ms), advanced by the server's sweep. */
+  readonly now: number;
+  readonly draining: boolean;
+  connectionClosed(connection: StreamConnection): void;
+}
+
+/** How long a closing connection keeps reading (and discarding) so that its last frame is not lost to a reset. */
+const LINGER_MS = 2_000;
+
+/**
+ * One client connection over a byte stream (TCP, TLS or a Unix socket): decodes requests, runs handlers, writes
+ * replies, and applies backpressure. Reading pauses while the peer does not read its replies, while too many of
+ * its requests are in flight, or while a handler does not consume a streamed body.
+ */
+export class StreamConnection {
+  readonly id: number;
+  readonly peer: PeerInfo;
+  readonly socket: Socket;
+  #host: ConnectionHost;
+  #logger: Logger;
+  #decoder: FrameDecoder;
+  #session = new Map<string, unknown>();
+  #inFlight = new Map<number, RequestContext>();
+  #pending = 0;
+  #writeBlocked = false;
+  #bodyBlocked = false;
+  #paused = false;
+  #closing = false;
+  #peerEnded = false;
+  #lastActivity: number;
+  #headerStartedAt = 0;
+  /** The streamed request body being received, if any. */
+  #body: Readable | null = null;
+  #writer: FrameWriter;
+
+  constructor(id: number, socket: Socket, peer: PeerInfo, host: ConnectionHost) {
+    this.id = id;
+    this.socket = socket;
+    this.peer = peer;
+    this.#host = host;
+    this.#logger = host.logger.child({ conn: id });
+    this.#lastActivity = host.now;
+    this.#decoder = new FrameDecoder(
+      {
+        onHeader: (header) => this.#classify(header),
+        onFrame: (header, body) => this.#dispatch(header as RequestHeader, body),
+        onBodyStart: (header) => this.#startBody(header as RequestHeader),
+        onBodyChunk: (chunk) => this.#bodyChunk(chunk),
+        onBodyEnd: () => this.#endBody(),
+      },
+      host.limits,
+    );
+    this.#writer = new FrameWriter(socket, {
+      maxHeaderSize: host.limits.maxHeaderSize,
+      onBackpressure: (blocked) => {
+        this.#writeBlocked = blocked;
+        this.#updateFlow();
+      },
+    });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("end", () => this.#onEnd());
+    socket.on("error", (err) => this.#logger.debug({ err }, "connection error"));
+    socket.on("close", () => this.#onClose());
+  }
+
+  /** Requests whose replies are not yet written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** True while the server has stopped reading from this peer. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Closes the connection with a fatal error frame. */
+  fail(error: WharfError, id: number | null = null): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#logger.debug({ code: error.code, msg: error.message }, "closing connection with an error");
+    this.#abortAll(error);
+    if (!this.#writer.busy && this.socket.writable) {
+      this.socket.end(errorFrame(id, error.toWire(), true));
+    } else {
+      this.socket.end();
+    }
+    this.#linger();
+  }
+
+  /** Graceful: the connection ends once its in-flight requests are answered. */
+  drain(): void {
+    this.#maybeEndDrained();
+  }
+
+  /** Closes at once, aborting in-flight requests. */
+  destroy(reason: WharfError): void {
+    this.#closing = true;
+    this.#abortAll(reason);
+    this.socket.destroy();
+  }
+
+  /** Called by the server's sweep: enforces the idle and header timeouts. */
+  checkTimeouts(now: number, idleTimeout: number, headerTimeout: number): void {
+    if (this.#closing) return;
+    if (headerTimeout > 0 && this.#headerStartedAt > 0 && now - this.#headerStartedAt > headerTimeout) {
+      this.fail(new WharfError(ErrorCode.IDLE_TIMEOUT, `a frame header was not completed within ${headerTimeout} ms`));
+      return;
+    }
+    const busy = this.#pending > 0 || this.#body !== null || this.#writer.busy;
+    if (idleTimeout > 0 && !busy && now - this.#lastActivity > idleTimeout) {
+      this.fail(new WharfError(ErrorCode.IDLE_TIMEOUT, `the connection was idle for more than ${idleTimeout} ms`));
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#lastActivity = this.#host.now;
+    if (this.#closing) return;
+    this.socket.cork();
+    try {
+      this.#decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.fail(err, err.id);
+    } finally {
+      this.socket.uncork();
+    }
+    if (this.#decoder.inHeader) {
+      if (this.#headerStartedAt === 0) this.#headerStartedAt = this.#host.now;
+    } else {
+      this.#headerStartedAt = 0;
+    }
+  }
+
+  #onEnd(): void {
+    // The peer half-closed: it sends nothing more but may still read our replies.
+    this.#peerEnded = true;
+    if (this.#closing) return;
+    try {
+      this.#decoder.end();
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.#body?.destroy(err);
+        this.fail(err, err.id);
+        return;
+      }
+      throw err;
+    }
+    this.#maybeEndDrained();
+  }
+
+  #onClose(): void {
+    this.#closing = true;
+    this.#abortAll(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+    this.#body?.destroy(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed before the body ended"));
+    this.#body = null;
+    this.#host.connectionClosed(this);
+  }
+
+  #classify(header: FrameHeader): "buffer" | "stream" {
+    assertRequestHeader(header);
+    const route = this.#host.router.get(header.type);
+    return route?.stream === true ? "stream" : "buffer";
+  }
+
+  #startBody(header: RequestHeader): void {
+    const body = new Readable({ read: () => this.#resumeBody() });
+    this.#body = body;
+    this.#dispatch(header, body);
+  }
+
+  #bodyChunk(chunk: Buffer): void {
+    // A handler that gave up on its body (finished or failed) has it resumed, so chunks are dropped, not kept.
+    if (this.#body !== null && !this.#body.push(chunk)) {
+      this.#bodyBlocked = true;
+      this.#updateFlow();
+    }
+  }
+
+  #endBody(): void {
+    this.#body?.push(null);
+    this.#body = null;
+    this.#resumeBody();
+  }
+
+  #resumeBody(): void {
+    if (!this.#bodyBlocked) return;
+    this.#bodyBlocked = false;
+    this.#updateFlow();
+  }
+
+  #dispatch(header: RequestHeader, body: Buffer | Readable): void {
+    const { id, type } = header;
+    if (this.#host.draining) {
+      this.#discard(body);
+      this.#write([errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" })]);
+      return;
+    }
+    if (type === "cancel") {
+      this.#cancel(id, header.ref);
+      return;
+    }
+    const route = this.#host.router.get(type);
+    if (route === undefined) {
+      this.#write([errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message: `unknown request type ${JSON.stringify(type)}` })]);
+      return;
+    }
+    const ctx = new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session);
+    this.#pending += 1;
+    this.#inFlight.set(id, ctx);
+    let result: ReplyInit | void | Promise<ReplyInit | void>;
+    try {
+      result = route.handler(header, body, ctx);
+    } catch (err) {
+      this.#finish(ctx, body, undefined, err);
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<unknown>).then === "function") {
+      (result as Promise<ReplyInit | void>).then(
+        (reply) => this.#finish(ctx, body, reply, undefined),
+        (err: unknown) => this.#finish(ctx, body, undefined, err),
+      );
+      this.#updateFlow();
+    } else {
+      this.#finish(ctx, body, result as ReplyInit | void, undefined);
+    }
+  }
+
+  #cancel(id: number, ref: unknown): void {
+    const target = typeof ref === "number" ? this.#inFlight.get(ref) : undefined;
+    target?.abort(new WharfError(ErrorCode.CANCELLED, "the client cancelled the request"));
+    this.#write(encodeFrameParts({ id, ok: true, cancelled: target !== undefined }));
+  }
+
+  #finish(ctx: RequestContext, body: Buffer | Readable, reply: ReplyInit | void, error: unknown): void {
+    this.#pending -= 1;
+    if (this.#inFlight.get(ctx.id) === ctx) this.#inFlight.delete(ctx.id);
+    this.#discard(body);
+    if (this.socket.destroyed || this.#closing) {
+      if (reply?.body !== undefined && !(reply.body instanceof Uint8Array)) destroySource(reply.body);
+      return;
+    }
+    if (error !== undefined) {
+      const wire = toWireError(error, this.#logger, { id: ctx.id, type: ctx.type });
+      this.#write([errorFrame(ctx.id, wire)]);
+    } else {
+      this.#writeReply(ctx, reply ?? undefined);
+    }
+    this.#updateFlow();
+    this.#maybeEndDrained();
+  }
+
+  #writeReply(ctx: RequestContext, reply: ReplyInit | undefined): void {
+    const fields = reply?.header;
+    const body = reply?.body;
+    const header = fields === undefined ? { id: ctx.id, ok: true } : { ...fields, id: ctx.id, ok: true };
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      this.#writeStreamed(ctx, header, body);
+      return;
+    }
+    try {
+      this.#writer.writeFrame(header, body);
+    } catch (err) {
+      this.#write([errorFrame(ctx.id, toWireError(err, this.#logger, { id: ctx.id, type: ctx.type }))]);
+    }
+  }
+
+  /** Writes a reply whose body comes from a stream; frames written meanwhile wait behind it. */
+  #writeStreamed(ctx: RequestContext, header: Record<string, unknown>, body: StreamedBody): void {
+    this.#pending += 1; // the request is not settled until its body is written
+    this.#writer.writeStreamed(header, body).then(
+      () => {
+        this.#pending -= 1;
+        this.#lastActivity = this.#host.now;
+        this.#updateFlow();
+        this.#maybeEndDrained();
+      },
+      (err: unknown) => {
+        // The frame cannot be finished, so its boundary is lost: the connection has to go.
+        this.#pending -= 1;
+        this.#logger.warn({ err, id: ctx.id, type: ctx.type }, "streamed reply body failed; closing the connection");
+        destroySource(body);
+        this.destroy(new WharfError(ErrorCode.INTERNAL, "streamed reply failed"));
+      },
+    );
+  }
+
+  #write(parts: Buffer[]): void {
+    this.#writer.write(parts);
+  }
+
+  #discard(body: Buffer | Readable): void {
+    if (body instanceof Readable && !body.readableEnded && !body.destroyed) body.resume();
+  }
+
+  #updateFlow(): void {
+    const pause = this.#writeBlocked || this.#bodyBlocked || this.#pending >= this.#host.maxInFlight;
+    if (pause && !this.#paused) {
+      this.#paused = true;
+      this.socket.pause();
+    } else if (!pause && this.#paused) {
+      this.#paused = false;
+      this.socket.resume();
+    }
+  }
+
+  #maybeEndDrained(): void {
+    const settled = this.#pending === 0 && !this.#writer.busy && this.#body === null;
+    if (this.#closing || !settled) return;
+    if (this.#peerEnded || (this.#host.draining && this.#decoder.idle)) {
+      this.#closing = true;
+      this.socket.end();
+      this.#linger();
+    }
+  }
+
+  #abortAll(reason: unknown): void {
+    for (const ctx of this.#inFlight.values()) ctx.abort(reason);
+    this.#inFlight.clear();
+  }
+
+  #linger(): void {
+    // Keep reading until the peer closes, so unread input does not turn our close into a reset that could
+    // destroy the error frame in flight; give up after LINGER_MS.
+    if (this.#paused) this.socket.resume();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+  }
+}
+
+function destroySource(body: StreamedBody): void {
+  const stream = body.stream as Partial<Readable>;
+  if (typeof stream.destroy === "function") stream.destroy();
+}

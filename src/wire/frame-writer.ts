@@ -1,0 +1,152 @@
+import type { Writable } from "node:stream";
+import { encodeFrameHead, encodeFrameParts } from "./encoder.js";
+import type { FrameHeader } from "./header.js";
+import { DEFAULT_MAX_HEADER_SIZE } from "./limits.js";
+
+/** A body of `size` bytes produced by a stream, written without holding it in memory. */
+export interface StreamedBody {
+  size: number;
+  stream: AsyncIterable<Uint8Array>;
+}
+
+/** A frame held back behind a streamed body, or the start of another streamed body. */
+type Queued = Buffer[] | (() => void);
+
+export interface FrameWriterOptions {
+  maxHeaderSize?: number;
+  /** Told when writes start or stop backing up (`write()` returned false / 'drain'). */
+  onBackpressure?: (blocked: boolean) => void;
+}
+
+/**
+ * Writes frames to a byte stream in order. A frame whose body is a stream holds the stream until its last byte
+ * is written (frames cannot interleave), so frames written meanwhile wait in order behind it. Backpressure is
+ * reported through `onBackpressure` and respected while pumping a streamed body.
+ *
+ * @example
+ * ```ts
+ * const writer = new FrameWriter(socket);
+ * writer.writeFrame({ type: "ping", id: 1 }, Buffer.from("hi"));
+ * await writer.writeStreamed({ type: "put", id: 2 }, { size: stat.size, stream: createReadStream(file) });
+ * ```
+ */
+export class FrameWriter {
+  #stream: Writable;
+  #maxHeaderSize: number;
+  #onBackpressure: ((blocked: boolean) => void) | undefined;
+  #blocked = false;
+  #queued: Queued[] | null = null;
+
+  constructor(stream: Writable, options: FrameWriterOptions = {}) {
+    this.#stream = stream;
+    this.#maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
+    this.#onBackpressure = options.onBackpressure;
+    stream.on("drain", () => this.#setBlocked(false));
+  }
+
+  /** True while a streamed body holds the stream. */
+  get busy(): boolean {
+    return this.#queued !== null;
+  }
+
+  /** True while the stream's buffer is over its high-water mark. */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** Encodes and writes (or queues) one frame; `size` is set from the body. Throws on an oversized header. */
+  writeFrame(header: FrameHeader, body?: Uint8Array): void {
+    this.write(encodeFrameParts(header, body, this.#maxHeaderSize));
+  }
+
+  /** Writes (or queues) the already-encoded parts of one frame. */
+  write(parts: Buffer[]): void {
+    if (this.#queued !== null) this.#queued.push(parts);
+    else this.#writeNow(parts);
+  }
+
+  /**
+   * Writes a frame whose body comes from a stream, after whatever is queued. Resolves once the last byte is
+   * handed to the stream; rejects if the source fails or yields more or fewer than `size` bytes, in which case
+   * the frame is broken and the caller must destroy the connection.
+   */
+  writeStreamed(header: FrameHeader, body: StreamedBody): Promise<void> {
+    if (!Number.isSafeInteger(body.size) || body.size < 0) {
+      return Promise.reject(new TypeError("body.size must be a non-negative safe integer"));
+    }
+    let head: Buffer;
+    try {
+      head = encodeFrameHead({ ...header, size: body.size }, this.#maxHeaderSize);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      const start = (): void => {
+        this.#writeNow([head]);
+        this.#queued = [];
+        this.#pump(body).then(
+          () => {
+            const queued = this.#queued ?? [];
+            this.#queued = null;
+            this.#flush(queued);
+            resolve();
+          },
+          (err: unknown) => {
+            this.#queued = null;
+            reject(err);
+          },
+        );
+      };
+      if (this.#queued !== null) this.#queued.push(start);
+      else start();
+    });
+  }
+
+  async #pump(body: StreamedBody): Promise<void> {
+    let sent = 0;
+    for await (const chunk of body.stream) {
+      if (this.#stream.destroyed) throw new Error("the connection closed while a body was being sent");
+      sent += chunk.byteLength;
+      if (sent > body.size) throw new Error(`the body is longer than its declared size ${body.size}`);
+      if (!this.#stream.write(chunk)) await this.#drained();
+    }
+    if (sent !== body.size) throw new Error(`the body ended after ${sent} of its declared ${body.size} bytes`);
+  }
+
+  #flush(entries: Queued[]): void {
+    for (let i = 0; i < entries.length; i += 1) {
+      const entry = entries[i];
+      if (typeof entry === "function") {
+        entry();
+        (this.#queued as Queued[]).push(...entries.slice(i + 1));
+        return;
+      }
+      this.#writeNow(entry);
+    }
+  }
+
+  #writeNow(parts: Buffer[]): void {
+    let ok = true;
+    for (const part of parts) ok = this.#stream.write(part);
+    if (!ok) this.#setBlocked(true);
+  }
+
+  #setBlocked(blocked: boolean): void {
+    if (this.#blocked === blocked) return;
+    this.#blocked = blocked;
+    this.#onBackpressure?.(blocked);
+  }
+
+  #drained(): Promise<void> {
+    this.#setBlocked(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#stream.off("drain", done);
+        this.#stream.off("close", done);
+        resolve();
+      };
+      this.#stream.on("drain", done);
+      this.#stream.on("close", done);
+    });
+  }
+}
