@@ -52,7 +52,6 @@ export class StreamConnection {
   #bodyBlocked = false;
   #paused = false;
   #closing = false;
-  #peerEnded = false;
   #lastActivity: number;
   #headerStartedAt = 0;
   /** The streamed request body being received, if any. */
@@ -159,20 +158,23 @@ export class StreamConnection {
   }
 
   #onEnd(): void {
-    // The peer half-closed: it sends nothing more but may still read our replies.
-    this.#peerEnded = true;
     if (this.#closing) return;
     try {
       this.#decoder.end();
     } catch (err) {
-      if (err instanceof ProtocolError) {
-        this.#body?.destroy(err);
-        this.fail(err, err.id);
-        return;
-      }
-      throw err;
+      if (!(err instanceof ProtocolError)) throw err;
+      this.#body?.destroy(err);
+      this.fail(err, err.id);
+      return;
     }
-    this.#maybeEndDrained();
+    // TCP cannot tell a half-close from a client that left, and a client that left must not keep handlers busy
+    // (a command running, a file being read): end of input means the client is gone.
+    this.#closing = true;
+    const reason = new WharfError(ErrorCode.CONNECTION_CLOSED, "the client closed the connection");
+    this.#abortAll(reason);
+    this.#body?.destroy(reason);
+    this.socket.end();
+    this.#linger();
   }
 
   #onClose(): void {
@@ -333,7 +335,7 @@ export class StreamConnection {
   #maybeEndDrained(): void {
     const settled = this.#pending === 0 && !this.#writer.busy && this.#body === null;
     if (this.#closing || !settled) return;
-    if (this.#peerEnded || (this.#host.draining && this.#decoder.idle)) {
+    if (this.#host.draining && this.#decoder.idle) {
       this.#closing = true;
       this.socket.end();
       this.#linger();
