@@ -1,0 +1,53 @@
+/**
+ * Forking wharf's runner, and the registry that makes daemon children die with their parent.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+
+const runnerPath = new URL("./process-runner.js", import.meta.url);
+const daemons = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Options shared by the process-based APIs. */
+export interface ForkOptions {
+  /** Node flags for the child (default none, so that e.g. test-runner flags of the parent do not leak in). */
+  execArgv?: string[] | undefined;
+  /** Environment of the child (default: the parent's). */
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+/** Forks the runner in `mode` with an IPC channel using the structured-clone ("advanced") serialization. */
+export function forkRunner(mode: "pool" | "process", lifetime: "daemon" | "keep", options: ForkOptions): ChildProcess {
+  return fork(runnerPath, [mode, lifetime], {
+    serialization: "advanced",
+    execArgv: options.execArgv ?? [],
+    env: options.env ?? process.env,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+}
+
+/**
+ * Kills `child` when this process exits. The runner also exits when its IPC channel closes, which covers a parent
+ * killed without running exit handlers; this hook covers a child busy in synchronous code.
+ */
+export function registerDaemon(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const c of daemons) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    });
+  }
+  daemons.add(child);
+  child.once("exit", () => daemons.delete(child));
+}
+
+/** Lets the parent exit while `child` runs (or not). */
+export function setChildRef(child: ChildProcess, ref: boolean): void {
+  const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
+  if (ref) {
+    child.ref();
+    channel?.ref?.();
+  } else {
+    child.unref();
+    channel?.unref?.();
+  }
+}

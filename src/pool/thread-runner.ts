@@ -1,0 +1,34 @@
+/**
+ * The module piscina loads in each worker thread of a {@link ThreadPoolExecutor}: it runs one task request and
+ * returns the outcome, asking piscina to move whatever a `transfer()` result listed.
+ */
+import { move, transferableSymbol, valueSymbol } from "piscina";
+import { encodeError } from "./error-envelope.js";
+import { runTask, type Outcome, type TaskRequest } from "./run-task.js";
+
+export default async function run(request: TaskRequest): Promise<unknown> {
+  const transferList: Transferable[] = [];
+  let outcome: Outcome = await runTask(request, transferList);
+  if (transferList.length === 0) {
+    // piscina posts the result after we return; a value that cannot be cloned would then kill the worker and lose
+    // the reason. Checking here turns it into an ordinary task error (primitives need no check).
+    if (outcome.ok && (typeof outcome.value === "object" || typeof outcome.value === "function") && outcome.value !== null) {
+      try {
+        structuredClone(outcome.value);
+      } catch (error) {
+        outcome = { ok: false, error: encodeError(error) };
+      }
+    }
+    return outcome;
+  }
+  return move({
+    get [transferableSymbol]() {
+      return transferList;
+    },
+    get [valueSymbol]() {
+      return outcome;
+    },
+  } as never);
+}
+
+type Transferable = import("./task.js").Transferable;
