@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { connect, udpRequest } from "../../src/client/index.js";
+import { runWharf, startServe, tempDir } from "../helpers/cli.js";
+
+const fixturePath = (name: string): string => new URL(`../../../test/fixtures/${name}`, import.meta.url).pathname;
+
+describe("wharf serve", () => {
+  test("prints every address as URLs on its first line and serves TCP and UDP", async (t) => {
+    const serve = await startServe(t);
+    assert.match(serve.addresses.join(" "), /^tcp:\/\/127\.0\.0\.1:\d+ udp:\/\/127\.0\.0\.1:\d+$/);
+    const conn = await connect(serve.url("tcp"));
+    assert.equal((await conn.request("ping", {}, Buffer.from("tcp"))).body.toString(), "tcp");
+    await conn.close();
+    assert.equal((await udpRequest(serve.url("udp"), "ping", {}, Buffer.from("udp"))).body.toString(), "udp");
+    assert.equal(await serve.stop("SIGTERM"), 0);
+  });
+
+  test("listens on IPv6 and a Unix socket, and exits 0 on SIGINT", async (t) => {
+    const dir = tempDir(t);
+    const socketPath = join(dir, "w.sock");
+    const serve = await startServe(t, ["--host", "::1", "--unix", socketPath, "--no-udp"]);
+    assert.equal(serve.addresses.length, 2);
+    for (const url of serve.addresses) {
+      const conn = await connect(url);
+      assert.equal((await conn.request("ping", {}, Buffer.from(url))).body.toString(), url);
+      await conn.close();
+    }
+    assert.equal(await serve.stop("SIGINT"), 0);
+  });
+
+  test("serves TLS with --tls-cert and --tls-key", async (t) => {
+    const serve = await startServe(t, ["--tls-cert", fixturePath("cert.pem"), "--tls-key", fixturePath("key.pem"), "--no-udp"]);
+    const conn = await connect(serve.url("tls"), { tls: { ca: readFileSync(fixturePath("cert.pem")) } });
+    assert.equal((await conn.request("ping", {}, Buffer.from("tls"))).body.toString(), "tls");
+    await conn.close();
+    assert.equal(await serve.stop(), 0);
+  });
+
+  test("--workers 2 serves TCP from two processes and shuts them all down gracefully", async (t) => {
+    const serve = await startServe(t, ["--workers", "2"]);
+    const workers = execFileSync("ps", ["-o", "pid=", "--ppid", String(serve.child.pid)]).toString().trim().split(/\s+/);
+    assert.equal(workers.length, 2);
+    const conns = await Promise.all(Array.from({ length: 8 }, () => connect(serve.url("tcp"))));
+    const replies = await Promise.all(conns.map((conn, i) => conn.request("ping", {}, Buffer.from(`c${i}`))));
+    replies.forEach((reply, i) => assert.equal(reply.body.toString(), `c${i}`));
+    await Promise.all(conns.map((conn) => conn.close()));
+    assert.equal((await udpRequest(serve.url("udp"), "ping", {}, Buffer.from("u"))).body.toString(), "u");
+    assert.equal(await serve.stop(), 0);
+    for (const pid of workers) {
+      assert.throws(() => process.kill(Number(pid), 0), "worker process is gone");
+    }
+  });
+
+  test("refuses --tls-cert without --tls-key with one line and no stack trace", async () => {
+    const result = await runWharf(["serve", "--port", "0", "--tls-cert", "x.pem"]);
+    assert.notEqual(result.code, 0);
+    assert.equal(result.stderr.trim(), "wharf: --tls-cert and --tls-key go together");
+  });
+
+  test("a port already in use fails with one line", async (t) => {
+    const serve = await startServe(t, ["--no-udp"]);
+    const port = new URL(serve.url("tcp").replace("tcp:", "http:")).port;
+    const result = await runWharf(["serve", "--port", port, "--no-udp", "--data", join(tempDir(t), "d")]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr.trim(), /^wharf: EADDRINUSE: /);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});
+
+describe("wharf ping", () => {
+  test("prints each round trip and a min/avg/max summary", async (t) => {
+    const serve = await startServe(t);
+    for (const url of [serve.url("tcp"), serve.url("udp")]) {
+      const result = await runWharf(["ping", url, "--count", "3", "--size", "100", "--interval", "0.01"]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split("\n");
+      assert.equal(lines[0], `PING ${url}: 100 bytes of body`);
+      for (let seq = 1; seq <= 3; seq += 1) {
+        assert.match(lines[seq], new RegExp(`^100 bytes from ${url.replace(/[.[\]]/g, "\\$&")}: seq=${seq} time=\\d+\\.\\d{3} ms$`));
+      }
+      assert.match(lines[5], /^3 sent, 3 received, 0% loss, time \d+ ms$/);
+      assert.match(lines[6], /^rtt min\/avg\/max = [\d.]+\/[\d.]+\/[\d.]+ ms$/);
+    }
+  });
+
+  test("fails with one line when nothing listens", async () => {
+    const result = await runWharf(["ping", "tcp://127.0.0.1:1", "--count", "1"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr.trim(), /^wharf: E_CONNECT: cannot connect to tcp:\/\/127\.0\.0\.1:1/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
+  test("reports loss and fails when a UDP server does not answer", async () => {
+    const result = await runWharf(["ping", "udp://127.0.0.1:9", "--count", "2", "--timeout", "0.1", "--interval", "0"]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /2 sent, 0 received, 100% loss/);
+    assert.equal(result.stderr.trim(), "wharf: no reply from udp://127.0.0.1:9");
+  });
+
+  test("refuses a bad URL and a bad count with one line each", async () => {
+    const badUrl = await runWharf(["ping", "http://example"]);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr.trim(), /^wharf: unsupported scheme "http"/);
+    const badCount = await runWharf(["ping", "--count", "zero"]);
+    assert.notEqual(badCount.code, 0);
+    assert.match(badCount.stderr, /--count must be an integer/);
+  });
+});
+
+describe("wharf --help", () => {
+  for (const verb of ["serve", "ping"]) {
+    test(`wharf ${verb} --help describes the verb and exits 0`, async () => {
+      const result = await runWharf([verb, "--help"]);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, new RegExp(`^Usage: wharf ${verb}`));
+    });
+  }
+
+  test("an unknown verb fails with a one-line hint", async () => {
+    const result = await runWharf(["fly"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /unknown command 'fly'/);
+  });
+});
