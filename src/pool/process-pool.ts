@@ -82,6 +82,8 @@ export class ProcessPoolExecutor extends Executor {
   protected async close(): Promise<void> {
     const children = [...this.#children];
     for (const child of children) {
+      // Idle children are unref'd; keep the loop alive until each one has really exited.
+      setChildRef(child.process, true);
       if (child.process.connected) child.process.disconnect();
     }
     await Promise.all(children.map((c) => c.exited));
