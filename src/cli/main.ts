@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { registerPing } from "./ping.js";
 import { registerServe } from "./serve.js";
+import { registerUser } from "./user.js";
 import { VERSION } from "./version.js";
 
 const program = new Command("wharf")
@@ -15,5 +16,6 @@ const program = new Command("wharf")
 
 registerServe(program);
 registerPing(program);
+registerUser(program);
 
 await program.parseAsync(process.argv);

@@ -4,6 +4,8 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
+import { AccountStore } from "../services/accounts/index.js";
+import { registerServices } from "../services/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
 
@@ -73,13 +75,16 @@ async function serve(options: ServeOptions): Promise<void> {
 
 /** Makes a server with every service registered, configured from the options. */
 export function buildServer(options: ServeOptions, logger: Logger): Server {
-  return new Server({
+  const server = new Server({
     logger,
     maxConnections: options.maxConnections,
     idleTimeout: options.idleTimeout,
     maxHeaderSize: options.maxHeaderSize,
     maxBodySize: options.maxBodySize,
   });
+  const dataDir = resolve(options.data);
+  registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger });
+  return server;
 }
 
 async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {

@@ -34,7 +34,6 @@ export class UdpEndpoint {
   readonly socket: UdpSocket;
   #host: DatagramHost;
   #inFlight = new Set<RequestContext>();
-  #session = new Map<string, unknown>();
   /** Datagrams dropped because they were not frames. */
   dropped = 0;
 
@@ -84,7 +83,8 @@ export class UdpEndpoint {
       return;
     }
     const peer: PeerInfo = { transport: "udp", address: rinfo.address, port: rinfo.port, family: rinfo.family };
-    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, this.#session);
+    // Datagrams share no connection, so each gets a session of its own: a login over udp must not leak to others.
+    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Map());
     this.#inFlight.add(ctx);
     let result;
     try {

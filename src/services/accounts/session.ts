@@ -1,0 +1,77 @@
+import type { Connection } from "../../client/index.js";
+import type { RequestContext, Server } from "../../server/index.js";
+import { WharfError } from "../../wire/index.js";
+import { AccountErrorCode } from "./errors.js";
+import type { Account, AccountStore } from "./store.js";
+import { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";
+
+const SESSION_USER = "wharf.user";
+
+/** Options of {@link registerAuth}. */
+export interface AuthOptions {
+  throttle?: LoginThrottleOptions;
+}
+
+/**
+ * Adds the `auth` request type: `{ "type": "auth", "id": N, "user": NAME, "password": PASSWORD }`. On success the
+ * connection acts as that user from then on, and the reply carries `{ user, canExec }`; a wrong name or password
+ * gets `E_AUTH`, and repeated failures per peer address and per user name get `E_AUTH_THROTTLED` with
+ * `data.retryAfterMs`. Only over stream connections (a datagram has no connection to remember a login).
+ * The password is never logged.
+ *
+ * @example
+ * ```ts
+ * registerAuth(server, new AccountStore(dataDir));
+ * server.handle("whoami", (_h, _b, ctx) => ({ header: { user: currentUser(ctx).name } }));
+ * ```
+ */
+export function registerAuth(server: Server, store: AccountStore, options: AuthOptions = {}): void {
+  const throttle = new LoginThrottle(options.throttle);
+  server.handle("auth", async (header, _body, ctx) => {
+    if (ctx.peer.transport === "udp") {
+      throw new WharfError(AccountErrorCode.FORBIDDEN, "log in over a stream connection (tcp, tls or unix), not udp");
+    }
+    const { user, password } = header;
+    if (typeof user !== "string" || typeof password !== "string") {
+      throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password");
+    }
+    const keys = [`peer:${ctx.peer.address}`, `user:${user}`];
+    const wait = throttle.waitFor(keys);
+    if (wait > 0) {
+      throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins: retry in ${Math.ceil(wait / 1000)} s`, {
+        data: { retryAfterMs: wait },
+      });
+    }
+    const account = await store.verify(user, password);
+    if (account === null) {
+      throttle.failed(keys);
+      ctx.logger.warn({ user, peer: ctx.peer.address }, "failed login");
+      throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
+    }
+    throttle.succeeded(keys);
+    ctx.session.set(SESSION_USER, account);
+    ctx.logger.info({ user }, "logged in");
+    return { header: { user: account.name, canExec: account.canExec } };
+  });
+}
+
+/** The account this request's connection logged in as; throws `E_AUTH` when it has not. */
+export function currentUser(ctx: RequestContext): Account {
+  const account = ctx.session.get(SESSION_USER) as Account | undefined;
+  if (account === undefined) throw new WharfError(AccountErrorCode.AUTH, "log in first (request type auth)");
+  return account;
+}
+
+/**
+ * Logs a client connection in as a user. Rejects with `E_AUTH` or `E_AUTH_THROTTLED`.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect("tcp://127.0.0.1:9000");
+ * await login(conn, "alice", process.env.WHARF_PASSWORD ?? "");
+ * ```
+ */
+export async function login(conn: Connection, user: string, password: string): Promise<{ user: string; canExec: boolean }> {
+  const reply = await conn.request("auth", { user, password }, undefined, { timeout: 30_000 });
+  return { user: String(reply.header.user), canExec: reply.header.canExec === true };
+}
