@@ -5,7 +5,7 @@ import { Option, type Command } from "commander";
 import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
 import { AccountStore } from "../services/accounts/index.js";
-import { registerServices } from "../services/index.js";
+import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig } from "../services/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
 
@@ -26,6 +26,14 @@ export interface ServeOptions {
   maxHeaderSize: number;
   maxBodySize: number;
   shutdownTimeout: number;
+  partialTtl: number;
+  execShell: boolean;
+  execAllow?: string;
+  execTimeout: number;
+  execMaxOutput: number;
+  execMaxConcurrent: number;
+  chatHistory: number;
+  ntpPort?: number;
 }
 
 /** Messages between the cluster primary and its workers. */
@@ -55,6 +63,14 @@ export function registerServe(program: Command): void {
     .option("--max-header-size <size>", "largest frame header", parseSize, 64 * 1024)
     .option("--max-body-size <size>", "largest buffered body", parseSize, 16 * 1024 * 1024)
     .option("--shutdown-timeout <seconds>", "on SIGINT/SIGTERM, wait this long for in-flight requests", secondsOption("--shutdown-timeout"), 10_000)
+    .option("--partial-ttl <seconds>", "files: delete partial uploads untouched this long", secondsOption("--partial-ttl"), DEFAULT_SERVICE_CONFIG.partialTtl)
+    .option("--exec-shell", "exec: allow commands to run through /bin/sh (off: argument vectors only)", false)
+    .option("--exec-allow <names>", "exec: comma-separated command names that may run (default: any)")
+    .option("--exec-timeout <seconds>", "exec: longest run time of a command", secondsOption("--exec-timeout"), DEFAULT_SERVICE_CONFIG.execTimeout)
+    .option("--exec-max-output <size>", "exec: most output bytes of one command", parseSize, DEFAULT_SERVICE_CONFIG.execMaxOutput)
+    .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
+    .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
+    .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .action(action((options: ServeOptions) => serve({ ...options, host: options.host ?? ["127.0.0.1"] })));
 }
 
@@ -83,8 +99,21 @@ export function buildServer(options: ServeOptions, logger: Logger): Server {
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger });
+  registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger, config: serviceConfig(options) });
   return server;
+}
+
+function serviceConfig(options: ServeOptions): ServiceConfig {
+  return {
+    partialTtl: options.partialTtl,
+    execShell: options.execShell,
+    execAllow: options.execAllow === undefined ? null : options.execAllow.split(",").map((name) => name.trim()).filter(Boolean),
+    execTimeout: options.execTimeout,
+    execMaxOutput: options.execMaxOutput,
+    execMaxConcurrent: options.execMaxConcurrent,
+    chatHistory: options.chatHistory,
+    ntpPort: options.ntpPort ?? null,
+  };
 }
 
 async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {

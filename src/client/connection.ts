@@ -21,6 +21,11 @@ export interface RequestOptions {
   timeout?: number;
   /** Aborting fails the request with `E_CANCELLED` and cancels it on the server. */
   signal?: AbortSignal;
+  /**
+   * Receives the intermediate frames of a streamed reply (`more: true`), in order, before the request resolves
+   * with the final one. Returning a promise pauses reading from the connection until it settles (backpressure).
+   */
+  onFrame?: (header: ReplyHeader, body: Buffer) => void | Promise<void>;
 }
 
 /** A reply: its header and its body. */
@@ -36,6 +41,7 @@ interface Pending {
   resolve(reply: Reply<any>): void;
   reject(err: Error): void;
   stream: boolean;
+  onFrame: RequestOptions["onFrame"];
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -169,7 +175,7 @@ export class Connection extends EventEmitter {
     const id = this.#nextId++;
     const header = fields === undefined ? { type, id } : { ...fields, type, id };
     return new Promise<Reply<B>>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, stream, timer: undefined, signal, onAbort: undefined };
+      const pending: Pending = { resolve, reject, stream, onFrame: options?.onFrame, timer: undefined, signal, onAbort: undefined };
       this.#pending.set(id, pending);
       const timeout = options?.timeout;
       if (timeout !== undefined) {
@@ -237,6 +243,10 @@ export class Connection extends EventEmitter {
       }
       return;
     }
+    if (header.more === true && header.ok === true) {
+      this.#onPartial(id, header, body);
+      return;
+    }
     const pending = this.#settle(id);
     if (header.ok !== true) {
       const error = remoteError(header.error, "the request failed");
@@ -246,6 +256,28 @@ export class Connection extends EventEmitter {
     }
     if (pending === undefined) return; // timed out or cancelled: the late reply is dropped
     pending.resolve({ header, body: pending.stream ? Readable.from([body]) : body });
+  }
+
+  #onPartial(id: number, header: ReplyHeader, body: Buffer): void {
+    const onFrame = this.#pending.get(id)?.onFrame;
+    if (onFrame === undefined) return;
+    let result: void | Promise<void>;
+    try {
+      result = onFrame(header, body);
+    } catch (err) {
+      this.#giveUp(id, err instanceof WharfError ? err : new WharfError(ErrorCode.CANCELLED, `onFrame failed: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    if (result !== undefined && typeof result.then === "function") {
+      this.#socket.pause();
+      result.then(
+        () => this.#socket.resume(),
+        (err: unknown) => {
+          this.#socket.resume();
+          this.#giveUp(id, new WharfError(ErrorCode.CANCELLED, `onFrame failed: ${(err as Error).message}`, { cause: err }));
+        },
+      );
+    }
   }
 
   #onBodyStart(header: ReplyHeader): void {

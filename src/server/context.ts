@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { ErrorCode, WharfError } from "../wire/index.js";
 
 /** Which transport a request came in on. */
 export type Transport = "tcp" | "tls" | "unix" | "udp";
@@ -12,6 +13,33 @@ export interface PeerInfo {
   port?: number;
   /** "IPv4" or "IPv6" for IP transports. */
   family?: string;
+}
+
+/**
+ * The connection a request came in on, as handlers may use it beyond the request: to push events later (chat),
+ * to watch its send buffer, or to close it. Absent for datagrams.
+ */
+export interface ConnectionChannel {
+  /** The connection's number within its server. */
+  readonly id: number;
+  /** True once the connection is closing or closed. */
+  readonly closed: boolean;
+  /** Bytes written to the connection but not yet taken by the peer. */
+  readonly bufferedBytes: number;
+  /**
+   * Sends a frame answering no request: `{ event, ...fields }` (protocol.md §2.4). Returns false when the
+   * connection is closed or its send buffer is over its high-water mark (the frame is still queued then).
+   */
+  sendEvent(event: string, fields?: Record<string, unknown>, body?: Uint8Array): boolean;
+  /** Closes the connection with a fatal error frame carrying this error. */
+  close(error: WharfError): void;
+  /** Calls `listener` once when the connection closes (at once if it already has). */
+  onClose(listener: () => void): void;
+}
+
+/** @internal Where a context sends the intermediate frames of its reply. */
+export interface ReplySink {
+  sendPartial(ctx: RequestContext, fields: Record<string, unknown>, body: Uint8Array | undefined): Promise<void>;
 }
 
 /**
@@ -37,17 +65,49 @@ export class RequestContext {
   readonly peer: PeerInfo;
   /** Per-connection state that handlers of one connection share (a session, for example). */
   readonly session: Map<string, unknown>;
+  /** The connection, for handlers that outlive their request (null for datagrams). */
+  readonly channel: ConnectionChannel | null;
   #logger: Logger;
+  #sink: ReplySink | null;
   #controller: AbortController | null = null;
   #abortReason: unknown = undefined;
 
-  constructor(id: number, type: string, connectionId: number, peer: PeerInfo, logger: Logger, session: Map<string, unknown>) {
+  constructor(
+    id: number,
+    type: string,
+    connectionId: number,
+    peer: PeerInfo,
+    logger: Logger,
+    session: Map<string, unknown>,
+    channel: (ConnectionChannel & ReplySink) | null = null,
+  ) {
     this.id = id;
     this.type = type;
     this.connectionId = connectionId;
     this.peer = peer;
     this.#logger = logger;
     this.session = session;
+    this.channel = channel;
+    this.#sink = channel;
+  }
+
+  /**
+   * Sends an intermediate frame of this request's reply, `{ ...fields, id, ok: true, more: true }`, before the
+   * handler's final reply (streamed output, server-streaming calls). Resolves when the connection can take more
+   * (backpressure); rejects with the abort reason once the request is aborted. Not available over UDP.
+   *
+   * @example
+   * ```ts
+   * server.handle("count", async (header, _body, ctx) => {
+   *   for (let i = 0; i < 3; i++) await ctx.send({ n: i });
+   *   return { header: { total: 3 } };
+   * });
+   * ```
+   */
+  send(fields: Record<string, unknown> = {}, body?: Uint8Array): Promise<void> {
+    if (this.#sink === null) return Promise.reject(new WharfError(ErrorCode.UNKNOWN_TYPE, "streamed replies need a stream connection, not udp"));
+    if (this.#abortReason !== undefined) return Promise.reject(this.#abortReason);
+    return this.#sink.sendPartial(this, fields, body);
   }
 
   get logger(): Logger {

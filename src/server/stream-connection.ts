@@ -14,7 +14,7 @@ import {
   type ResolvedFrameLimits,
   type StreamedBody,
 } from "../wire/index.js";
-import { RequestContext, type PeerInfo } from "./context.js";
+import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
 import type { ReplyInit, Router } from "./router.js";
 
@@ -38,7 +38,7 @@ const LINGER_MS = 2_000;
  * replies, and applies backpressure. Reading pauses while the peer does not read its replies, while too many of
  * its requests are in flight, or while a handler does not consume a streamed body.
  */
-export class StreamConnection {
+export class StreamConnection implements ConnectionChannel, ReplySink {
   readonly id: number;
   readonly peer: PeerInfo;
   readonly socket: Socket;
@@ -87,6 +87,57 @@ export class StreamConnection {
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err) => this.#logger.debug({ err }, "connection error"));
     socket.on("close", () => this.#onClose());
+  }
+
+  /** True once the connection is closing or closed. */
+  get closed(): boolean {
+    return this.#closing || this.socket.destroyed;
+  }
+
+  /** Bytes written but not yet taken by the peer. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Sends an event frame (no id). False when closed or over the high-water mark. */
+  sendEvent(event: string, fields: Record<string, unknown> = {}, body?: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.#writer.writeFrame({ ...fields, event }, body);
+    this.#lastActivity = this.#host.now;
+    return !this.#writer.blocked;
+  }
+
+  /** Closes with a fatal error frame. */
+  close(error: WharfError): void {
+    this.fail(error);
+  }
+
+  /** Calls the listener once when the connection closes. */
+  onClose(listener: () => void): void {
+    if (this.socket.destroyed) queueMicrotask(listener);
+    else this.socket.once("close", listener);
+  }
+
+  /** @internal An intermediate reply frame of a request; resolves when the socket can take more. */
+  sendPartial(ctx: RequestContext, fields: Record<string, unknown>, body: Uint8Array | undefined): Promise<void> {
+    if (this.closed) return Promise.reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+    try {
+      this.#writer.writeFrame({ ...fields, id: ctx.id, ok: true, more: true }, body);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#lastActivity = this.#host.now;
+    if (!this.#writer.blocked) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        if (ctx.aborted || this.socket.destroyed) reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+        else resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   /** Requests whose replies are not yet written. */
@@ -233,7 +284,7 @@ export class StreamConnection {
       this.#write([errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message: `unknown request type ${JSON.stringify(type)}` })]);
       return;
     }
-    const ctx = new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session);
+    const ctx = new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session, this);
     this.#pending += 1;
     this.#inFlight.set(id, ctx);
     let result: ReplyInit | void | Promise<ReplyInit | void>;

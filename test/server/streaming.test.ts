@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, test } from "node:test";
+import { connect, udpRequest, WharfError } from "../../src/client/index.js";
+import type { ConnectionChannel } from "../../src/server/index.js";
+import type { ReplyHeader } from "../../src/wire/index.js";
+import { startServer } from "../helpers/server.js";
+
+describe("streamed replies and events", () => {
+  test("intermediate frames arrive in order through onFrame before the final reply", async (t) => {
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("count", async (header, _body, ctx) => {
+        for (let n = 0; n < Number(header.to); n += 1) await ctx.send({ n }, Buffer.from(`chunk ${n}`));
+        return { header: { total: header.to } };
+      });
+    });
+    const conn = await connect(url);
+    t.after(() => conn.destroy());
+    const seen: string[] = [];
+    const reply = await conn.request("count", { to: 100 }, undefined, {
+      onFrame: (header, body) => {
+        assert.equal(header.more, true);
+        seen.push(`${String(header.n)}:${body.toString()}`);
+      },
+    });
+    assert.equal(reply.header.total, 100);
+    assert.equal(reply.header.more, undefined);
+    assert.deepEqual(seen, Array.from({ length: 100 }, (_, n) => `${n}:chunk ${n}`));
+  });
+
+  test("a slow onFrame consumer holds the producer back instead of being buffered for", async (t) => {
+    let produced = 0;
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("flood", async (_header, _body, ctx) => {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (produced = 0; produced < 2000; produced += 1) await ctx.send({}, chunk);
+        return {};
+      });
+    });
+    const conn = await connect(url);
+    t.after(() => conn.destroy());
+    let consumed = 0;
+    const done = conn.request("flood", {}, undefined, {
+      onFrame: async () => {
+        consumed += 1;
+        if (consumed === 10) await sleep(500);
+      },
+    });
+    await sleep(400);
+    // While the consumer sleeps, the server can run ahead by no more than socket buffers hold (a few MiB).
+    assert.ok(produced - consumed < 200, `produced ${produced}, consumed ${consumed}`);
+    await done;
+    assert.equal(consumed, 2000);
+  });
+
+  test("a handler's send() rejects once the client cancels", async (t) => {
+    let failure: unknown;
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("endless", async (_header, _body, ctx) => {
+        try {
+          for (;;) {
+            await ctx.send({ tick: true });
+            await sleep(5);
+          }
+        } catch (err) {
+          failure = err;
+          throw err;
+        }
+      });
+    });
+    const conn = await connect(url);
+    t.after(() => conn.destroy());
+    await assert.rejects(conn.request("endless", {}, undefined, { timeout: 100 }), { code: "E_TIMEOUT" });
+    for (let i = 0; i < 100 && failure === undefined; i += 1) await sleep(10);
+    assert.ok(failure instanceof WharfError);
+    assert.equal(failure.code, "E_CANCELLED");
+  });
+
+  test("a connection channel pushes events and can close the connection with a code", async (t) => {
+    let channel: ConnectionChannel | null = null;
+    let closedSeen = false;
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("subscribe", (_header, _body, ctx) => {
+        channel = ctx.channel;
+        ctx.channel?.onClose(() => (closedSeen = true));
+        return {};
+      });
+    });
+    const conn = await connect(url);
+    const events: [ReplyHeader, string][] = [];
+    conn.on("event", (header: ReplyHeader, body: Buffer) => events.push([header, body.toString()]));
+    await conn.request("subscribe");
+    assert.ok(channel !== null);
+    const ch = channel as ConnectionChannel;
+    assert.equal(ch.sendEvent("news", { seq: 1 }, Buffer.from("hello")), true);
+    await conn.request("ping");
+    assert.deepEqual(events, [[{ seq: 1, event: "news", size: 5 }, "hello"]]);
+    const closed = once(conn, "close");
+    ch.close(new WharfError("E_SLOW_CONSUMER", "you read too slowly"));
+    const [reason] = await closed;
+    assert.ok(reason instanceof WharfError);
+    assert.equal(reason.code, "E_SLOW_CONSUMER");
+    for (let i = 0; i < 100 && !closedSeen; i += 1) await sleep(10);
+    assert.equal(closedSeen, true);
+    assert.equal(ch.sendEvent("late"), false);
+  });
+
+  test("send() over UDP is refused", async (t) => {
+    const { udpUrl } = await startServer(t, {}, (server) => {
+      server.handle("stream", async (_header, _body, ctx) => {
+        await ctx.send({});
+        return {};
+      });
+    });
+    await assert.rejects(udpRequest(udpUrl, "stream"), { code: "E_UNKNOWN_TYPE" });
+  });
+});
