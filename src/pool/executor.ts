@@ -52,6 +52,10 @@ export abstract class Executor {
   readonly #pending = new Set<Future<unknown>>();
   #running = 0;
   #shutdown = false;
+  /** One shared done-callback for every future (it receives the future), instead of a closure per submit. */
+  readonly #forget = (future: Future<unknown>): void => {
+    this.#pending.delete(future);
+  };
   #closing: Promise<void> | undefined;
 
   protected constructor(maxWorkers: number) {
@@ -90,7 +94,7 @@ export abstract class Executor {
       transferList: unwrapped.transferList,
     };
     this.#pending.add(item.future);
-    future.addDoneCallback(() => this.#pending.delete(item.future));
+    item.future.addDoneCallback(this.#forget);
     this.#queue.push(item);
     this.#pump();
     return future;

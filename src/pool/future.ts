@@ -36,8 +36,9 @@ export class Future<T = unknown> {
   #value: T | undefined = undefined;
   #error: unknown = undefined;
   #failed = false;
-  #callbacks: ((future: Future<T>) => void)[] = [];
-  #listeners = new Set<() => void>();
+  // Allocated on first use: most futures of a busy pool never get callbacks or listeners.
+  #callbacks: ((future: Future<T>) => void)[] | undefined;
+  #listeners: Set<() => void> | undefined;
   #settled: Promise<void> | undefined;
   #resolveSettled: (() => void) | undefined;
 
@@ -50,11 +51,15 @@ export class Future<T = unknown> {
    * const value = await future.result({ timeout: 1000 });
    * ```
    */
-  async result(options?: ResultOptions): Promise<T> {
-    await this.#waitDone(options, "result");
-    if (this.#state === "CANCELLED") throw new CancelledError();
-    if (this.#failed) throw this.#error;
-    return this.#value as T;
+  result(options?: ResultOptions): Promise<T> {
+    if (options === undefined && this.done()) return this.#outcome();
+    return this.#waitDone(options, "result").then(() => this.#outcome());
+  }
+
+  #outcome(): Promise<T> {
+    if (this.#state === "CANCELLED") return Promise.reject(new CancelledError());
+    if (this.#failed) return Promise.reject(this.#error);
+    return Promise.resolve(this.#value as T);
   }
 
   /**
@@ -117,7 +122,7 @@ export class Future<T = unknown> {
   addDoneCallback(fn: (future: Future<T>) => void): void {
     if (typeof fn !== "function") throw new TypeError("fn must be a function");
     if (this.done()) this.#invoke(fn);
-    else this.#callbacks.push(fn);
+    else (this.#callbacks ??= []).push(fn);
   }
 
   /**
@@ -167,8 +172,9 @@ export class Future<T = unknown> {
 
   /** @internal */
   [kSubscribe](listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    const listeners = (this.#listeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** @internal */
@@ -188,11 +194,16 @@ export class Future<T = unknown> {
 
   #complete(): void {
     this.#resolveSettled?.();
-    for (const listener of [...this.#listeners]) listener();
-    this.#listeners.clear();
+    const listeners = this.#listeners;
+    if (listeners !== undefined) {
+      this.#listeners = undefined;
+      for (const listener of listeners) listener();
+    }
     const callbacks = this.#callbacks;
-    this.#callbacks = [];
-    for (const fn of callbacks) this.#invoke(fn);
+    if (callbacks !== undefined) {
+      this.#callbacks = undefined;
+      for (const fn of callbacks) this.#invoke(fn);
+    }
   }
 
   #invoke(fn: (future: Future<T>) => void): void {

@@ -86,8 +86,11 @@ export function isTransfer(value: unknown): value is Transfer<unknown> {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[kTransfer] === true;
 }
 
+const NO_TRANSFER: Transferable[] = [];
+
 /** Unwraps transfer markers among `args`, collecting their transfer lists. */
 export function unwrapArgs(args: readonly unknown[]): { args: unknown[]; transferList: Transferable[] } {
+  if (!args.some(isTransfer)) return { args: args as unknown[], transferList: NO_TRANSFER };
   let transferList: Transferable[] | undefined;
   const plain = args.map((arg) => {
     if (!isTransfer(arg)) return arg;

@@ -71,7 +71,11 @@ export class ThreadPoolExecutor extends Executor {
 
   protected start(item: WorkItem): void {
     const request = { url: item.task.url, name: item.task.name, args: item.args };
-    this.#piscina.run(request, { transferList: item.transferList as never }).then(
+    const running =
+      item.transferList.length === 0
+        ? this.#piscina.run(request)
+        : this.#piscina.run(request, { transferList: item.transferList as never });
+    running.then(
       (outcome: Outcome) => this.complete(item, outcome),
       (error: unknown) => this.complete(item, { ok: false, died: died(error) }),
     );

@@ -4,11 +4,15 @@
  */
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { encodeError } from "./error-envelope.js";
-import { runTask, type Outcome, type TaskRequest } from "./run-task.js";
+import { runTaskFast, type Outcome, type TaskRequest } from "./run-task.js";
 
-export default async function run(request: TaskRequest): Promise<unknown> {
+export default function run(request: TaskRequest): unknown {
   const transferList: Transferable[] = [];
-  let outcome: Outcome = await runTask(request, transferList);
+  const outcome = runTaskFast(request, transferList);
+  return outcome instanceof Promise ? outcome.then((o) => finish(o, transferList)) : finish(outcome, transferList);
+}
+
+function finish(outcome: Outcome, transferList: Transferable[]): unknown {
   if (transferList.length === 0) {
     // piscina posts the result after we return; a value that cannot be cloned would then kill the worker and lose
     // the reason. Checking here turns it into an ordinary task error (primitives need no check).
