@@ -121,6 +121,8 @@ export class Process {
     if (this.#exitCode !== null) return true;
     const timeout = options.timeout;
     if (timeout === undefined || timeout === Infinity) {
+      // A daemon child is unref'd; someone waiting for it must keep the loop alive until it exits.
+      if (this.#daemon) setChildRef(this.#child!, true);
       await this.#exited;
       return true;
     }
