@@ -147,8 +147,8 @@ export abstract class Executor {
       for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) item.future.cancel();
     }
     this.#closing ??= (async () => {
-      while (this.#pending.size > 0) {
-        await new Promise<void>((resolve) => [...this.#pending][0]!.addDoneCallback(() => resolve()));
+      for (let next = this.#first(); next !== undefined; next = this.#first()) {
+        await new Promise<void>((resolve) => next.addDoneCallback(() => resolve()));
       }
       await this.close();
     })();
@@ -173,6 +173,10 @@ export abstract class Executor {
     else if ("died" in outcome) item.future.setException(outcome.died);
     else item.future.setException(decodeError(outcome.error));
     this.#pump();
+  }
+
+  #first(): Future<unknown> | undefined {
+    return this.#pending.values().next().value;
   }
 
   #pump(): void {
