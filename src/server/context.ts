@@ -37,6 +37,21 @@ export interface ConnectionChannel {
   onClose(listener: () => void): void;
 }
 
+/**
+ * The UDP socket a datagram came in on, as handlers may use it beyond the request: to send datagrams to other
+ * peers (a chat server relaying to its members). Absent for stream connections.
+ */
+export interface DatagramSender {
+  /** True once the endpoint's socket is closed (the server shut down). */
+  readonly closed: boolean;
+  /**
+   * Sends one frame as one datagram, `{ ...header }` + body, to `address`:`port` from this endpoint's socket.
+   * Returns false (and sends nothing) once the socket is closed. Throws a WharfError `E_FRAME_TOO_LARGE` when the
+   * frame does not fit in a datagram. Delivery is not confirmed: send errors are logged at debug level.
+   */
+  sendDatagram(header: Record<string, unknown>, body: Uint8Array | undefined, address: string, port: number): boolean;
+}
+
 /** @internal Where a context sends the intermediate frames of its reply. */
 export interface ReplySink {
   sendPartial(ctx: RequestContext, fields: Record<string, unknown>, body: Uint8Array | undefined): Promise<void>;
@@ -67,6 +82,8 @@ export class RequestContext {
   readonly session: Map<string, unknown>;
   /** The connection, for handlers that outlive their request (null for datagrams). */
   readonly channel: ConnectionChannel | null;
+  /** The UDP endpoint a datagram came in on, for sending to other peers (null for stream connections). */
+  readonly udp: DatagramSender | null;
   #logger: Logger;
   #sink: ReplySink | null;
   #controller: AbortController | null = null;
@@ -80,6 +97,7 @@ export class RequestContext {
     logger: Logger,
     session: Map<string, unknown>,
     channel: (ConnectionChannel & ReplySink) | null = null,
+    udp: DatagramSender | null = null,
   ) {
     this.id = id;
     this.type = type;
@@ -88,6 +106,7 @@ export class RequestContext {
     this.#logger = logger;
     this.session = session;
     this.channel = channel;
+    this.udp = udp;
     this.#sink = channel;
   }
 

@@ -3,6 +3,6 @@
  *
  * @module
  */
-export { RequestContext, type ConnectionChannel, type PeerInfo, type Transport } from "./context.js";
+export { RequestContext, type ConnectionChannel, type DatagramSender, type PeerInfo, type Transport } from "./context.js";
 export { Router, type Handler, type HandlerOptions, type ReplyInit, type StreamedBody } from "./router.js";
 export { Server, type ServerOptions, type TcpListenOptions, type UdpListenOptions } from "./server.js";

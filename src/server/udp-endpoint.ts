@@ -11,7 +11,7 @@ import {
   isWireInteger,
   type ResolvedFrameLimits,
 } from "../wire/index.js";
-import { RequestContext, type PeerInfo } from "./context.js";
+import { RequestContext, type DatagramSender, type PeerInfo } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
 import type { ReplyInit, Router } from "./router.js";
 
@@ -30,9 +30,10 @@ export interface DatagramHost {
  * sources with more bytes than they sent would make the server a reflector. A frame with a readable `id` gets an
  * error reply. Nothing a datagram holds can stop the service.
  */
-export class UdpEndpoint {
+export class UdpEndpoint implements DatagramSender {
   readonly socket: UdpSocket;
   #host: DatagramHost;
+  #closed = false;
   #inFlight = new Set<RequestContext>();
   /** Datagrams dropped because they were not frames. */
   dropped = 0;
@@ -42,6 +43,30 @@ export class UdpEndpoint {
     this.#host = host;
     socket.on("message", (msg, rinfo) => this.#onMessage(msg, rinfo));
     socket.on("error", (err) => host.logger.warn({ err }, "udp socket error"));
+    socket.on("close", () => {
+      this.#closed = true;
+    });
+  }
+
+  /** True once the socket is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends one frame as one datagram to any address from this endpoint's socket (see DatagramSender). */
+  sendDatagram(header: Record<string, unknown>, body: Uint8Array | undefined, address: string, port: number): boolean {
+    const datagram = encodeDatagram(header, body, MAX_DATAGRAM_SIZE);
+    if (this.#closed) return false;
+    try {
+      this.socket.send(datagram, port, address, (err) => {
+        if (err) this.#host.logger.debug({ err, peer: address }, "udp datagram not sent");
+      });
+    } catch (err) {
+      // close() was called but its "close" event has not fired yet
+      this.#host.logger.debug({ err, peer: address }, "udp datagram not sent");
+      return false;
+    }
+    return true;
   }
 
   /** Requests still being handled. */
@@ -84,7 +109,7 @@ export class UdpEndpoint {
     }
     const peer: PeerInfo = { transport: "udp", address: rinfo.address, port: rinfo.port, family: rinfo.family };
     // Datagrams share no connection, so each gets a session of its own: a login over udp must not leak to others.
-    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Map());
+    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Map(), null, this);
     this.#inFlight.add(ctx);
     let result;
     try {
