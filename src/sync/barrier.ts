@@ -2,7 +2,7 @@
  * Barrier: a fixed number of parties wait for each other, Python's `threading.Barrier`.
  */
 import { BrokenBarrierError } from "./errors.js";
-import { validateInteger, validateWaitOptions, type WaitOptions } from "./options.js";
+import { validateInteger, validateWaitOptions, waitOptionsError, type WaitOptions } from "./options.js";
 import { WaitQueue, type Waiter } from "./waiters.js";
 
 /** Options of {@link Barrier}. */
@@ -73,7 +73,8 @@ export class Barrier {
    * ```
    */
   wait(options?: WaitOptions): Promise<number> {
-    validateWaitOptions(options);
+    const invalid = waitOptionsError(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
     if (this.#broken) return Promise.reject(new BrokenBarrierError());
     if (options?.signal?.aborted) {
       this.#break();

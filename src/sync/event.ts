@@ -1,7 +1,7 @@
 /**
  * Event: a flag that callers can wait for, Python's `threading.Event`.
  */
-import { RESOLVED_FALSE, RESOLVED_TRUE, validateWaitOptions, type WaitOptions } from "./options.js";
+import { RESOLVED_FALSE, RESOLVED_TRUE, waitOptionsError, type WaitOptions } from "./options.js";
 import { resolveFalse, WaitQueue } from "./waiters.js";
 
 /** Options of {@link Event}; none today. */
@@ -79,7 +79,8 @@ export class Event {
    */
   wait(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     if (this.#flag) return RESOLVED_TRUE;

@@ -3,7 +3,7 @@
  */
 import { NotHeldError, WaitTimeoutError } from "./errors.js";
 import { kAcquireRestore, kIsOwned, kReleaseSave } from "./lock-protocol.js";
-import { RESOLVED_FALSE, RESOLVED_TRUE, validateWaitOptions, type WaitOptions } from "./options.js";
+import { RESOLVED_FALSE, RESOLVED_TRUE, waitOptionsError, type WaitOptions } from "./options.js";
 import { resolveFalse, WaitQueue } from "./waiters.js";
 
 /** Options of {@link Lock}; none today, kept for symmetry with the other primitives. */
@@ -41,7 +41,8 @@ export class Lock {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     // Free implies nobody waits: release() hands over directly, so #locked stays true while there are waiters.

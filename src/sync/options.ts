@@ -32,6 +32,20 @@ export function validateWaitOptions(options: WaitOptions | undefined, name = "op
   }
 }
 
+/**
+ * The validation error for `options`, or undefined: promise-returning methods reject with it instead of throwing,
+ * so that a caller's `.catch()` sees every failure.
+ */
+export function waitOptionsError(options: WaitOptions | undefined): Error | undefined {
+  if (options === undefined) return undefined;
+  try {
+    validateWaitOptions(options);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
 /** Largest delay setTimeout accepts; longer ones are chained so a huge timeout does not fire at once. */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 

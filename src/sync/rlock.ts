@@ -4,7 +4,7 @@
 import { currentContext, ensureContext, isWithin, runInChildContext, type OwnerContext } from "./context.js";
 import { NotHeldError, NotOwnerError, WaitTimeoutError } from "./errors.js";
 import { kAcquireRestore, kIsOwned, kReleaseSave } from "./lock-protocol.js";
-import { RESOLVED_FALSE, RESOLVED_TRUE, validateWaitOptions, type WaitOptions } from "./options.js";
+import { RESOLVED_FALSE, RESOLVED_TRUE, waitOptionsError, type WaitOptions } from "./options.js";
 import { resolveFalse, WaitQueue } from "./waiters.js";
 
 /** Options of {@link RLock}; none today. */
@@ -61,7 +61,8 @@ export class RLock {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     const context = ensureContext();

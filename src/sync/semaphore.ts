@@ -6,7 +6,7 @@ import {
   RESOLVED_FALSE,
   RESOLVED_TRUE,
   validateInteger,
-  validateWaitOptions,
+  waitOptionsError,
   type WaitOptions,
 } from "./options.js";
 import { resolveFalse, WaitQueue } from "./waiters.js";
@@ -54,7 +54,8 @@ export class Semaphore {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     if (this.#value > 0) {

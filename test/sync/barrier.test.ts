@@ -83,9 +83,15 @@ describe("Barrier", () => {
     await assert.rejects(other, isBroken);
   });
 
-  it("Barrier rejects bad arguments", () => {
+  it("Barrier rejects bad constructor arguments", () => {
     assert.throws(() => new Barrier(0), /parties must be a positive integer/);
     assert.throws(() => new Barrier(2, { action: 1 as never }), /options\.action must be a function/);
     assert.throws(() => new Barrier(2, { timeout: -5 }), /timeout/);
+  });
+
+  it("Barrier.wait() rejects bad options without counting the caller as arrived", async () => {
+    const barrier = new Barrier(2);
+    await assert.rejects(barrier.wait({ timeout: -1 }), /options\.timeout/);
+    assert.equal(barrier.nWaiting, 0);
   });
 });

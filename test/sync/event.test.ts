@@ -35,5 +35,6 @@ describe("Event", () => {
     await assert.rejects(pending, (err) => err === "enough");
     assert.equal(event.waiting, 0);
     await assert.rejects(event.wait({ signal: AbortSignal.abort("pre") }), (err) => err === "pre");
+    await assert.rejects(event.wait({ timeout: "5" as never }), /options\.timeout/);
   });
 });

@@ -157,10 +157,11 @@ describe("Lock", () => {
     assert.equal(counter, 1000);
   });
 
-  it("Lock rejects bad options with errors naming them", () => {
+  it("Lock.acquire() rejects bad options with errors naming them (and takes nothing)", async () => {
     const lock = new Lock();
-    assert.throws(() => lock.acquire({ timeout: -1 }), /options\.timeout must be a non-negative/);
-    assert.throws(() => lock.acquire({ timeout: Number.NaN }), RangeError);
-    assert.throws(() => lock.acquire({ signal: {} as AbortSignal }), /options\.signal must be an AbortSignal/);
+    await assert.rejects(lock.acquire({ timeout: -1 }), /options\.timeout must be a non-negative/);
+    await assert.rejects(lock.acquire({ timeout: Number.NaN }), RangeError);
+    await assert.rejects(lock.acquire({ signal: {} as AbortSignal }), /options\.signal must be an AbortSignal/);
+    assert.equal(lock.locked(), false);
   });
 });

@@ -70,7 +70,8 @@ describe("Semaphore", () => {
     await assert.rejects(sem.runExclusive(() => 1, { timeout: 5 }), WaitTimeoutError);
   });
 
-  it("Semaphore rejects a bad initial value and bad release counts", () => {
+  it("Semaphore rejects a bad initial value, bad release counts and bad wait options", async () => {
+    await assert.rejects(new Semaphore(1).acquire({ timeout: -1 }), /options\.timeout/);
     assert.throws(() => new Semaphore(-1), /value must be a non-negative integer/);
     assert.throws(() => new Semaphore(1.5), RangeError);
     assert.throws(() => new Semaphore(1).release(0), /n must be a positive integer/);

@@ -2,7 +2,7 @@
  * SharedLock: a Lock that works across worker threads, on a SharedArrayBuffer word.
  */
 import { NotHeldError, WaitTimeoutError } from "../errors.js";
-import { deadlineOf, remainingUntil, validateWaitOptions, type WaitOptions } from "../options.js";
+import { deadlineOf, remainingUntil, waitOptionsError, type WaitOptions } from "../options.js";
 import { checkHandle, waitWhileEqual } from "./atomics-wait.js";
 
 /** Options of {@link SharedLock}; none today. */
@@ -78,7 +78,8 @@ export class SharedLock {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     if (Atomics.compareExchange(this.#word, 0, FREE, HELD) === FREE) return Promise.resolve(true);

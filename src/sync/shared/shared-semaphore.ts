@@ -2,7 +2,7 @@
  * SharedSemaphore: a counting semaphore that works across worker threads.
  */
 import { TooManyReleasesError, WaitTimeoutError } from "../errors.js";
-import { deadlineOf, remainingUntil, validateInteger, validateWaitOptions, type WaitOptions } from "../options.js";
+import { deadlineOf, remainingUntil, validateInteger, waitOptionsError, type WaitOptions } from "../options.js";
 import { checkHandle, waitWhileEqual } from "./atomics-wait.js";
 
 /** Options of {@link SharedSemaphore}. */
@@ -90,7 +90,8 @@ export class SharedSemaphore {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     if (options !== undefined) {
-      validateWaitOptions(options);
+      const invalid = waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
     if (this.tryAcquire()) return Promise.resolve(true);
