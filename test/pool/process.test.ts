@@ -91,14 +91,13 @@ describe("Process", () => {
   it("a daemon child dies with its parent and does not keep it alive", async () => {
     const file = join(dir, "daemon.txt");
     const started = performance.now();
-    const { stdout, code } = await runParent("daemon", 3000, file);
+    const { stdout, code } = await runParent("daemon", 10_000, file);
     assert.equal(code, 0);
-    assert.ok(performance.now() - started < 2500, "the parent did not wait for its daemon child");
+    assert.ok(performance.now() - started < 8000, "the parent did not wait for its daemon child");
     const pid = Number(/child (\d+)/.exec(stdout)?.[1]);
     assert.ok(pid > 0, stdout);
     for (let i = 0; i < 50 && alive(pid); i += 1) await sleep(100);
     assert.equal(alive(pid), false, "the daemon child was killed with its parent");
-    await sleep(3200);
     assert.equal(existsSync(file), false, "the daemon never finished its task");
   });
 
