@@ -3,6 +3,7 @@
  * The `wharf` command: one verb group per module in this folder.
  */
 import { Command } from "commander";
+import { registerExec } from "./exec.js";
 import { registerPing } from "./ping.js";
 import { registerServe } from "./serve.js";
 import { registerUser } from "./user.js";
@@ -17,5 +18,6 @@ const program = new Command("wharf")
 registerServe(program);
 registerPing(program);
 registerUser(program);
+registerExec(program);
 
 await program.parseAsync(process.argv);

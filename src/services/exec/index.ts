@@ -1,0 +1,12 @@
+/**
+ * Remote commands: `exec.run` / `exec.stdin` on the server, {@link execCommand} on the client. See docs/exec.md.
+ *
+ * @module
+ */
+export { execCommand, type ExecCommandOptions } from "./client.js";
+export { ExecErrorCode } from "./errors.js";
+export { parseRunFields, parseStdinFields, type ExecResult, type ExecRunFields, type ExecStdinFields, type OutputStream } from "./messages.js";
+export { EXEC_PATH, cleanEnv, resolveCommand, userHome, type ExecPolicy } from "./policy.js";
+export { KILL_GRACE_MS } from "./process-group.js";
+export { ExecRun, type RunSpec } from "./run.js";
+export { registerExec, type ExecDeps } from "./server.js";

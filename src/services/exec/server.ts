@@ -1,0 +1,108 @@
+/**
+ * The server side of remote commands: the `exec.run` and `exec.stdin` request types.
+ */
+import type { RequestContext, Server } from "../../server/index.js";
+import { WharfError } from "../../wire/index.js";
+import { AccountErrorCode, currentUser, type AccountStore } from "../accounts/index.js";
+import { ExecErrorCode } from "./errors.js";
+import { parseRunFields, parseStdinFields } from "./messages.js";
+import { cleanEnv, resolveCommand, userHome, type ExecPolicy } from "./policy.js";
+import { ExecRun } from "./run.js";
+
+/** What {@link registerExec} needs. */
+export interface ExecDeps {
+  /** The data folder: homes are `<dataDir>/homes/<user>`. */
+  dataDir: string;
+  accounts: AccountStore;
+  /** The limits and switches; the services' config has these fields. */
+  config: ExecPolicy;
+}
+
+const SESSION_RUNS = "wharf.exec.runs";
+
+/** The commands running for one connection, by the id of their `exec.run` request. */
+function runsOf(ctx: RequestContext): Map<number, ExecRun> {
+  let runs = ctx.session.get(SESSION_RUNS) as Map<number, ExecRun> | undefined;
+  if (runs === undefined) {
+    runs = new Map();
+    ctx.session.set(SESSION_RUNS, runs);
+  }
+  return runs;
+}
+
+/**
+ * Adds remote commands to a server. `exec.run {argv, shell?, stdin?, timeout?}` runs a command as the logged-in
+ * user (who needs `canExec`) in their home with a clean environment; its output comes back as intermediate
+ * frames `{stream: "stdout"|"stderr"}` + bytes, after a first `{started: true, pid}`, and the final reply is
+ * `{exitCode, signal}`. `exec.stdin {ref, eof?}` + bytes feeds the stdin of run `ref` of this connection.
+ * Cancelling the request, losing the connection, the time limit and the output cap all kill the command's
+ * whole process group.
+ *
+ * @example
+ * ```ts
+ * registerExec(server, { dataDir, accounts, config: { execShell: false, execAllow: ["ls", "cat"],
+ *   execTimeout: 60_000, execMaxOutput: 64 << 20, execMaxConcurrent: 4 } });
+ * ```
+ */
+export function registerExec(server: Server, deps: ExecDeps): void {
+  const policy = deps.config;
+  const running = new Map<string, number>();
+
+  server.handle("exec.run", async (header, _body, ctx) => {
+    const fields = parseRunFields(header);
+    if (ctx.channel === null) throw new WharfError(ExecErrorCode.INVALID_PARAMS, "exec needs a stream connection (tcp, tls or unix), not udp");
+    const name = currentUser(ctx).name;
+    const account = await deps.accounts.get(name); // fresh: the permission may have been taken away since login
+    if (account === undefined || !account.canExec) {
+      throw new WharfError(AccountErrorCode.FORBIDDEN, `user ${name} may not run commands (wharf user add --can-exec)`);
+    }
+    const { file, args } = resolveCommand(policy, fields.argv, fields.shell === true);
+    const count = running.get(name) ?? 0;
+    if (count >= policy.execMaxConcurrent) {
+      throw new WharfError(ExecErrorCode.BUSY, `user ${name} already runs ${count} commands (the most at once is ${policy.execMaxConcurrent})`, {
+        data: { maxConcurrent: policy.execMaxConcurrent },
+      });
+    }
+    running.set(name, count + 1);
+    const runs = runsOf(ctx);
+    try {
+      const home = await userHome(deps.dataDir, name);
+      if (ctx.aborted) throw ctx.signal.reason;
+      const run = new ExecRun({
+        file,
+        args,
+        cwd: home,
+        env: cleanEnv(name, home),
+        timeout: Math.min(fields.timeout ?? policy.execTimeout, policy.execTimeout),
+        maxOutput: policy.execMaxOutput,
+        stdin: fields.stdin === true,
+        signal: ctx.signal,
+        send: (stream, chunk) => ctx.send({ stream }, chunk),
+      });
+      if (run.pid !== undefined) {
+        runs.set(ctx.id, run);
+        ctx.logger.info({ user: name, argv: fields.argv, shell: fields.shell === true, pid: run.pid }, "exec started");
+        // Sent before any output (that comes on a later tick): the client learns the id to address stdin to.
+        void ctx.send({ started: true, pid: run.pid }).catch(() => {});
+      }
+      const result = await run.result;
+      ctx.logger.info({ user: name, pid: run.pid, ...result }, "exec ended");
+      return { header: { ...result } };
+    } finally {
+      runs.delete(ctx.id);
+      const left = (running.get(name) ?? 1) - 1;
+      if (left === 0) running.delete(name);
+      else running.set(name, left);
+    }
+  });
+
+  server.handle("exec.stdin", async (header, body: Buffer, ctx) => {
+    const { ref, eof } = parseStdinFields(header);
+    currentUser(ctx);
+    const run = runsOf(ctx).get(ref);
+    if (run === undefined) return { header: { closed: true } };
+    if (body.length > 0 && !(await run.writeStdin(body))) return { header: { closed: true } };
+    if (eof === true) run.endStdin();
+    return { header: { closed: false } };
+  });
+}
