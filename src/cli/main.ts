@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { registerExec } from "./exec.js";
 import { registerPing } from "./ping.js";
 import { registerServe } from "./serve.js";
+import { registerTime } from "./time.js";
 import { registerUser } from "./user.js";
 import { VERSION } from "./version.js";
 
@@ -18,6 +19,7 @@ const program = new Command("wharf")
 registerServe(program);
 registerPing(program);
 registerUser(program);
+registerTime(program);
 registerExec(program);
 
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
 import { AccountStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig } from "../services/index.js";
+import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
 
@@ -83,10 +84,11 @@ async function serve(options: ServeOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
   if (cluster.isWorker) return serveWorker(options, logger);
   const server = buildServer(options, logger);
-  const addresses = [...(await listenStreams(server, options)), ...(await listenUdp(server, options))];
+  const ntp = await listenNtp(options, logger);
+  const addresses = [...(await listenStreams(server, options)), ...(await listenUdp(server, options)), ...ntp.map((l) => l.url)];
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
-  onShutdownSignal(logger, () => server.close({ timeout: options.shutdownTimeout }));
+  onShutdownSignal(logger, () => closeAll(ntp, server.close({ timeout: options.shutdownTimeout })));
 }
 
 /** Makes a server with every service registered, configured from the options. */
@@ -134,6 +136,19 @@ async function listenUdp(server: Server, options: ServeOptions): Promise<string[
   return urls;
 }
 
+/** `--ntp-port`: an SNTP responder per host, beside the UDP endpoint (served by the cluster primary). */
+async function listenNtp(options: ServeOptions, logger: Logger): Promise<SntpListener[]> {
+  const port = options.ntpPort;
+  if (port === undefined) return [];
+  const listeners: SntpListener[] = [];
+  for (const host of options.host) listeners.push(await listenSntp({ host, port, logger }));
+  return listeners;
+}
+
+async function closeAll(ntp: SntpListener[], closing: Promise<void>): Promise<void> {
+  await Promise.all([...ntp.map((listener) => listener.close()), closing]);
+}
+
 /** The first line `wharf serve` prints: every address, as URLs. */
 function announce(addresses: string[]): void {
   process.stdout.write(`wharf listening on ${addresses.join(" ")}\n`);
@@ -170,7 +185,8 @@ function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
  */
 async function servePrimary(options: ServeOptions, logger: Logger): Promise<void> {
   const server = buildServer(options, logger);
-  const udpAddresses = await listenUdp(server, options);
+  const ntp = await listenNtp(options, logger);
+  const udpAddresses = [...(await listenUdp(server, options)), ...ntp.map((l) => l.url)];
   let shuttingDown = false;
   let streamAddresses: string[] | null = null;
   let listening = 0;
@@ -200,7 +216,7 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
       return exited;
     });
-    await Promise.all([server.close({ timeout: options.shutdownTimeout }), ...exits]);
+    await Promise.all([closeAll(ntp, server.close({ timeout: options.shutdownTimeout })), ...exits]);
   });
 }
 

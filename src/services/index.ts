@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";
+import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
 
 /** Settings of the services, from `wharf serve`'s flags. Times in milliseconds, sizes in bytes. */
@@ -47,5 +48,6 @@ export interface ServiceDeps {
 /** Registers every service on a server. Each service adds one line here. */
 export function registerServices(server: Server, deps: ServiceDeps): void {
   registerAuth(server, deps.accounts);
+  registerTime(server);
   registerExec(server, deps);
 }
