@@ -1,5 +1,5 @@
 /**
- * The load generator of the wire benchmark (issue 3). It runs in a process of its own (`runLoadInChild`), so
+ * The load generator of the wire benchmark (issue 3). It runs in a process of its own (`LoadGenerator`), so
  * that it never shares an event loop with the server it measures, and it is deliberately cheap per request:
  * request frames are encoded once before the run, replies are parsed by a byte scanner rather than JSON.parse,
  * and the replies of one read trigger the next requests in one corked write. A costly load generator would
@@ -7,7 +7,7 @@
  *
  * It shares no code with wharf, so a wharf bug cannot hide behind a matching client bug.
  */
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { createConnection, type Socket } from "node:net";
 import { createHistogram, performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -414,38 +414,70 @@ export async function runLoad(config: LoadConfig): Promise<LoadResult> {
   };
 }
 
+/** What the child sends back: a result, or why it has none. */
+type ChildReply = { result: LoadResult } | { error: string };
+
 /**
- * Runs one measurement in a fresh child process (this module is its entry point) and resolves its result.
- * Rejects if the child fails or does not answer within the run's length plus a margin.
+ * The load generator in a child process of its own (this module is its entry point), so that it never shares an
+ * event loop or a core's time slice with the benchmark's bookkeeping. One child serves many runs, one at a time,
+ * which spares a process start per measurement; a child that dies is replaced at the next run.
  */
-export function runLoadInChild(config: LoadConfig): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
+export class LoadGenerator {
+  #child: ChildProcess | null = null;
+
+  /** Runs one measurement and resolves its result; rejects if the child fails or overruns by a wide margin. */
+  run(config: LoadConfig): Promise<LoadResult> {
+    const child = this.#spawn();
+    return new Promise((resolve, reject) => {
+      const limit = config.warmupMs + config.durationMs + DRAIN_TIMEOUT_MS + CONNECT_TIMEOUT_MS + 15_000;
+      const timer = setTimeout(() => child.kill("SIGKILL"), limit);
+      const onMessage = (message: ChildReply): void => {
+        settle();
+        if ("result" in message) resolve(message.result);
+        else reject(new Error(`load generator: ${message.error}`));
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        settle();
+        reject(new Error(`the load generator exited (${code ?? signal}) without a result`));
+      };
+      const settle = (): void => {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+      };
+      child.on("message", onMessage);
+      child.on("exit", onExit);
+      child.send(config);
+    });
+  }
+
+  /** Ends the child (it exits once its IPC channel closes) and waits for it. */
+  async close(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.disconnect();
+    await exited;
+  }
+
+  #spawn(): ChildProcess {
+    const current = this.#child;
+    if (current !== null && current.exitCode === null && current.signalCode === null && current.connected) return current;
     const child = fork(fileURLToPath(import.meta.url), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    let result: LoadResult | null = null;
-    const limit = config.warmupMs + config.durationMs + DRAIN_TIMEOUT_MS + CONNECT_TIMEOUT_MS + 15_000;
-    const timer = setTimeout(() => child.kill("SIGKILL"), limit);
-    child.once("message", (message) => {
-      result = message as LoadResult;
-    });
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (result !== null) resolve(result);
-      else reject(new Error(`the load generator exited (${code ?? signal}) without a result`));
-    });
-    child.send(config);
-  });
+    this.#child = child;
+    return child;
+  }
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isEntry && process.send !== undefined) {
-  process.once("message", (config: LoadConfig) => {
+  process.on("message", (config: LoadConfig) => {
     runLoad(config).then(
-      (result) => process.send?.(result, () => process.exit(0)),
-      (err: unknown) => {
-        console.error(`load generator: ${(err as Error).stack ?? String(err)}`);
-        process.exit(1);
-      },
+      (result) => process.send?.({ result } satisfies ChildReply),
+      (err: unknown) => process.send?.({ error: (err as Error).stack ?? String(err) } satisfies ChildReply),
     );
   });
+  // The parent closing the channel is the signal to go.
+  process.on("disconnect", () => process.exit(0));
 }
