@@ -141,7 +141,10 @@ describe("ThreadPoolExecutor", () => {
   it("asCompleted() and wait() work with executor futures", async () => {
     const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
     try {
-      const futures = [pool.submit(sleep, 150, "slow"), pool.submit(sleep, 1, "fast")];
+      // Deterministic on a loaded machine: "fast" is done before "slow" is even submitted.
+      const fast = pool.submit(sleep, 1, "fast");
+      await fast.result();
+      const futures = [pool.submit(sleep, 100, "slow"), fast];
       const order: string[] = [];
       for await (const f of asCompleted(futures)) order.push(await f.result());
       assert.deepEqual(order, ["fast", "slow"]);

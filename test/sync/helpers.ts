@@ -26,3 +26,13 @@ export function track<T>(promise: Promise<T>): { settled: () => boolean; value: 
   );
   return { settled: () => settled, value: () => value, error: () => error };
 }
+
+/** Polls `condition` every few milliseconds until it holds or `timeout` ms pass; resolves whether it held. */
+export async function until(condition: () => boolean, timeout = 5000): Promise<boolean> {
+  const deadline = performance.now() + timeout;
+  while (!condition()) {
+    if (performance.now() > deadline) return false;
+    await sleep(2);
+  }
+  return true;
+}

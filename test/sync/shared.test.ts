@@ -15,7 +15,7 @@ import {
   TooManyTaskDoneError,
   WaitTimeoutError,
 } from "../../src/sync/index.js";
-import { settle, sleep, track } from "./helpers.js";
+import { settle, sleep, track, until } from "./helpers.js";
 
 const workerUrl = new URL("./fixtures/shared-worker.js", import.meta.url);
 
@@ -72,7 +72,7 @@ describe("SharedLock", () => {
 
   it("the main thread waits without blocking its event loop while a worker holds the lock", async () => {
     const lock = new SharedLock();
-    const holder = start({ scenario: "lock-hold", lock: lock.handle, ms: 150 });
+    const holder = start({ scenario: "lock-hold", lock: lock.handle, ms: 300 });
     try {
       await holder.message("holding");
       assert.equal(lock.tryAcquire(), false);
@@ -100,7 +100,7 @@ describe("SharedLock", () => {
     controller.abort(new Error("abandon"));
     await assert.rejects(aborted, /abandon/);
     lock.release();
-    await sleep(20);
+    assert.equal(await until(live.settled), true, "the wake-up reached the live waiter");
     assert.equal(live.value(), true, "the live waiter got the lock");
     lock.release();
     assert.equal(lock.locked(), false);
@@ -247,8 +247,7 @@ describe("SharedQueue", () => {
     await sleep(10);
     assert.equal(blocked.settled(), false);
     assert.equal(await queue.get(), 1);
-    await sleep(10);
-    assert.equal(blocked.settled(), true);
+    assert.equal(await until(blocked.settled), true, "the blocked put went through");
     assert.equal(await queue.get(), 2);
     const controller = new AbortController();
     const aborted = queue.get({ signal: controller.signal });
