@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NotHeldError, NotOwnerError, RLock, WaitTimeoutError } from "../../src/sync/index.js";
+import { Event, NotHeldError, NotOwnerError, RLock, WaitTimeoutError } from "../../src/sync/index.js";
 import { settle, sleep, track } from "./helpers.js";
 
 describe("RLock", () => {
@@ -146,21 +146,27 @@ describe("RLock", () => {
 
   it("RLock.acquire({ timeout }) from another context resolves false; abort rejects with the reason", async () => {
     const rlock = new RLock();
+    const done = new Event(); // the holder keeps the lock until the checks are over, however slow the machine
+    const holding = new Event();
     const holder = RLock.context(async () => {
       await rlock.acquire();
-      await sleep(60);
+      holding.set();
+      await done.wait();
       rlock.release();
     });
-    await sleep(5);
+    await holding.wait();
     await RLock.context(async () => {
       assert.equal(await rlock.acquire({ timeout: 10 }), false);
       const reason = new Error("abort");
-      await assert.rejects(rlock.acquire({ signal: AbortSignal.timeout(5) }), (err: Error) => err.name === "TimeoutError");
+      const timed = new AbortController(); // AbortSignal.timeout() would not keep this test's event loop alive
+      setTimeout(() => timed.abort(new Error("timed abort")), 5);
+      await assert.rejects(rlock.acquire({ signal: timed.signal }), /timed abort/);
       const controller = new AbortController();
       const pending = rlock.acquire({ signal: controller.signal });
       controller.abort(reason);
       await assert.rejects(pending, (err) => err === reason);
     });
+    done.set();
     await holder;
     assert.equal(rlock.locked(), false, "no aborted or timed-out waiter got the lock");
   });
