@@ -2,9 +2,10 @@
  * SharedQueue: a bounded FIFO that several threads can put into and get from.
  */
 import { deserialize, serialize } from "node:v8";
-import { ItemTooLargeError, QueueEmpty, QueueFull, QueueShutDown, TooManyTaskDoneError } from "../errors.js";
+import { ItemTooLargeError, QueueEmpty, QueueFull, QueueShutDown } from "../errors.js";
 import { deadlineOf, remainingUntil, validateInteger, validateWaitOptions, type WaitOptions } from "../options.js";
 import { checkHandle, waitWhileEqual } from "./atomics-wait.js";
+import { DONE_SEQ, GET_SEQ, HEADER_BYTES, PUT_SEQ, ringBytes, SlotRing, UNFINISHED } from "./slot-ring.js";
 
 /** Options of {@link SharedQueue}. */
 export interface SharedQueueOptions {
@@ -19,21 +20,6 @@ export interface SharedQueueHandle {
   readonly kind: "wharf.SharedQueue";
   readonly sab: SharedArrayBuffer;
 }
-
-// Header words. The *_SEQ words only ever grow: a waiter reads one under the mutex, releases it, and sleeps while
-// the word still holds that value, so a change made after it looked can never be missed.
-const MUTEX = 0;
-const HEAD = 1;
-const COUNT = 2;
-const UNFINISHED = 3;
-const SHUTDOWN = 4;
-const PUT_SEQ = 5; // bumped when an item arrives (getters sleep on it)
-const GET_SEQ = 6; // bumped when a slot frees (putters sleep on it)
-const DONE_SEQ = 7; // bumped when unfinished reaches 0 (join sleeps on it)
-const MAXSIZE = 8;
-const ITEM_SIZE = 9;
-const HEADER_BYTES = 12 * 4;
-const SPINS = 64;
 
 let adopting: SharedArrayBuffer | undefined;
 
@@ -57,28 +43,22 @@ let adopting: SharedArrayBuffer | undefined;
  * ```
  */
 export class SharedQueue<T = unknown> implements AsyncIterable<T> {
-  readonly #words: Int32Array;
-  readonly #bytes: Uint8Array;
+  readonly #ring: SlotRing;
   readonly #handle: SharedQueueHandle;
-  readonly #maxsize: number;
-  readonly #itemSize: number;
 
   constructor(options: SharedQueueOptions = {}) {
-    let sab = adopting;
+    const adopted = adopting;
     adopting = undefined;
-    if (sab === undefined) {
-      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-      const maxsize = validateInteger(options.maxsize ?? 64, "options.maxsize", 1, 2 ** 20);
-      const itemSize = Math.ceil(validateInteger(options.itemSize ?? 1024, "options.itemSize", 1, 2 ** 26) / 4) * 4;
-      sab = new SharedArrayBuffer(HEADER_BYTES + maxsize * (4 + itemSize));
-      const words = new Int32Array(sab, 0, HEADER_BYTES / 4);
-      words[MAXSIZE] = maxsize;
-      words[ITEM_SIZE] = itemSize;
+    if (adopted !== undefined) {
+      this.#ring = new SlotRing(adopted);
+      this.#handle = { kind: "wharf.SharedQueue", sab: adopted };
+      return;
     }
-    this.#words = new Int32Array(sab, 0, HEADER_BYTES / 4);
-    this.#bytes = new Uint8Array(sab);
-    this.#maxsize = this.#words[MAXSIZE]!;
-    this.#itemSize = this.#words[ITEM_SIZE]!;
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    const maxsize = validateInteger(options.maxsize ?? 64, "options.maxsize", 1, 2 ** 20);
+    const itemSize = Math.ceil(validateInteger(options.itemSize ?? 1024, "options.itemSize", 1, 2 ** 26) / 4) * 4;
+    const sab = new SharedArrayBuffer(ringBytes(maxsize, itemSize));
+    this.#ring = new SlotRing(sab, { maxsize, itemSize });
     this.#handle = { kind: "wharf.SharedQueue", sab };
   }
 
@@ -91,13 +71,12 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   static from<T = unknown>(handle: SharedQueueHandle): SharedQueue<T> {
-    const sab = checkHandle(handle, "wharf.SharedQueue", HEADER_BYTES);
-    const words = new Int32Array(sab, 0, HEADER_BYTES / 4);
-    if (sab.byteLength < HEADER_BYTES + words[MAXSIZE]! * (4 + words[ITEM_SIZE]!)) {
-      throw new TypeError("handle.sab is too small for the queue it describes");
+    adopting = checkHandle(handle, "wharf.SharedQueue", HEADER_BYTES);
+    try {
+      return new SharedQueue<T>();
+    } finally {
+      adopting = undefined;
     }
-    adopting = sab;
-    return new SharedQueue<T>();
   }
 
   /** Structured-cloneable description of this queue. */
@@ -107,27 +86,27 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
 
   /** Number of slots. */
   get maxsize(): number {
-    return this.#maxsize;
+    return this.#ring.maxsize;
   }
 
   /** Bytes available to one serialized item. */
   get itemSize(): number {
-    return this.#itemSize;
+    return this.#ring.itemSize;
   }
 
   /** Items put but not yet marked done with `taskDone()`. */
   get unfinishedTasks(): number {
-    return Atomics.load(this.#words, UNFINISHED);
+    return Atomics.load(this.#ring.words, UNFINISHED);
   }
 
   /** True once `shutdown()` was called in any thread. */
   get isShutdown(): boolean {
-    return Atomics.load(this.#words, SHUTDOWN) === 1;
+    return this.#ring.isShutdown();
   }
 
   /** Number of items in the queue right now. */
   qsize(): number {
-    return Atomics.load(this.#words, COUNT);
+    return this.#ring.count();
   }
 
   /** True when the queue holds no item. */
@@ -137,7 +116,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
 
   /** True when every slot is taken. */
   full(): boolean {
-    return this.qsize() >= this.#maxsize;
+    return this.qsize() >= this.#ring.maxsize;
   }
 
   /**
@@ -155,11 +134,11 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const data = this.#encode(item);
     const deadline = deadlineOf(options?.timeout);
     for (;;) {
-      const seq = this.#tryPut(data);
+      const seq = this.#ring.tryPut(data);
       if (seq === true) return;
       const timeout = remainingUntil(deadline);
       if (timeout === 0) throw new QueueFull();
-      await waitWhileEqual(this.#words, GET_SEQ, seq, timeout, options?.signal);
+      await waitWhileEqual(this.#ring.words, GET_SEQ, seq, timeout, options?.signal);
     }
   }
 
@@ -172,7 +151,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   putNowait(item: T): void {
-    if (this.#tryPut(this.#encode(item)) !== true) throw new QueueFull();
+    if (this.#ring.tryPut(this.#encode(item)) !== true) throw new QueueFull();
   }
 
   /**
@@ -189,11 +168,11 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     options?.signal?.throwIfAborted();
     const deadline = deadlineOf(options?.timeout);
     for (;;) {
-      const taken = this.#tryGet();
+      const taken = this.#ring.tryGet();
       if (taken instanceof Uint8Array) return deserialize(taken) as T;
       const timeout = remainingUntil(deadline);
       if (timeout === 0) throw new QueueEmpty();
-      await waitWhileEqual(this.#words, PUT_SEQ, taken, timeout, options?.signal);
+      await waitWhileEqual(this.#ring.words, PUT_SEQ, taken, timeout, options?.signal);
     }
   }
 
@@ -206,7 +185,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   getNowait(): T {
-    const taken = this.#tryGet();
+    const taken = this.#ring.tryGet();
     if (taken instanceof Uint8Array) return deserialize(taken) as T;
     throw new QueueEmpty();
   }
@@ -220,15 +199,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   taskDone(): void {
-    this.#lock();
-    try {
-      const unfinished = this.#words[UNFINISHED]!;
-      if (unfinished <= 0) throw new TooManyTaskDoneError();
-      Atomics.store(this.#words, UNFINISHED, unfinished - 1);
-      if (unfinished === 1) this.#bump(DONE_SEQ, Infinity);
-    } finally {
-      this.#unlock();
-    }
+    this.#ring.taskDone();
   }
 
   /**
@@ -244,11 +215,11 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     options?.signal?.throwIfAborted();
     const deadline = deadlineOf(options?.timeout);
     for (;;) {
-      const seq = Atomics.load(this.#words, DONE_SEQ);
-      if (Atomics.load(this.#words, UNFINISHED) === 0) return true;
+      const seq = Atomics.load(this.#ring.words, DONE_SEQ);
+      if (Atomics.load(this.#ring.words, UNFINISHED) === 0) return true;
       const timeout = remainingUntil(deadline);
       if (timeout === 0) return false;
-      await waitWhileEqual(this.#words, DONE_SEQ, seq, timeout, options?.signal);
+      await waitWhileEqual(this.#ring.words, DONE_SEQ, seq, timeout, options?.signal);
     }
   }
 
@@ -261,21 +232,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   shutdown(immediate = false): void {
-    this.#lock();
-    try {
-      Atomics.store(this.#words, SHUTDOWN, 1);
-      if (immediate) {
-        const count = this.#words[COUNT]!;
-        const unfinished = Math.max(0, this.#words[UNFINISHED]! - count);
-        Atomics.store(this.#words, COUNT, 0);
-        Atomics.store(this.#words, UNFINISHED, unfinished);
-        if (unfinished === 0) this.#bump(DONE_SEQ, Infinity);
-      }
-      this.#bump(PUT_SEQ, Infinity);
-      this.#bump(GET_SEQ, Infinity);
-    } finally {
-      this.#unlock();
-    }
+    this.#ring.shutdown(immediate);
   }
 
   /**
@@ -301,75 +258,11 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
 
   #encode(item: T): Uint8Array {
     const data = serialize(item);
-    if (data.byteLength > this.#itemSize) {
+    if (data.byteLength > this.#ring.itemSize) {
       throw new ItemTooLargeError(
-        `item serializes to ${data.byteLength} bytes, more than options.itemSize (${this.#itemSize})`,
+        `item serializes to ${data.byteLength} bytes, more than options.itemSize (${this.#ring.itemSize})`,
       );
     }
     return data;
-  }
-
-  /** Stores `data`; true, or the GET_SEQ value to sleep on while full. Throws QueueShutDown. */
-  #tryPut(data: Uint8Array): true | number {
-    this.#lock();
-    try {
-      if (this.#words[SHUTDOWN] === 1) throw new QueueShutDown();
-      const count = this.#words[COUNT]!;
-      if (count >= this.#maxsize) return Atomics.load(this.#words, GET_SEQ);
-      const offset = this.#slot((this.#words[HEAD]! + count) % this.#maxsize);
-      new DataView(this.#bytes.buffer).setInt32(offset, data.byteLength, true);
-      this.#bytes.set(data, offset + 4);
-      Atomics.store(this.#words, COUNT, count + 1);
-      Atomics.add(this.#words, UNFINISHED, 1);
-      this.#bump(PUT_SEQ, 1);
-      return true;
-    } finally {
-      this.#unlock();
-    }
-  }
-
-  /** Copies out the next item, or returns the PUT_SEQ value to sleep on while empty. Throws QueueShutDown. */
-  #tryGet(): Uint8Array | number {
-    this.#lock();
-    try {
-      const count = this.#words[COUNT]!;
-      if (count === 0) {
-        if (this.#words[SHUTDOWN] === 1) throw new QueueShutDown();
-        return Atomics.load(this.#words, PUT_SEQ);
-      }
-      const head = this.#words[HEAD]!;
-      const offset = this.#slot(head);
-      const length = new DataView(this.#bytes.buffer).getInt32(offset, true);
-      const data = this.#bytes.slice(offset + 4, offset + 4 + length);
-      Atomics.store(this.#words, HEAD, (head + 1) % this.#maxsize);
-      Atomics.store(this.#words, COUNT, count - 1);
-      this.#bump(GET_SEQ, 1);
-      return data;
-    } finally {
-      this.#unlock();
-    }
-  }
-
-  #slot(index: number): number {
-    return HEADER_BYTES + index * (4 + this.#itemSize);
-  }
-
-  #bump(word: number, wake: number): void {
-    Atomics.add(this.#words, word, 1);
-    Atomics.notify(this.#words, word, wake);
-  }
-
-  #lock(): void {
-    const words = this.#words;
-    if (Atomics.compareExchange(words, MUTEX, 0, 1) === 0) return;
-    for (let i = 0; i < SPINS; i += 1) {
-      if (Atomics.load(words, MUTEX) === 0 && Atomics.compareExchange(words, MUTEX, 0, 1) === 0) return;
-    }
-    // Held for a memcpy at most, so blocking this thread briefly (allowed in Node, even on the main thread) is fine.
-    while (Atomics.exchange(words, MUTEX, 2) !== 0) Atomics.wait(words, MUTEX, 2);
-  }
-
-  #unlock(): void {
-    if (Atomics.exchange(this.#words, MUTEX, 0) === 2) Atomics.notify(this.#words, MUTEX, 1);
   }
 }
