@@ -9,6 +9,7 @@ import {
   assertRequestHeader,
   FrameWriter,
   encodeFrameParts,
+  encodeOkReplyParts,
   type FrameHeader,
   type RequestHeader,
   type ResolvedFrameLimits,
@@ -332,6 +333,10 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   #writeReply(ctx: RequestContext, reply: ReplyInit | undefined): void {
     const fields = reply?.header;
     const body = reply?.body;
+    if (fields === undefined && (body === undefined || body instanceof Uint8Array)) {
+      this.#writer.write(encodeOkReplyParts(ctx.id, body));
+      return;
+    }
     const header = fields === undefined ? { id: ctx.id, ok: true } : { ...fields, id: ctx.id, ok: true };
     if (body !== undefined && !(body instanceof Uint8Array)) {
       this.#writeStreamed(ctx, header, body);

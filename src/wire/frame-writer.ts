@@ -14,6 +14,11 @@ type Queued = Buffer[] | (() => void);
 
 export interface FrameWriterOptions {
   maxHeaderSize?: number;
+  /**
+   * Bytes the stream may hold unsent before the writer reports backpressure. Default 1 MiB: larger than a
+   * socket's own 16 KiB mark, so a busy connection is not paused and resumed for every large reply.
+   */
+  highWater?: number;
   /** Told when writes start or stop backing up (`write()` returned false / 'drain'). */
   onBackpressure?: (blocked: boolean) => void;
 }
@@ -35,12 +40,14 @@ export class FrameWriter {
   #maxHeaderSize: number;
   #onBackpressure: ((blocked: boolean) => void) | undefined;
   #blocked = false;
+  #highWater: number;
   #queued: Queued[] | null = null;
 
   constructor(stream: Writable, options: FrameWriterOptions = {}) {
     this.#stream = stream;
     this.#maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     this.#onBackpressure = options.onBackpressure;
+    this.#highWater = options.highWater ?? 1024 * 1024;
     stream.on("drain", () => this.#setBlocked(false));
   }
 
@@ -108,7 +115,8 @@ export class FrameWriter {
       if (this.#stream.destroyed) throw new Error("the connection closed while a body was being sent");
       sent += chunk.byteLength;
       if (sent > body.size) throw new Error(`the body is longer than its declared size ${body.size}`);
-      if (!this.#stream.write(chunk)) await this.#drained();
+      this.#stream.write(chunk);
+      if (this.#stream.writableLength > this.#highWater) await this.#drained();
     }
     if (sent !== body.size) throw new Error(`the body ended after ${sent} of its declared ${body.size} bytes`);
   }
@@ -126,9 +134,9 @@ export class FrameWriter {
   }
 
   #writeNow(parts: Buffer[]): void {
-    let ok = true;
-    for (const part of parts) ok = this.#stream.write(part);
-    if (!ok) this.#setBlocked(true);
+    for (const part of parts) this.#stream.write(part);
+    // 'drain' follows: past the high-water mark write() has returned false, so the stream owes one.
+    if (this.#stream.writableLength > this.#highWater) this.#setBlocked(true);
   }
 
   #setBlocked(blocked: boolean): void {

@@ -7,14 +7,15 @@ import type { FrameHeader } from "./header.js";
  * Throws a ProtocolError with `E_BAD_HEADER` for anything else.
  */
 export function parseHeader(bytes: Buffer, start: number, end: number): FrameHeader {
-  // toString() would quietly replace invalid sequences with U+FFFD; the spec says the header is UTF-8, so a
-  // header that is not is refused rather than guessed at.
-  if (!isUtf8(bytes.subarray(start, end))) {
+  // toString() quietly replaces invalid sequences with U+FFFD; the spec says the header is UTF-8, so a header
+  // that is not is refused rather than guessed at. Only a text that shows U+FFFD needs the exact check.
+  const text = bytes.toString("utf8", start, end);
+  if (text.includes("\uFFFD") && !isUtf8(bytes.subarray(start, end))) {
     throw new ProtocolError(ErrorCode.BAD_HEADER, "header is not valid UTF-8");
   }
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8", start, end));
+    value = JSON.parse(text);
   } catch (err) {
     throw new ProtocolError(ErrorCode.BAD_HEADER, `header is not JSON: ${(err as Error).message}`);
   }
