@@ -3,6 +3,7 @@
  * The `wharf` command: one verb group per module in this folder.
  */
 import { Command } from "commander";
+import { registerCall } from "./call.js";
 import { registerExec } from "./exec.js";
 import { registerPing } from "./ping.js";
 import { registerServe } from "./serve.js";
@@ -21,5 +22,6 @@ registerPing(program);
 registerUser(program);
 registerTime(program);
 registerExec(program);
+registerCall(program);
 
 await program.parseAsync(process.argv);

@@ -26,12 +26,18 @@ export type Handler<Body = Buffer> = (
 export interface HandlerOptions {
   /** "stream" hands the handler a Readable body with backpressure instead of a Buffer. Not over UDP. */
   body?: "buffer" | "stream";
+  /**
+   * Keep serving this type while the server drains for shutdown, when every other type gets `E_SHUTTING_DOWN`:
+   * for health checks, which must be able to say "not serving" on connections still open.
+   */
+  duringDrain?: boolean;
 }
 
 /** @internal One registered request type. */
 export interface Route {
   handler: Handler<any>;
   stream: boolean;
+  duringDrain: boolean;
 }
 
 /** Maps request types to handlers. */
@@ -45,7 +51,7 @@ export class Router {
     if (options.body !== undefined && options.body !== "buffer" && options.body !== "stream") {
       throw new TypeError('options.body must be "buffer" or "stream"');
     }
-    this.#routes.set(type, { handler, stream: options.body === "stream" });
+    this.#routes.set(type, { handler, stream: options.body === "stream", duringDrain: options.duringDrain === true });
   }
 
   /** The route of a type, if registered. */

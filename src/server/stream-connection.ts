@@ -271,7 +271,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
 
   #dispatch(header: RequestHeader, body: Buffer | Readable): void {
     const { id, type } = header;
-    if (this.#host.draining) {
+    const route = this.#host.router.get(type);
+    if (this.#host.draining && route?.duringDrain !== true) {
       this.#discard(body);
       this.#write([errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" })]);
       return;
@@ -280,7 +281,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
       this.#cancel(id, header.ref);
       return;
     }
-    const route = this.#host.router.get(type);
     if (route === undefined) {
       this.#write([errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message: `unknown request type ${JSON.stringify(type)}` })]);
       return;

@@ -97,11 +97,11 @@ export class UdpEndpoint implements DatagramSender {
       return;
     }
     const { id, type } = header;
-    if (this.#host.draining) {
+    const route = this.#host.router.get(type);
+    if (this.#host.draining && route?.duringDrain !== true) {
       this.#send(errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" }), rinfo);
       return;
     }
-    const route = this.#host.router.get(type);
     if (route === undefined || route.stream) {
       const message = route === undefined ? `unknown request type ${JSON.stringify(type)}` : `request type ${JSON.stringify(type)} streams its body and is not served over udp`;
       this.#send(errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message }), rinfo);

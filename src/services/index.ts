@@ -3,6 +3,7 @@ import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";
 import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
+import { registerDemoMethods, registerRpc } from "./rpc/index.js";
 
 /** Settings of the services, from `wharf serve`'s flags. Times in milliseconds, sizes in bytes. */
 export interface ServiceConfig {
@@ -50,4 +51,5 @@ export function registerServices(server: Server, deps: ServiceDeps): void {
   registerAuth(server, deps.accounts);
   registerTime(server);
   registerExec(server, deps);
+  registerDemoMethods(registerRpc(server));
 }

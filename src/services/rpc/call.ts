@@ -1,0 +1,53 @@
+/**
+ * Running one call to completion on the server side, whichever way it came in: wait for the handler's value
+ * (or its stream) but never past the call's abort (cancel, deadline, connection loss).
+ */
+import type { RpcContext } from "./context.js";
+
+/** Settles like `promise`, or rejects with the abort reason as soon as the call is aborted. */
+export function untilAborted<T>(promise: PromiseLike<T>, ctx: RpcContext): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    ctx.onAbort(reject);
+    promise.then(resolve, reject);
+  });
+}
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** A streaming result: an async iterable that is not plain data (strings and buffers are values). */
+export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+  );
+}
+
+/** The handler's outcome with promises resolved: a value, or an async iterable of items. */
+export async function settle(outcome: unknown, ctx: RpcContext): Promise<unknown> {
+  return isPromiseLike(outcome) ? untilAborted(outcome, ctx) : outcome;
+}
+
+/**
+ * Pulls a streaming result item by item, handing each to `emit` (which may wait: backpressure). Stops the
+ * iterator (its `finally` blocks run) when the call is aborted or `emit` fails. Resolves the number of items.
+ */
+export async function pump(items: AsyncIterable<unknown>, ctx: RpcContext, emit: (item: unknown) => void | Promise<void>): Promise<number> {
+  const iterator = items[Symbol.asyncIterator]();
+  let count = 0;
+  try {
+    for (;;) {
+      const next = await untilAborted(iterator.next(), ctx);
+      if (next.done === true) return count;
+      const sent = emit(next.value);
+      if (sent !== undefined) await untilAborted(sent, ctx);
+      count += 1;
+    }
+  } catch (err) {
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+    throw err;
+  }
+}
