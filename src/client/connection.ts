@@ -307,6 +307,12 @@ export class Connection extends EventEmitter {
   #onBodyEnd(): void {
     this.#body?.push(null);
     this.#body = null;
+    // An ended Readable never calls read() again, so a pause for its last chunk must be lifted here, or the
+    // connection stops reading for good.
+    if (this.#bodyBlocked) {
+      this.#bodyBlocked = false;
+      this.#socket.resume();
+    }
   }
 
   #fail(error: WharfError): void {
