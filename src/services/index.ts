@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";
+import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
 import { registerDemoMethods, registerRpc } from "./rpc/index.js";
@@ -50,6 +51,7 @@ export interface ServiceDeps {
 export function registerServices(server: Server, deps: ServiceDeps): void {
   registerAuth(server, deps.accounts);
   registerTime(server);
+  registerChat(server, deps);
   registerExec(server, deps);
   registerDemoMethods(registerRpc(server));
 }

@@ -1,0 +1,15 @@
+/**
+ * Chat: rooms and direct messages over stream connections (logged-in users) and UDP (guests), with ordered
+ * delivery, history that survives restarts, retries without duplicates, slow-consumer cut-off and rate limits.
+ * See docs/chat.md.
+ *
+ * @module
+ */
+export { ChatErrorCode } from "./errors.js";
+export { registerChat } from "./handlers.js";
+export { ChatService, type ChatDeps, type ChatOptions, type SendResult } from "./service.js";
+export { ChatClient, parseHistory, toReceived, type HistoryMessage, type PresenceEvent, type ReceivedMessage } from "./client.js";
+export { UdpChatClient, type GapEvent, type UdpChatOptions } from "./udp-client.js";
+export { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
+export { DedupWindow } from "./dedup.js";
+export { ROOM_NAME, GUEST_PREFIX, type ChatMessage } from "./messages.js";

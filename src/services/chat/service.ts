@@ -1,0 +1,341 @@
+import { join } from "node:path";
+import { readdir } from "node:fs/promises";
+import { pino, type Logger } from "pino";
+import type { ConnectionChannel, RequestContext } from "../../server/index.js";
+import { WharfError } from "../../wire/index.js";
+import { AccountErrorCode, currentUser } from "../accounts/index.js";
+import { CookieJar } from "./cookie.js";
+import { DedupWindow } from "./dedup.js";
+import { ChatErrorCode } from "./errors.js";
+import { HistoryLog } from "./history-log.js";
+import { DatagramMember, StreamMember, type Member } from "./member.js";
+import { GUEST_PREFIX, ROOM_NAME, eventFields, type ChatMessage } from "./messages.js";
+import { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
+import { Room } from "./room.js";
+
+/** Limits and settings of the chat service; every one has a default. */
+export interface ChatOptions {
+  /** Messages kept per room (memory and file); 0 keeps none. Default: the `chatHistory` config, else 1,000. */
+  history?: number;
+  /** A stream member with more unread bytes than this when a message is due is cut off. Default 1 MiB. */
+  maxQueuedBytes?: number;
+  /** Largest message body. Default 4 KiB. */
+  maxMessageBytes?: number;
+  /** Sends and joins per user (per address for datagram guests). Default 20/s, bursts of 40. */
+  rate?: RateLimitOptions;
+  /** clientIds (or seqs) remembered per sender for retries. Default 1,000. */
+  dedupWindow?: number;
+  /** Rooms one client may be in at once. Default 100. */
+  maxRoomsPerMember?: number;
+  /** A datagram member not heard from for this long (ms) is dropped. Default 60,000. */
+  udpTimeout?: number;
+  /** Most bytes of missed messages replayed by a join with `since`. Default maxQueuedBytes / 2. */
+  replayBytes?: number;
+}
+
+/** What the chat service needs from `wharf serve` (a subset of ServiceDeps). */
+export interface ChatDeps {
+  dataDir: string;
+  logger?: Logger;
+  config?: { chatHistory: number };
+}
+
+/** The result of a send: the message's number and time, and whether it was a retry of one already accepted. */
+export interface SendResult {
+  msgId: number;
+  ts: number;
+  duplicate: boolean;
+}
+
+/**
+ * The chat service's state: rooms, members (stream connections and datagram senders), direct-message inboxes,
+ * retry memory and rate limits. Request handlers (handlers.ts) translate requests into these operations.
+ */
+export class ChatService {
+  readonly dataDir: string;
+  readonly history: number;
+  readonly maxQueuedBytes: number;
+  readonly maxMessageBytes: number;
+  readonly maxRoomsPerMember: number;
+  readonly udpTimeout: number;
+  readonly replayBytes: number;
+  readonly logger: Logger;
+  readonly cookies = new CookieJar();
+  #rooms = new Map<string, Room>();
+  #streamMembers = new Map<ConnectionChannel, StreamMember>();
+  #datagramMembers = new Map<string, DatagramMember>();
+  #byUser = new Map<string, Set<Member>>();
+  #inbox = new Map<string, number>();
+  #dedup: DedupWindow;
+  #limiter: RateLimiter;
+  #sweep: NodeJS.Timeout;
+  #onExit = (): void => this.#flushSync();
+  #closed = false;
+
+  constructor(deps: ChatDeps, options: ChatOptions = {}) {
+    this.dataDir = deps.dataDir;
+    this.logger = deps.logger ?? pino({ level: "silent" });
+    this.history = count("history", options.history ?? deps.config?.chatHistory ?? 1000, 0);
+    this.maxQueuedBytes = count("maxQueuedBytes", options.maxQueuedBytes ?? 1024 * 1024, 1);
+    this.maxMessageBytes = count("maxMessageBytes", options.maxMessageBytes ?? 4096, 1);
+    this.maxRoomsPerMember = count("maxRoomsPerMember", options.maxRoomsPerMember ?? 100, 1);
+    this.udpTimeout = count("udpTimeout", options.udpTimeout ?? 60_000, 1);
+    this.replayBytes = count("replayBytes", options.replayBytes ?? Math.floor(this.maxQueuedBytes / 2), 0);
+    this.#dedup = new DedupWindow(count("dedupWindow", options.dedupWindow ?? 1000, 1));
+    this.#limiter = new RateLimiter(options.rate);
+    this.#sweep = setInterval(() => this.#expireDatagramMembers(), Math.max(50, Math.min(10_000, this.udpTimeout / 4)));
+    this.#sweep.unref();
+    process.on("exit", this.#onExit);
+  }
+
+  /** The room, created (and its history read) on first use. */
+  room(name: string): Room {
+    let room = this.#rooms.get(name);
+    if (room === undefined) {
+      const path = join(this.dataDir, "chat", `${name}.jsonl`);
+      const log = this.history > 0 ? new HistoryLog(path, this.history, this.logger, () => created.latest()) : null;
+      const created: Room = new Room(name, this.history, log, (messages) => this.#recall(messages));
+      room = created;
+      room.ready.catch((err: unknown) => {
+        this.logger.error({ err, room: name }, "chat history could not be read");
+        this.#rooms.delete(name);
+      });
+      this.#rooms.set(name, room);
+    }
+    return room;
+  }
+
+  /** Runs `fn` with the room loaded: at once when it is, else once its history is read. */
+  withRoom<T>(name: string, fn: (room: Room) => T): T | Promise<T> {
+    const room = this.room(name);
+    return room.loaded ? fn(room) : room.ready.then(() => fn(room));
+  }
+
+  /** The member of a stream connection's logged-in user (made on its first chat request). */
+  streamMember(ctx: RequestContext): StreamMember {
+    const channel = ctx.channel as ConnectionChannel;
+    const existing = this.#streamMembers.get(channel);
+    if (existing !== undefined) return existing;
+    const member = new StreamMember(currentUser(ctx).name, channel, this.maxQueuedBytes, (m) => this.drop(m));
+    this.#streamMembers.set(channel, member);
+    this.#addUser(member);
+    channel.onClose(() => this.drop(member));
+    return member;
+  }
+
+  /** The datagram member at the request's source address; `E_AUTH` when that address has not joined. */
+  datagramMember(ctx: RequestContext): DatagramMember {
+    const member = this.#datagramMembers.get(`udp:${ctx.peer.address}:${ctx.peer.port}`);
+    if (member === undefined) throw new WharfError(AccountErrorCode.AUTH, "join a room first (chat.udp.join): this address is not in chat");
+    member.lastHeard = Date.now();
+    return member;
+  }
+
+  /** The member a request comes from, by transport. */
+  memberOf(ctx: RequestContext): Member {
+    return ctx.channel !== null ? this.streamMember(ctx) : this.datagramMember(ctx);
+  }
+
+  /** Makes (or finds) the datagram member of a verified address. */
+  datagramJoin(ctx: RequestContext, nick: string): DatagramMember {
+    const key = `udp:${ctx.peer.address}:${ctx.peer.port}`;
+    const name = `${GUEST_PREFIX}${nick}`;
+    const existing = this.#datagramMembers.get(key);
+    if (existing !== undefined) {
+      if (existing.name !== name) {
+        throw new WharfError(ChatErrorCode.INVALID_PARAMS, `this address is in chat as ${existing.name}; leave every room before taking another name`);
+      }
+      existing.lastHeard = Date.now();
+      return existing;
+    }
+    if (ctx.udp === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams");
+    const member = new DatagramMember(name, ctx.peer.address, ctx.peer.port ?? 0, ctx.udp, Date.now());
+    this.#datagramMembers.set(key, member);
+    this.#addUser(member);
+    return member;
+  }
+
+  /**
+   * Adds a member to a room (the room must be loaded). With `since`, the kept messages after it are sent first as
+   * `chat.message` events marked `replay`, so the member sees no gap and no repeat; at most `replayBytes` of them
+   * (the newest), the reply then says `truncated` and where the replay began.
+   */
+  join(member: Member, room: Room, since: number | undefined, rateKey: string): Record<string, unknown> {
+    const reply: Record<string, unknown> = { room: room.name, lastMsgId: room.lastMsgId };
+    const already = room.members.has(member);
+    if (!already) {
+      if (member.rooms.size >= this.maxRoomsPerMember) {
+        throw new WharfError(ChatErrorCode.ROOM_LIMIT, `a client may be in at most ${this.maxRoomsPerMember} rooms`, { data: { maxRooms: this.maxRoomsPerMember } });
+      }
+      this.limit(rateKey);
+    }
+    if (since !== undefined) {
+      let missed = room.range(since);
+      let bytes = 0;
+      let first = missed.length;
+      while (first > 0 && bytes + missed[first - 1].body.length + 128 <= this.replayBytes) bytes += missed[--first].body.length + 128;
+      if (first > 0) {
+        reply.truncated = true;
+        missed = missed.slice(first);
+      }
+      for (const message of missed) member.deliver("chat.message", { ...eventFields(message), replay: true }, message.body);
+      reply.replayed = missed.length;
+      if (missed.length > 0) reply.firstReplayed = missed[0].msgId;
+    }
+    if (!already) {
+      const announce = !room.hasUser(member.name);
+      room.members.add(member);
+      member.rooms.add(room);
+      if (announce) this.#presence(room, member, "join");
+    }
+    reply.memberCount = room.who().length;
+    return reply;
+  }
+
+  /** Takes a member out of a room; false when it was not in it. */
+  leave(member: Member, room: Room): boolean {
+    if (!room.members.delete(member)) return false;
+    member.rooms.delete(room);
+    if (!room.hasUser(member.name)) this.#presence(room, member, "leave");
+    return true;
+  }
+
+  /** Drops a member everywhere (connection closed, cut off, timed out). Idempotent. */
+  drop(member: Member): void {
+    if (member.gone) return;
+    member.markGone();
+    for (const room of [...member.rooms]) this.leave(member, room);
+    const users = this.#byUser.get(member.name);
+    users?.delete(member);
+    if (users?.size === 0) this.#byUser.delete(member.name);
+    if (member instanceof StreamMember) this.#streamMembers.delete(member.channel);
+    if (member instanceof DatagramMember) {
+      this.#datagramMembers.delete(member.key);
+      this.#dedup.forget(member.key);
+    }
+  }
+
+  /** Spends a rate token of `key` or throws `E_RATE_LIMITED`. */
+  limit(key: string): void {
+    const wait = this.#limiter.take(key);
+    if (wait > 0) {
+      throw new WharfError(ChatErrorCode.RATE_LIMITED, `too many messages: retry in ${wait} ms`, { data: { retryAfterMs: wait } });
+    }
+  }
+
+  /**
+   * Sends a message to a room (the member must be in it) or to a user (every chat client of that user, and the
+   * sender's own clients). `retryId` is the sender's clientId or seq: a send seen before is answered with the
+   * original msgId and not delivered again.
+   */
+  send(
+    member: Member,
+    target: { room?: string; to?: string },
+    text: string,
+    body: Buffer,
+    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    extra?: Record<string, unknown>,
+  ): SendResult | Promise<SendResult> {
+    const seen = this.#dedup.get(ids.dedupKey, ids.retryId);
+    if (seen !== undefined) return { msgId: seen.msgId, ts: seen.ts, duplicate: true };
+    if (target.to !== undefined) {
+      this.limit(ids.rateKey);
+      const message = this.#direct(member, target.to, text, body, extra);
+      this.#dedup.remember(ids.dedupKey, ids.retryId, { msgId: message.msgId, ts: message.ts, to: target.to });
+      return { msgId: message.msgId, ts: message.ts, duplicate: false };
+    }
+    return this.withRoom(target.room as string, (room) => {
+      // Checked again once loaded: the history may hold this very send (a retry across a restart).
+      const again = this.#dedup.get(ids.dedupKey, ids.retryId);
+      if (again !== undefined) return { msgId: again.msgId, ts: again.ts, duplicate: true };
+      if (!room.members.has(member)) throw new WharfError(ChatErrorCode.NOT_IN_ROOM, `join ${room.name} before sending to it`);
+      this.limit(ids.rateKey);
+      const message = room.publish({ ts: Date.now(), from: member.name, text, body, cid: ids.cid }, extra);
+      this.#dedup.remember(ids.dedupKey, ids.retryId, { msgId: message.msgId, ts: message.ts, room: room.name });
+      return { msgId: message.msgId, ts: message.ts, duplicate: false };
+    });
+  }
+
+  /** Rooms with members now, or with history on disk, and how many users are in each. */
+  async rooms(): Promise<{ room: string; members: number; lastMsgId?: number }[]> {
+    const names = new Set(this.#rooms.keys());
+    try {
+      for (const file of await readdir(join(this.dataDir, "chat"))) {
+        const name = file.replace(/\.jsonl$/, "");
+        if (file.endsWith(".jsonl") && ROOM_NAME.test(name)) names.add(name);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    return [...names].sort().map((name) => {
+      const room = this.#rooms.get(name);
+      return room?.loaded === true ? { room: name, members: room.who().length, lastMsgId: room.lastMsgId } : { room: name, members: 0 };
+    });
+  }
+
+  /** Writes every room's queued history. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#rooms.values()].map((room) => room.log?.flush()));
+  }
+
+  /** Stops the timers and writes the history; the server's connections are closed by the server. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    process.off("exit", this.#onExit);
+    await this.flush();
+  }
+
+  #direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
+    const recipients = this.#byUser.get(to);
+    if (recipients === undefined || recipients.size === 0) throw new WharfError(ChatErrorCode.USER_OFFLINE, `${to} has no chat client connected`);
+    const msgId = (this.#inbox.get(to) ?? 0) + 1;
+    this.#inbox.set(to, msgId);
+    const message: ChatMessage = { msgId, ts: Date.now(), from: member.name, to, text, body };
+    const fields = extra === undefined ? eventFields(message) : { ...eventFields(message), ...extra };
+    const targets = new Set([...recipients, ...(this.#byUser.get(member.name) ?? [])]);
+    for (const target of targets) target.deliver("chat.message", fields, body);
+    return message;
+  }
+
+  #presence(room: Room, member: Member, action: "join" | "leave"): void {
+    for (const other of room.members) {
+      if (other !== member) other.deliver("chat.presence", { room: room.name, user: member.name, action });
+    }
+  }
+
+  #addUser(member: Member): void {
+    let set = this.#byUser.get(member.name);
+    if (set === undefined) {
+      set = new Set();
+      this.#byUser.set(member.name, set);
+    }
+    set.add(member);
+  }
+
+  /** Re-learns the clientIds of kept messages, so a retry after a restart is still not delivered twice. */
+  #recall(messages: ChatMessage[]): void {
+    for (const message of messages) {
+      if (message.cid !== undefined && !message.from.startsWith(GUEST_PREFIX)) {
+        this.#dedup.remember(`user:${message.from}`, `c:${message.cid}`, { msgId: message.msgId, ts: message.ts, room: message.room });
+      }
+    }
+  }
+
+  #expireDatagramMembers(): void {
+    const oldest = Date.now() - this.udpTimeout;
+    for (const member of this.#datagramMembers.values()) {
+      if (member.lastHeard < oldest || member.sender.closed) this.drop(member);
+    }
+  }
+
+  #flushSync(): void {
+    for (const room of this.#rooms.values()) room.log?.flushSync();
+  }
+}
+
+function count(name: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`options.${name} must be an integer of at least ${min}, got ${String(value)}`);
+  return value;
+}
