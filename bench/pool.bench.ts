@@ -32,9 +32,9 @@ const threadRows = await race(
       name: "wharf ThreadPoolExecutor",
       ops: THREAD_BATCH,
       run: async () => {
-        const futures = [];
-        for (let i = 0; i < THREAD_BATCH; i += 1) futures.push(threads.submit(add, i, 1));
-        for (const f of futures) await f.result();
+        const results = [];
+        for (let i = 0; i < THREAD_BATCH; i += 1) results.push(threads.submit(add, i, 1).result());
+        await Promise.all(results);
       },
     },
     {
@@ -57,9 +57,9 @@ const processRows = await race(
       name: "wharf ProcessPoolExecutor",
       ops: PROCESS_BATCH,
       run: async () => {
-        const futures = [];
-        for (let i = 0; i < PROCESS_BATCH; i += 1) futures.push(processes.submit(add, i, 1));
-        for (const f of futures) await f.result();
+        const results = [];
+        for (let i = 0; i < PROCESS_BATCH; i += 1) results.push(processes.submit(add, i, 1).result());
+        await Promise.all(results);
       },
     },
   ],

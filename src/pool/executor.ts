@@ -1,6 +1,6 @@
 /**
  * Executor: what thread and process pools share, Python's `concurrent.futures.Executor`. A FIFO of submitted
- * work sits in front of the workers, so that a future stays cancellable until a worker is actually free for it.
+ * work sits in front of the workers, so that a future stays cancellable until a worker actually starts it.
  */
 import { Deque } from "../sync/deque.js";
 import { deadlineOf, remainingUntil, validateInteger, validateWaitOptions } from "../sync/options.js";
@@ -37,7 +37,7 @@ export interface WorkItem {
 
 /**
  * Base of {@link ThreadPoolExecutor} and {@link ProcessPoolExecutor}. Fairness: work starts in submission order.
- * Cancellation: `future.cancel()` works while the work is queued here. Shutdown: as in Python, `submit()` throws
+ * Cancellation: `future.cancel()` works until a worker starts the work. Shutdown: as in Python, `submit()` throws
  * {@link ShutdownError} afterwards, queued work still runs unless `cancelFutures`, and `wait` waits for it all.
  *
  * @example
@@ -57,9 +57,15 @@ export abstract class Executor {
     this.#pending.delete(future);
   };
   #closing: Promise<void> | undefined;
+  #onIdle: (() => void) | undefined;
 
   protected constructor(maxWorkers: number) {
     this.#maxWorkers = validateInteger(maxWorkers, "options.maxWorkers", 1);
+  }
+
+  /** Most items handed to `start()` and not yet completed; thread pools hand a few ahead to keep threads busy. */
+  protected get dispatchWindow(): number {
+    return this.#maxWorkers;
   }
 
   /** Most tasks run at once. */
@@ -145,11 +151,15 @@ export abstract class Executor {
     this.#shutdown = true;
     if (cancelFutures) {
       for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) item.future.cancel();
+      // Handed-ahead work that no worker has started can be taken back too (running futures refuse).
+      for (const future of [...this.#pending]) future.cancel();
     }
     this.#closing ??= (async () => {
       for (let next = this.#first(); next !== undefined; next = this.#first()) {
         await new Promise<void>((resolve) => next.addDoneCallback(() => resolve()));
       }
+      // Cancelled work a worker still holds (it will skip it) must come back before the workers go.
+      if (this.#running > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
       await this.close();
     })();
     if (wait) await this.#closing;
@@ -160,6 +170,14 @@ export abstract class Executor {
     return this.shutdown();
   }
 
+  /**
+   * Decides whether a dequeued item may start: by default moves its future to running (false if it was cancelled).
+   * An executor that hands work ahead of time overrides it to keep the future pending until a worker starts it.
+   */
+  protected admit(item: WorkItem): boolean {
+    return item.future.setRunningOrNotifyCancel();
+  }
+
   /** Starts one item on a free worker; call {@link Executor.complete} when it ends. */
   protected abstract start(item: WorkItem): void;
 
@@ -167,11 +185,15 @@ export abstract class Executor {
   protected abstract close(): Promise<void>;
 
   /** Reports the end of an item started with `start()`: a worker's outcome, or an error (worker death). */
-  protected complete(item: WorkItem, outcome: Outcome | { ok: false; died: Error }): void {
+  protected complete(item: WorkItem, outcome: Outcome | { ok: false; died: Error } | { skipped: true }): void {
     this.#running -= 1;
-    if (outcome.ok) item.future.setResult(outcome.value);
-    else if ("died" in outcome) item.future.setException(outcome.died);
-    else item.future.setException(decodeError(outcome.error));
+    // A future cancelled after it was handed to a worker is already settled; whatever comes back is moot.
+    if (!item.future.done() && !("skipped" in outcome)) {
+      if (outcome.ok) item.future.setResult(outcome.value);
+      else if ("died" in outcome) item.future.setException(outcome.died);
+      else item.future.setException(decodeError(outcome.error));
+    }
+    if (this.#running === 0) this.#onIdle?.();
     this.#pump();
   }
 
@@ -180,10 +202,11 @@ export abstract class Executor {
   }
 
   #pump(): void {
-    while (this.#running < this.#maxWorkers) {
+    const window = this.dispatchWindow;
+    while (this.#running < window) {
       const item = this.#queue.shift();
       if (item === undefined) return;
-      if (!item.future.setRunningOrNotifyCancel()) continue;
+      if (!this.admit(item)) continue;
       this.#running += 1;
       try {
         this.start(item);

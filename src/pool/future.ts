@@ -12,6 +12,18 @@ export interface ResultOptions {
 
 type State = "PENDING" | "RUNNING" | "CANCELLED" | "FINISHED";
 
+/**
+ * Internal: lets an executor that hands work to another thread ahead of time keep `cancel()` and `running()` exact.
+ * `claim()` atomically takes the work back if no worker started it yet; `started()` tells whether one has.
+ */
+export const kProbe = Symbol("wharf.pool.probe");
+
+/** See {@link kProbe}. */
+export interface StartProbe {
+  claim(): boolean;
+  started(): boolean;
+}
+
 /** Internal synchronous check: finished with an error. */
 export const kFailed = Symbol("wharf.pool.failed");
 
@@ -40,6 +52,7 @@ export class Future<T = unknown> {
   #callbacks: ((future: Future<T>) => void)[] | undefined;
   #listeners: Set<() => void> | undefined;
   #settled: Promise<void> | undefined;
+  #probe: StartProbe | undefined;
   #resolveSettled: (() => void) | undefined;
 
   /**
@@ -85,6 +98,10 @@ export class Future<T = unknown> {
 
   /** True while a worker runs the task. */
   running(): boolean {
+    if (this.#state === "PENDING" && this.#probe?.started()) {
+      this.#state = "RUNNING";
+      this.#probe = undefined;
+    }
     return this.#state === "RUNNING";
   }
 
@@ -105,6 +122,14 @@ export class Future<T = unknown> {
   cancel(): boolean {
     if (this.#state === "RUNNING" || this.#state === "FINISHED") return false;
     if (this.#state === "CANCELLED") return true;
+    if (this.#probe !== undefined) {
+      const probe = this.#probe;
+      this.#probe = undefined;
+      if (!probe.claim()) {
+        this.#state = "RUNNING"; // a worker got to it first
+        return false;
+      }
+    }
     this.#state = "CANCELLED";
     this.#complete();
     return true;
@@ -178,6 +203,11 @@ export class Future<T = unknown> {
   }
 
   /** @internal */
+  [kProbe](probe: StartProbe | undefined): void {
+    this.#probe = probe;
+  }
+
+  /** @internal */
   [kFailed](): boolean {
     return this.#state === "FINISHED" && this.#failed;
   }
@@ -190,6 +220,7 @@ export class Future<T = unknown> {
   #finish(): void {
     if (this.done()) throw new Error(`future is already ${this.#state.toLowerCase()}`);
     this.#state = "FINISHED";
+    this.#probe = undefined;
   }
 
   #complete(): void {

@@ -7,7 +7,9 @@ import { Piscina } from "piscina";
 import { validateInteger } from "../sync/options.js";
 import { WorkerDiedError } from "./errors.js";
 import { Executor, type WorkItem } from "./executor.js";
-import type { Outcome } from "./run-task.js";
+import { kProbe } from "./future.js";
+import type { Outcome, SKIPPED } from "./run-task.js";
+import { StartFlags } from "./start-flags.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolExecutorOptions {
@@ -26,7 +28,8 @@ const runnerUrl = new URL("./thread-runner.js", import.meta.url).href;
 /**
  * An executor whose workers are threads: good for CPU-bound JavaScript and for work that benefits from shared
  * memory (`SharedArrayBuffer`, the `Shared*` primitives of `wharf/sync`). Tasks start in submission order; a future
- * can be cancelled until a worker is free for it. A worker that dies (`process.exit()` in the task, an uncaught
+ * can be cancelled until a thread starts it, even when it was already handed to piscina (see start-flags.ts). A
+ * worker that dies (`process.exit()` in the task, an uncaught
  * error, running out of memory) fails only the future it was running, with {@link WorkerDiedError}; the pool
  * starts a fresh worker and keeps serving.
  *
@@ -45,12 +48,16 @@ const runnerUrl = new URL("./thread-runner.js", import.meta.url).href;
  */
 export class ThreadPoolExecutor extends Executor {
   readonly #piscina: Piscina;
+  readonly #window: number;
+  readonly #flags: StartFlags;
 
   constructor(options: ThreadPoolExecutorOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
     super(options.maxWorkers ?? Math.min(32, availableParallelism() + 4));
     const idleTimeout = options.idleTimeout ?? 60_000;
     if (idleTimeout !== Infinity) validateInteger(idleTimeout, "options.idleTimeout", 0);
+    this.#window = this.maxWorkers * 4;
+    this.#flags = new StartFlags(this.#window);
     this.#piscina = new Piscina({
       filename: runnerUrl,
       minThreads: 0,
@@ -58,6 +65,9 @@ export class ThreadPoolExecutor extends Executor {
       idleTimeout,
       resourceLimits: options.resourceLimits,
       env: options.env,
+      workerData: { flags: this.#flags.buffer },
+      // piscina's default puts a task it could not place at the back of its queue; we promise submission order.
+      stricterFIFO: true,
     });
     // piscina reports a worker that crashes between tasks as an 'error' event; no future is affected, and an
     // unhandled 'error' event would crash the whole process.
@@ -69,15 +79,35 @@ export class ThreadPoolExecutor extends Executor {
     return this.#piscina.threads.length;
   }
 
+  /**
+   * A few tasks per thread go to piscina ahead of time, so a thread that finishes finds its next task waiting
+   * instead of sleeping until the main thread's next turn. They stay cancellable through their start flags.
+   */
+  protected override get dispatchWindow(): number {
+    return this.#window;
+  }
+
+  protected override admit(item: WorkItem): boolean {
+    return !item.future.cancelled();
+  }
+
   protected start(item: WorkItem): void {
-    const request = { url: item.task.url, name: item.task.name, args: item.args };
+    const slot = this.#flags.take();
+    item.future[kProbe](this.#flags.probe(slot));
+    const request = { url: item.task.url, name: item.task.name, args: item.args, slot };
     const running =
       item.transferList.length === 0
         ? this.#piscina.run(request)
         : this.#piscina.run(request, { transferList: item.transferList as never });
     running.then(
-      (outcome: Outcome) => this.complete(item, outcome),
-      (error: unknown) => this.complete(item, { ok: false, died: died(error) }),
+      (outcome: Outcome | typeof SKIPPED) => {
+        this.#flags.free(slot);
+        this.complete(item, outcome);
+      },
+      (error: unknown) => {
+        this.#flags.free(slot);
+        this.complete(item, { ok: false, died: died(error) });
+      },
     );
   }
 

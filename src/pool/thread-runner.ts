@@ -2,11 +2,17 @@
  * The module piscina loads in each worker thread of a {@link ThreadPoolExecutor}: it runs one task request and
  * returns the outcome, asking piscina to move whatever a `transfer()` result listed.
  */
+import { workerData } from "node:worker_threads";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { encodeError } from "./error-envelope.js";
-import { runTaskFast, type Outcome, type TaskRequest } from "./run-task.js";
+import { runTaskFast, SKIPPED, type Outcome, type TaskRequest } from "./run-task.js";
+import { QUEUED, STARTED } from "./start-flags.js";
 
-export default function run(request: TaskRequest): unknown {
+const flags = new Int32Array((workerData as { flags: SharedArrayBuffer }).flags);
+
+export default function run(request: TaskRequest & { slot: number }): unknown {
+  // Claim the task; if the main thread cancelled it while it waited in piscina's queue, skip it.
+  if (Atomics.compareExchange(flags, request.slot, QUEUED, STARTED) !== QUEUED) return SKIPPED;
   const transferList: Transferable[] = [];
   const outcome = runTaskFast(request, transferList);
   return outcome instanceof Promise ? outcome.then((o) => finish(o, transferList)) : finish(outcome, transferList);

@@ -52,13 +52,24 @@ export async function wait<T>(
     for (const f of all) (f.done() ? done : notDone).add(f);
     return { done, notDone };
   };
+  // Counted incrementally, so that waiting on many futures costs O(1) per completion.
+  let doneCount = 0;
+  let failed = false;
+  const note = (f: Future<T>): void => {
+    doneCount += 1;
+    if (f[kFailed]()) failed = true;
+  };
   const satisfied = (): boolean => {
-    const { done, notDone } = partition();
-    if (notDone.size === 0) return true;
-    if (returnWhen === FIRST_COMPLETED) return done.size > 0;
-    if (returnWhen === FIRST_EXCEPTION) return [...done].some((f) => f[kFailed]());
+    if (doneCount === all.size) return true;
+    if (returnWhen === FIRST_COMPLETED) return doneCount > 0;
+    if (returnWhen === FIRST_EXCEPTION) return failed;
     return false;
   };
+  const pending: Future<T>[] = [];
+  for (const f of all) {
+    if (f.done()) note(f);
+    else pending.push(f);
+  }
   if (satisfied()) return partition();
 
   return new Promise<DoneAndNotDone<T>>((resolve) => {
@@ -72,13 +83,16 @@ export async function wait<T>(
       for (const unsubscribe of unsubscribes) unsubscribe();
       resolve(partition());
     };
-    const onDone = (): void => {
-      if (satisfied()) finish();
-    };
-    for (const f of all) if (!f.done()) unsubscribes.push(f[kSubscribe](onDone));
+    for (const f of pending) {
+      unsubscribes.push(
+        f[kSubscribe](() => {
+          note(f);
+          if (satisfied()) finish();
+        }),
+      );
+    }
     const deadline = deadlineOf(options.timeout);
     if (deadline !== Infinity) timer = setTimeout(finish, Math.min(remainingUntil(deadline), 2 ** 31 - 1));
-    onDone(); // a future may have finished while we subscribed
   });
 }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { availableParallelism } from "node:os";
+import { existsSync, mkdtempSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { threadId } from "node:worker_threads";
 import {
@@ -14,6 +16,7 @@ import {
   wait,
   WorkerDiedError,
 } from "../../src/pool/index.js";
+import { until } from "../sync/helpers.js";
 import type * as tasks from "./fixtures/tasks.js";
 
 const url = new URL("./fixtures/tasks.js", import.meta.url);
@@ -74,15 +77,32 @@ describe("ThreadPoolExecutor", () => {
   });
 
   it("cancel() succeeds while the future is queued and fails once it runs", async () => {
-    const busy = [executor.submit(sleep, 150, "a"), executor.submit(sleep, 150, "b")];
+    const busy = [executor.submit(sleep, 300, "a"), executor.submit(sleep, 300, "b")];
     const queued = executor.submit(sleep, 10, "c");
-    assert.equal(busy[0]!.running(), true);
+    assert.equal(await until(() => busy.every((f) => f.running())), true, "both threads started");
     assert.equal(queued.running(), false);
     assert.equal(queued.cancel(), true);
     assert.equal(queued.cancelled(), true);
     await assert.rejects(queued.result(), CancelledError);
     assert.equal(busy[0]!.cancel(), false);
     assert.deepEqual(await Promise.all(busy.map((f) => f.result())), ["a", "b"]);
+  });
+
+  it("a task already handed to a thread's queue is still cancelled exactly: it never runs", async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const file = join(mkdtempSync(join(tmpdir(), "wharf-cancel-")), "ran.txt");
+    try {
+      const busy = pool.submit(sleep, 200, "busy");
+      const handedAhead = pool.submit(task<typeof tasks.writeAfter>(url, "writeAfter"), 0, file, "ran");
+      const later = pool.submit(add, 1, 2);
+      assert.equal(handedAhead.cancel(), true);
+      assert.equal(await later.result(), 3, "the thread skipped the cancelled task and went on");
+      assert.equal(await busy.result(), "busy");
+      assert.equal(existsSync(file), false, "the cancelled task never ran");
+      assert.equal(handedAhead.cancelled(), true);
+    } finally {
+      await pool.shutdown();
+    }
   });
 
   it("tasks start in submission order", async () => {
@@ -203,10 +223,11 @@ describe("ThreadPoolExecutor", () => {
     await pool.shutdown(); // again: harmless
   });
 
-  it("shutdown({ cancelFutures }) cancels queued futures; the running one completes", async () => {
+  it("shutdown({ cancelFutures }) cancels queued futures, handed-ahead ones too; the running one completes", async () => {
     const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const running = pool.submit(sleep, 50, "running");
-    const queued = [pool.submit(sleep, 1, "q1"), pool.submit(sleep, 1, "q2")];
+    const running = pool.submit(sleep, 100, "running");
+    const queued = Array.from({ length: 8 }, (_, i) => pool.submit(sleep, 1, `q${i}`));
+    assert.equal(await until(() => running.running()), true);
     await pool.shutdown({ cancelFutures: true });
     assert.equal(await running.result(), "running");
     assert.ok(queued.every((f) => f.cancelled()));
