@@ -3,6 +3,7 @@
  * The `wharf` command: one verb group per module in this folder.
  */
 import { Command } from "commander";
+import { registerChat } from "./chat.js";
 import { registerCall } from "./call.js";
 import { registerExec } from "./exec.js";
 import { registerPing } from "./ping.js";
@@ -21,6 +22,7 @@ registerServe(program);
 registerPing(program);
 registerUser(program);
 registerTime(program);
+registerChat(program);
 registerExec(program);
 registerCall(program);
 

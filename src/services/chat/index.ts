@@ -13,3 +13,4 @@ export { UdpChatClient, type GapEvent, type UdpChatOptions } from "./udp-client.
 export { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 export { DedupWindow } from "./dedup.js";
 export { ROOM_NAME, GUEST_PREFIX, type ChatMessage } from "./messages.js";
+export { CHAT_HELP, parseChatLine, type ChatCommand } from "./commands.js";
