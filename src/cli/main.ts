@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { registerChat } from "./chat.js";
 import { registerCall } from "./call.js";
 import { registerExec } from "./exec.js";
+import { registerFileVerbs } from "./files.js";
 import { registerPing } from "./ping.js";
 import { registerServe } from "./serve.js";
 import { registerTime } from "./time.js";
@@ -25,5 +26,6 @@ registerTime(program);
 registerChat(program);
 registerExec(program);
 registerCall(program);
+registerFileVerbs(program);
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";
+import { registerFiles } from "./files/index.js";
 import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
@@ -50,6 +51,7 @@ export interface ServiceDeps {
 /** Registers every service on a server. Each service adds one line here. */
 export function registerServices(server: Server, deps: ServiceDeps): void {
   registerAuth(server, deps.accounts);
+  registerFiles(server, deps);
   registerTime(server);
   registerChat(server, deps);
   registerExec(server, deps);

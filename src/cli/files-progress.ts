@@ -1,0 +1,72 @@
+import cliProgress from "cli-progress";
+import type { TransferProgress } from "../services/files/index.js";
+
+/** Bytes for people: 1023 B, 1.5 KiB, 12.0 MiB, 3.25 GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "--:--";
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A transfer's progress bar on the terminal: what to pass as `onProgress`, and `stop` when done. */
+export interface ProgressBar {
+  onProgress(progress: TransferProgress): void;
+  stop(): void;
+}
+
+/**
+ * A progress bar for one transfer (bytes, rate, ETA) drawn on stderr when stderr is a terminal; null otherwise,
+ * so that logs and pipes never get bar output. The rate counts only bytes moved by this run, not resumed ones.
+ */
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressBar | null {
+  if (!stream.isTTY) return null;
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format: `${label} [{bar}] {percentage}% {doneText}/{totalText} {rateText} ETA {etaText}`,
+    barsize: 24,
+    hideCursor: true,
+    fps: 8,
+    barCompleteChar: "#",
+    barIncompleteChar: "-",
+  });
+  let started = 0;
+  let startedAt = 0;
+  let running = false;
+  return {
+    onProgress({ done, total, resumedFrom }) {
+      const now = performance.now();
+      if (!running) {
+        running = true;
+        started = resumedFrom;
+        startedAt = now;
+        bar.start(Math.max(total, 1), total === 0 ? 1 : done, { doneText: formatBytes(done), totalText: formatBytes(total), rateText: "", etaText: "--:--" });
+        return;
+      }
+      const seconds = (now - startedAt) / 1000;
+      const rate = seconds > 0 ? (done - started) / seconds : 0;
+      bar.update(total === 0 ? 1 : done, {
+        doneText: formatBytes(done),
+        totalText: formatBytes(total),
+        rateText: `${formatBytes(rate)}/s`,
+        etaText: rate > 0 ? formatSeconds((total - done) / rate) : "--:--",
+      });
+    },
+    stop() {
+      if (running) bar.stop();
+    },
+  };
+}

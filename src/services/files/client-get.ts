@@ -1,0 +1,136 @@
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import type { Connection } from "../../client/index.js";
+import { WharfError } from "../../wire/index.js";
+import { writeAtomically } from "../accounts/index.js";
+import type { TransferOptions, TransferResult } from "./client-put.js";
+import { FileErrorCode } from "./errors.js";
+import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { FileRequest } from "./messages.js";
+
+/** Where a download into `local` keeps its bytes until they are verified: a hidden file beside it. */
+export function downloadPartialPaths(local: string): { data: string; info: string } {
+  const path = resolve(local);
+  const data = join(dirname(path), `.${basename(path)}.wharf-partial`);
+  return { data, info: `${data}.json` };
+}
+
+interface DownloadInfo {
+  path: string;
+  fileSize: number;
+  sha256: string;
+}
+
+async function readDownloadInfo(paths: { data: string; info: string }): Promise<(DownloadInfo & { have: number }) | null> {
+  try {
+    const info = JSON.parse(await readFile(paths.info, "utf8")) as DownloadInfo;
+    const have = (await stat(paths.data)).size;
+    if (typeof info.sha256 !== "string" || typeof info.fileSize !== "number" || have > info.fileSize) return null;
+    return { ...info, have };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Downloads a remote file into `local` (see FilesClient.get). The bytes go to a hidden partial beside `local`
+ * with a description naming the content's sha256; a later get of content with that sha256 asks only for the
+ * rest. Hashes the kept prefix and every new byte as it is written; only when the whole equals the server's
+ * sha256 is the partial flushed and renamed to `local`. A get that fails before its body is read to the end
+ * closes the connection (the rest of that frame cannot be skipped cheaply). A resumed get whose kept prefix turns
+ * out not to match is retried once from the start.
+ */
+export async function getFile(conn: Connection, remote: string, local: string, options: TransferOptions = {}): Promise<TransferResult> {
+  const started = performance.now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const result = await attemptGet(conn, remote, local, options);
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      // A kept prefix that does not match (changed on disk meanwhile) was deleted: once more, from the start.
+      const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
+      if (!retry) throw err;
+    }
+  }
+}
+
+async function attemptGet(conn: Connection, remote: string, local: string, options: TransferOptions): Promise<Omit<TransferResult, "seconds">> {
+  const { signal, onProgress } = options;
+  const paths = downloadPartialPaths(local);
+  const known = await readDownloadInfo(paths);
+  const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, sha256: known?.sha256 }, undefined, { signal });
+  const header = reply.header;
+  const info: DownloadInfo = { path: String(header.path), fileSize: Number(header.fileSize), sha256: String(header.sha256) };
+  const mtime = Number(header.mtime);
+  const offset = Number(header.offset);
+  const body: Readable = reply.body;
+  let file: FileHandle | undefined;
+  let bodyRead = false;
+  try {
+    if (offset > 0 && known?.sha256 === info.sha256) {
+      file = await open(paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
+      await file.truncate(offset);
+    } else {
+      // The description first: bytes without one are never trusted for a resume.
+      await writeAtomically(paths.info, `${JSON.stringify(info)}\n`);
+      file = await open(paths.data, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    }
+    const hash = createHash("sha256");
+    await hashFileRange(file, 0, offset, hash, signal);
+    const writer = new HashingWriter(file, offset, hash);
+    let done = offset;
+    onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        signal?.throwIfAborted();
+        await writer.write(chunk);
+        done += chunk.length;
+        onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+      }
+      bodyRead = true;
+      await writer.finish();
+    } catch (err) {
+      await writer.settle();
+      throw err;
+    }
+    const sha256 = hash.digest("hex");
+    if (sha256 !== info.sha256 || done !== info.fileSize) {
+      await file.close();
+      file = undefined;
+      await rm(paths.data, { force: true });
+      await rm(paths.info, { force: true });
+      const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with sha256 ${sha256}, the server sent sha256 ${info.sha256}; nothing was kept`, {
+        data: { expected: info.sha256, actual: sha256 },
+      });
+      throw Object.assign(error, { resumed: offset > 0 });
+    }
+    await file.sync();
+    await file.close();
+    file = undefined;
+    await utimes(paths.data, new Date(mtime), new Date(mtime));
+    await rename(paths.data, resolve(local));
+    await rm(paths.info, { force: true });
+    await syncDir(dirname(resolve(local)));
+    return { path: info.path, size: info.fileSize, sha256, resumedFrom: offset, mtime };
+  } catch (err) {
+    await file?.close();
+    if (!bodyRead) {
+      body.destroy();
+      conn.destroy();
+    }
+    if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
+    throw err;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

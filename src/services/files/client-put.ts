@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { open, stat } from "node:fs/promises";
+import type { Connection } from "../../client/index.js";
+import { WharfError } from "../../wire/index.js";
+import { FileErrorCode } from "./errors.js";
+import { hashFileRange, hashingReader } from "./hashing-io.js";
+import { FileRequest } from "./messages.js";
+
+/** How far a transfer is: `done` of `total` bytes, of which `resumedFrom` were there before it began. */
+export interface TransferProgress {
+  done: number;
+  total: number;
+  resumedFrom: number;
+}
+
+/** Options of a put or get. */
+export interface TransferOptions {
+  /** Called when the transfer starts and after every chunk (often: throttle drawing). */
+  onProgress?: (progress: TransferProgress) => void;
+  /** Aborting fails the transfer with `E_CANCELLED`; what arrived stays for a resume. */
+  signal?: AbortSignal;
+}
+
+/** Options of a put. */
+export interface PutOptions extends TransferOptions {
+  /**
+   * Identifies the local file's version in the resume key (with the remote path and the size). Default: its
+   * size, mtime and inode, so that a changed file is never resumed onto an older partial.
+   */
+  stamp?: string;
+}
+
+/** What a finished put or get reports. */
+export interface TransferResult {
+  /** The remote path, normalised. */
+  path: string;
+  size: number;
+  sha256: string;
+  /** Bytes that were already on the receiving side and not sent again. */
+  resumedFrom: number;
+  seconds: number;
+  /** The file's modification time (ms since the epoch), kept across the transfer. */
+  mtime: number;
+}
+
+/**
+ * Uploads a local file (see FilesClient.put): begin, then the bytes the server does not have, hashed as they
+ * are read, then commit with the sha256 of the whole file. A resumed upload reads the skipped prefix only to hash
+ * it, so the file is read once in all. If a resumed upload fails its integrity check (the server's partial did
+ * not match), it is retried once from the start.
+ */
+export async function putFile(conn: Connection, local: string, remote: string, options: PutOptions = {}): Promise<TransferResult> {
+  const started = performance.now();
+  const info = await stat(local);
+  if (!info.isFile()) throw new WharfError(FileErrorCode.IS_DIR, `${local}: not a regular file (directories need recursive put)`);
+  const stamp = options.stamp ?? `${info.size}:${info.mtimeMs}:${info.ino}`;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, options);
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
+      if (!retry) throw err;
+    }
+  }
+}
+
+async function attemptPut(
+  conn: Connection,
+  local: string,
+  remote: string,
+  size: number,
+  mtime: number,
+  stamp: string,
+  options: PutOptions,
+): Promise<Omit<TransferResult, "seconds">> {
+  const { signal, onProgress } = options;
+  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime }, undefined, { signal });
+  const upload = String(begin.header.upload);
+  const offset = Number(begin.header.offset);
+  const hash = createHash("sha256");
+  let done = offset;
+  onProgress?.({ done, total: size, resumedFrom: offset });
+  try {
+    let failed = false;
+    async function* bytesToSend(): AsyncGenerator<Buffer> {
+      const file = await open(local, "r");
+      try {
+        await hashFileRange(file, 0, offset, hash, signal);
+        const chunks = hashingReader(file, offset, size, hash, (n) => {
+          done += n;
+          onProgress?.({ done, total: size, resumedFrom: offset });
+        });
+        for await (const chunk of chunks) {
+          // A frame cannot be cut short: stopping breaks the connection, which beats sending gigabytes for nothing.
+          if (failed) throw new Error("the upload failed on the server");
+          yield chunk;
+        }
+      } finally {
+        await file.close();
+      }
+    }
+    if (offset < size) {
+      try {
+        await conn.request(FileRequest.PUT_DATA, { upload, offset }, { size: size - offset, stream: bytesToSend() }, { signal });
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    } else {
+      const file = await open(local, "r");
+      try {
+        await hashFileRange(file, 0, size, hash, signal);
+      } finally {
+        await file.close();
+      }
+    }
+    const sha256 = hash.digest("hex");
+    const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, sha256 }, undefined, { signal });
+    return { path: String(commit.header.path), size, sha256, resumedFrom: offset, mtime: Number(commit.header.mtime) };
+  } catch (err) {
+    if (!conn.closed) conn.request(FileRequest.PUT_ABORT, { upload }).catch(() => {});
+    if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && offset > 0) Object.assign(err, { resumed: true });
+    throw err;
+  }
+}

@@ -1,0 +1,171 @@
+import type { Hash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+
+/** Bytes read from a file per step when hashing or sending it. */
+export const READ_CHUNK = 1024 * 1024;
+/** A writer starts a write once this much is queued, and holds the producer back at twice this much. */
+export const WRITE_BATCH = 4 * 1024 * 1024;
+
+/**
+ * Feeds bytes [start, end) of an open file into `hash`, reading ahead one chunk while the previous is hashed.
+ * Fails if the file is shorter than `end`.
+ *
+ * @example
+ * ```ts
+ * const hash = createHash("sha256");
+ * await hashFileRange(file, 0, resumeOffset, hash); // the prefix a resumed transfer does not send again
+ * ```
+ */
+export async function hashFileRange(file: FileHandle, start: number, end: number, hash: Hash, signal?: AbortSignal): Promise<void> {
+  let position = start;
+  const read = (at: number): Promise<Buffer> => {
+    const length = Math.min(READ_CHUNK, end - at);
+    return file.read(Buffer.allocUnsafe(length), 0, length, at).then(({ bytesRead, buffer }) => {
+      if (bytesRead !== length) throw new Error(`the file ended at ${at + bytesRead}, before ${end}`);
+      return buffer;
+    });
+  };
+  let pending = position < end ? read(position) : null;
+  while (pending !== null) {
+    signal?.throwIfAborted();
+    const chunk = await pending;
+    position += chunk.length;
+    pending = position < end ? read(position) : null;
+    hash.update(chunk);
+  }
+}
+
+/**
+ * Reads bytes [start, end) of an open file as a stream of chunks, hashing each one as it passes: the sender's
+ * side of a transfer. `onChunk` sees every chunk's length (progress). Fails if the file has fewer bytes.
+ */
+export async function* hashingReader(
+  file: FileHandle,
+  start: number,
+  end: number,
+  hash: Hash,
+  onChunk?: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
+  if (start >= end) return;
+  const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK, autoClose: false });
+  let seen = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      seen += chunk.length;
+      onChunk?.(chunk.length);
+      yield chunk;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (seen !== end - start) throw new Error(`the file changed while it was read: got ${seen} of ${end - start} bytes`);
+}
+
+/**
+ * The receiver's side of a transfer: hashes every chunk given to {@link write} and writes them at increasing
+ * positions of an open file, gathering chunks into batches written with one writev while the next batch fills.
+ * `write` resolves at once unless two batches are pending, so memory stays bounded by about 2 x WRITE_BATCH.
+ *
+ * @example
+ * ```ts
+ * const writer = new HashingWriter(file, offset, hash);
+ * for await (const chunk of body) await writer.write(chunk);
+ * await writer.finish(); // every byte written; the file is not yet fsynced
+ * ```
+ */
+export class HashingWriter {
+  #file: FileHandle;
+  #position: number;
+  #hash: Hash;
+  #batch: number;
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
+  #inFlight: Promise<void> | null = null;
+  #failure: unknown = null;
+  #written = 0;
+
+  constructor(file: FileHandle, position: number, hash: Hash, batch = WRITE_BATCH) {
+    this.#file = file;
+    this.#position = position;
+    this.#hash = hash;
+    this.#batch = batch;
+  }
+
+  /** Bytes written to the file so far (not counting queued ones). */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** Hashes and queues a chunk; rejects with the error of a failed earlier write (e.g. ENOSPC). */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#failure !== null) throw this.#failure;
+    this.#hash.update(chunk);
+    this.#queued.push(chunk);
+    this.#queuedBytes += chunk.length;
+    if (this.#queuedBytes < this.#batch) return;
+    if (this.#inFlight !== null) await this.#inFlight;
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#queuedBytes >= this.#batch && this.#inFlight === null) this.#startWrite();
+  }
+
+  /** Writes whatever is queued and resolves once every byte is in the file; rejects if any write failed. */
+  async finish(): Promise<void> {
+    while (this.#inFlight !== null) await this.#inFlight;
+    if (this.#failure === null && this.#queuedBytes > 0) {
+      this.#startWrite();
+      await this.#inFlight;
+    }
+    if (this.#failure !== null) throw this.#failure;
+  }
+
+  /** Waits for a write in flight, without writing what is queued (after a failure elsewhere). */
+  async settle(): Promise<void> {
+    while (this.#inFlight !== null) await this.#inFlight;
+  }
+
+  #startWrite(): void {
+    const buffers = this.#queued;
+    const bytes = this.#queuedBytes;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    const position = this.#position;
+    this.#position += bytes;
+    this.#inFlight = writeAll(this.#file, buffers, position, (n) => (this.#written += n)).then(
+      () => {
+        this.#inFlight = null;
+      },
+      (err: unknown) => {
+        this.#failure = err;
+        this.#inFlight = null;
+      },
+    );
+  }
+}
+
+/** writev that carries on after a short write (a disk filling up writes part, then fails). */
+async function writeAll(file: FileHandle, buffers: Buffer[], position: number, onWritten: (n: number) => void): Promise<void> {
+  let rest = buffers;
+  let at = position;
+  while (rest.length > 0) {
+    // Linux takes at most IOV_MAX (1024) buffers per writev.
+    const slice = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const { bytesWritten } = await file.writev(slice, at);
+    if (bytesWritten === 0) throw Object.assign(new Error("write made no progress"), { code: "EIO" });
+    onWritten(bytesWritten);
+    at += bytesWritten;
+    rest = dropBytes(rest, bytesWritten);
+  }
+}
+
+function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  let left = count;
+  let i = 0;
+  while (i < buffers.length && left >= buffers[i].length) {
+    left -= buffers[i].length;
+    i += 1;
+  }
+  const rest = buffers.slice(i);
+  if (left > 0 && rest.length > 0) rest[0] = rest[0].subarray(left);
+  return rest;
+}

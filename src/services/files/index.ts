@@ -1,0 +1,14 @@
+/**
+ * `wharf/files`: the files service. Users' private homes on the server, resumable uploads and downloads
+ * verified end to end by sha256, atomic visibility, quotas. See docs/files.md.
+ *
+ * @module
+ */
+export { FilesClient } from "./client.js";
+export { downloadPartialPaths, getFile } from "./client-get.js";
+export { putFile, type PutOptions, type TransferOptions, type TransferProgress, type TransferResult } from "./client-put.js";
+export { FileErrorCode } from "./errors.js";
+export { FileLayout } from "./layout.js";
+export { FileRequest, type FileEntry } from "./messages.js";
+export { normalizeRemotePath } from "./remote-path.js";
+export { registerFiles, type FilesService } from "./server.js";

@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import { mkdir, realpath } from "node:fs/promises";
+import { join } from "node:path";
+import { assertUserName } from "../accounts/index.js";
+import { RESERVED_NAME } from "./remote-path.js";
+
+/** The files of one partial upload: the bytes, its description, and its lock. */
+export interface PartialPaths {
+  /** The bytes received so far. */
+  data: string;
+  /** JSON: the path, size and stamp the bytes belong to. */
+  info: string;
+  /** Exists while an upload holds the name (see lock-file.ts). */
+  lock: string;
+}
+
+/**
+ * Where the files service keeps things in the data folder:
+ *
+ * ```
+ * <data>/homes/<user>/                      the user's files; every remote path is relative to it
+ * <data>/homes/<user>/.wharf/partials/K.*   partial uploads, K = sha256 of the remote path (.part, .json, .lock)
+ * <data>/homes/<user>/.wharf/meta/INO.json  size, mtime and sha256 of a stored file, by inode
+ * ```
+ *
+ * Everything of a user is on one file system under their home, so a finished upload is renamed into place.
+ */
+export class FileLayout {
+  readonly dataDir: string;
+  readonly homesDir: string;
+
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
+    this.homesDir = join(dataDir, "homes");
+  }
+
+  /** The home of a user (not created). */
+  homeOf(user: string): string {
+    assertUserName(user);
+    return join(this.homesDir, user);
+  }
+
+  /** Creates the home and its service folders if needed; resolves the home's real path. */
+  async ensureHome(user: string): Promise<string> {
+    const home = this.homeOf(user);
+    await mkdir(join(home, RESERVED_NAME, "partials"), { recursive: true, mode: 0o700 });
+    await mkdir(join(home, RESERVED_NAME, "meta"), { recursive: true, mode: 0o700 });
+    return realpath(home);
+  }
+
+  /** The folder of a home's partial uploads. */
+  partialsDir(realHome: string): string {
+    return join(realHome, RESERVED_NAME, "partials");
+  }
+
+  /** The folder of a home's per-file metadata. */
+  metaDir(realHome: string): string {
+    return join(realHome, RESERVED_NAME, "meta");
+  }
+
+  /** The partial upload files of a normalised remote path. */
+  partialPaths(realHome: string, rel: string): PartialPaths {
+    const key = partialKey(rel);
+    const dir = this.partialsDir(realHome);
+    return { data: join(dir, `${key}.part`), info: join(dir, `${key}.json`), lock: join(dir, `${key}.lock`) };
+  }
+}
+
+/** The name of a remote path's partial files: fixed length, no path characters. */
+export function partialKey(rel: string): string {
+  return createHash("sha256").update(rel).digest("hex").slice(0, 40);
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { open, readFile, rm, stat } from "node:fs/promises";
+
+interface LockRecord {
+  pid: number;
+  host: string;
+  token: string;
+  created: number;
+}
+
+/** Lock files this process holds, by path: a file naming our pid that is not here was left by a dead process. */
+const held = new Map<string, string>();
+
+/**
+ * An exclusive lock that holds across processes (`wharf serve --workers N`): a file created with O_EXCL that
+ * names its holder. A lock whose holder process is gone (killed server) is stale and taken over; so is one older
+ * than `staleAfter` ms whose holder cannot be checked (another host).
+ *
+ * @example
+ * ```ts
+ * const lock = await LockFile.acquire(paths.lock, ttl);
+ * if (lock === null) throw new WharfError("E_BUSY", "another upload to this name is in progress");
+ * try { ... } finally { await lock.release(); }
+ * ```
+ */
+export class LockFile {
+  readonly path: string;
+  readonly #token: string;
+  #released = false;
+
+  private constructor(path: string, token: string) {
+    this.path = path;
+    this.#token = token;
+  }
+
+  /** Takes the lock, or resolves null when a live holder has it. */
+  static async acquire(path: string, staleAfter: number): Promise<LockFile | null> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (held.has(path)) return null;
+      const token = randomBytes(12).toString("hex");
+      held.set(path, token); // reserved before the file exists, so this process never judges its own lock stale
+      try {
+        const file = await open(path, "wx", 0o600);
+        try {
+          const record: LockRecord = { pid: process.pid, host: hostname(), token, created: Date.now() };
+          await file.writeFile(JSON.stringify(record));
+        } finally {
+          await file.close();
+        }
+        return new LockFile(path, token);
+      } catch (err) {
+        held.delete(path);
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      if (!(await isStale(path, staleAfter))) return null;
+      await rm(path, { force: true });
+    }
+    return null;
+  }
+
+  /** True when nothing holds the lock at `path` (no file, or a stale one). */
+  static async isFree(path: string, staleAfter: number): Promise<boolean> {
+    try {
+      await stat(path);
+    } catch {
+      return true;
+    }
+    return isStale(path, staleAfter);
+  }
+
+  /** Gives the lock back (idempotent). */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    try {
+      const record = JSON.parse(await readFile(this.path, "utf8")) as LockRecord;
+      // Taken over meanwhile (judged stale by another host after staleAfter): not ours to remove.
+      if (record.token === this.#token) await rm(this.path, { force: true });
+    } catch {
+      // already gone
+    } finally {
+      // Only now: while the file is there, this process must go on seeing it as held.
+      if (held.get(this.path) === this.#token) held.delete(this.path);
+    }
+  }
+}
+
+async function isStale(path: string, staleAfter: number): Promise<boolean> {
+  if (held.has(path)) return false;
+  let record: LockRecord;
+  let created: number;
+  try {
+    const text = await readFile(path, "utf8");
+    created = (await stat(path)).mtimeMs;
+    record = JSON.parse(text) as LockRecord;
+  } catch (err) {
+    // Gone, or still being written by its creator (empty): treat an unreadable lock as held unless it is old.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    try {
+      return Date.now() - (await stat(path)).mtimeMs > Math.min(staleAfter, 60_000);
+    } catch {
+      return true;
+    }
+  }
+  if (record.host === hostname()) {
+    if (record.pid === process.pid) return true; // not in `held`: left by an earlier process with our pid
+    return !processAlive(record.pid);
+  }
+  return Date.now() - created > staleAfter;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,249 @@
+import { createHash, randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Readable } from "node:stream";
+import type { RequestContext } from "../../server/index.js";
+import { WharfError, type RequestHeader } from "../../wire/index.js";
+import { FileErrorCode, fsFailure } from "./errors.js";
+import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { userHome, type FilesDeps } from "./home.js";
+import type { PartialPaths } from "./layout.js";
+import { LockFile } from "./lock-file.js";
+import { parseFields, putAbortRequest, putBeginRequest, putCommitRequest, putDataRequest } from "./messages.js";
+import type { MetaStore } from "./meta.js";
+import { preparePartial, removePartial } from "./partials.js";
+import { checkFreeSpace, checkQuota, homeUsage } from "./quota.js";
+import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
+
+/** An upload between `files.put.begin` and its commit, owned by one connection. */
+interface Upload {
+  token: string;
+  rel: string;
+  realHome: string;
+  meta: MetaStore;
+  paths: PartialPaths;
+  fileSize: number;
+  /** Bytes in the partial file. */
+  offset: number;
+  mtime: number | undefined;
+  lock: LockFile;
+  /** The sha256 of all the partial's bytes, once the last one is written. */
+  sha256: string | null;
+  sending: boolean;
+}
+
+const SESSION_UPLOADS = "files.uploads";
+
+/** The uploads of a request's connection; they end (locks released, partials kept) when it closes. */
+function uploadsOf(ctx: RequestContext): Map<string, Upload> {
+  let uploads = ctx.session.get(SESSION_UPLOADS) as Map<string, Upload> | undefined;
+  if (uploads === undefined) {
+    const created = new Map<string, Upload>();
+    uploads = created;
+    ctx.session.set(SESSION_UPLOADS, created);
+    ctx.channel?.onClose(() => {
+      for (const upload of created.values()) void upload.lock.release();
+      created.clear();
+    });
+  }
+  return uploads;
+}
+
+function findUpload(ctx: RequestContext, token: string): Upload {
+  const upload = uploadsOf(ctx).get(token);
+  if (upload === undefined) {
+    throw new WharfError(FileErrorCode.BAD_REQUEST, "unknown upload: begin it with files.put.begin on this connection");
+  }
+  if (upload.sending) throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: its bytes are being sent`);
+  return upload;
+}
+
+async function endUpload(ctx: RequestContext, upload: Upload): Promise<void> {
+  uploadsOf(ctx).delete(upload.token);
+  await upload.lock.release();
+}
+
+/** Quota checks and partial set-up of one user run one at a time, so that concurrent begins see each other. */
+const userQueues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(user: string, work: () => Promise<T>): Promise<T> {
+  const run = (userQueues.get(user) ?? Promise.resolve()).then(work, work);
+  const tail = run.then(() => undefined, () => undefined);
+  userQueues.set(user, tail);
+  void tail.then(() => {
+    if (userQueues.get(user) === tail) userQueues.delete(user);
+  });
+  return run;
+}
+
+/**
+ * `files.put.begin {path, fileSize, stamp?, mtime?}` → `{upload, offset}`: takes the name's lock (`E_BUSY` if an
+ * upload to it runs), checks the quota with the declared size (`E_QUOTA`) and the free space (`E_NO_SPACE`)
+ * before any byte is stored, and says how many bytes of an earlier attempt with the same path, size and stamp
+ * the server already has.
+ */
+export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+  const { account, realHome, meta } = await userHome(deps, ctx);
+  const fields = parseFields(putBeginRequest, header);
+  const rel = normalizeRemotePath(fields.path);
+  if (rel === "") throw new WharfError(FileErrorCode.IS_DIR, "put needs a file name, not your home");
+  try {
+    const target = await resolveInHome(realHome, rel, { followFinal: true });
+    if (target.stat?.isDirectory()) throw new WharfError(FileErrorCode.IS_DIR, `${rel}: is a directory`);
+    const paths = deps.layout.partialPaths(realHome, rel);
+    const lock = await LockFile.acquire(paths.lock, deps.partialTtl);
+    if (lock === null) throw new WharfError(FileErrorCode.BUSY, `${rel}: another upload to this name is in progress`, { data: { path: rel } });
+    let offset: number;
+    try {
+      offset = await serialized(account.name, async () => {
+        const replacing = target.stat?.isFile() === true ? target.abs : undefined;
+        const used = await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing, ownPartialInfo: paths.info });
+        checkQuota(account.quota, used, fields.fileSize, rel);
+        const kept = await preparePartial(paths, { path: rel, fileSize: fields.fileSize, stamp: fields.stamp ?? "" });
+        await checkFreeSpace(deps.layout.partialsDir(realHome), fields.fileSize - kept, rel);
+        return kept;
+      });
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    const token = randomBytes(12).toString("hex");
+    uploadsOf(ctx).set(token, { token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock, sha256: null, sending: false });
+    ctx.logger.debug({ user: account.name, path: rel, fileSize: fields.fileSize, offset }, "upload begins");
+    return { header: { upload: token, offset } };
+  } catch (err) {
+    throw fsFailure(err, rel);
+  }
+}
+
+/**
+ * `files.put.data {upload, offset}` + a streamed body of the bytes from `offset` to the end: re-hashes the
+ * partial's first `offset` bytes from disk, then hashes and appends the body as it arrives, and flushes the file
+ * to disk. → `{received, sha256}`. On failure (disk full, connection lost) the bytes written so far stay in
+ * the partial for a later resume, and the upload ends: the client begins again.
+ */
+export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
+  await userHome(deps, ctx);
+  const fields = parseFields(putDataRequest, header);
+  const upload = findUpload(ctx, fields.upload);
+  const bodySize = fields.size ?? 0;
+  if (fields.offset !== upload.offset || upload.offset + bodySize !== upload.fileSize) {
+    throw new WharfError(
+      FileErrorCode.BAD_REQUEST,
+      `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest from there (got offset ${fields.offset}, ${bodySize} bytes)`,
+    );
+  }
+  upload.sending = true;
+  let file;
+  try {
+    file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
+    const hash = createHash("sha256");
+    await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    await file.truncate(upload.offset); // bytes past the offset were never acknowledged
+    const writer = new HashingWriter(file, upload.offset, hash);
+    let received = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (ctx.aborted) throw ctx.signal.reason;
+        received += chunk.length;
+        await writer.write(chunk);
+      }
+      await writer.finish();
+    } catch (err) {
+      await writer.settle();
+      throw err;
+    }
+    await file.sync();
+    upload.offset += received;
+    upload.sha256 = hash.digest("hex");
+    return { header: { received, sha256: upload.sha256 } };
+  } catch (err) {
+    await endUpload(ctx, upload);
+    throw fsFailure(err, upload.rel);
+  } finally {
+    upload.sending = false;
+    await file?.close();
+  }
+}
+
+/**
+ * `files.put.commit {upload, sha256}`: the sender's sha256 of the whole file. When it equals the server's, the
+ * partial gets its mtime and metadata and is renamed under its name (then the folder is flushed), so the file
+ * appears whole or not at all. → `{path, fileSize, sha256, mtime}`. A mismatch deletes the partial: `E_INTEGRITY`.
+ */
+export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+  await userHome(deps, ctx);
+  const fields = parseFields(putCommitRequest, header);
+  const upload = findUpload(ctx, fields.upload);
+  if (upload.offset !== upload.fileSize) {
+    throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest first`);
+  }
+  try {
+    const sha256 = upload.sha256 ?? (await hashWholePartial(upload, ctx.signal));
+    if (sha256 !== fields.sha256) {
+      await removePartial(upload.paths);
+      ctx.logger.warn({ path: upload.rel, expected: fields.sha256, actual: sha256 }, "upload failed its integrity check");
+      throw new WharfError(FileErrorCode.INTEGRITY, `${upload.rel}: the server received content with sha256 ${sha256}, the sender sent ${fields.sha256}; nothing was stored`, {
+        data: { expected: fields.sha256, actual: sha256 },
+      });
+    }
+    const mtime = await land(upload, sha256);
+    ctx.logger.info({ path: upload.rel, fileSize: upload.fileSize }, "upload stored");
+    return { header: { path: upload.rel, fileSize: upload.fileSize, sha256, mtime } };
+  } catch (err) {
+    throw fsFailure(err, upload.rel);
+  } finally {
+    await endUpload(ctx, upload);
+  }
+}
+
+/** `files.put.abort {upload}`: ends an upload early, keeping its partial for a later resume. */
+export async function abortUpload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+  await userHome(deps, ctx);
+  const fields = parseFields(putAbortRequest, header);
+  const upload = findUpload(ctx, fields.upload);
+  await endUpload(ctx, upload);
+  return { header: { upload: upload.token, offset: upload.offset } };
+}
+
+async function hashWholePartial(upload: Upload, signal: AbortSignal): Promise<string> {
+  const file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
+  try {
+    const size = (await file.stat()).size;
+    if (size !== upload.fileSize) throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: the partial has ${size} of ${upload.fileSize} bytes`);
+    const hash = createHash("sha256");
+    await hashFileRange(file, 0, size, hash, signal);
+    await file.sync(); // an earlier attempt may have died before it flushed
+    return hash.digest("hex");
+  } finally {
+    await file.close();
+  }
+}
+
+/** Puts a verified partial under its name: mtime, metadata, rename, flush the folder. Resolves the mtime (ms). */
+async function land(upload: Upload, sha256: string): Promise<number> {
+  if (upload.mtime !== undefined) await utimes(upload.paths.data, new Date(upload.mtime), new Date(upload.mtime));
+  const info = await stat(upload.paths.data, { bigint: true });
+  // The record goes first: the file then never appears without it (a record without a file is swept).
+  await upload.meta.write(info, sha256);
+  // The tree may have changed since begin: resolve again, and make missing parent folders.
+  const target = await resolveInHome(upload.realHome, upload.rel, { followFinal: true });
+  if (target.stat?.isDirectory()) throw new WharfError(FileErrorCode.IS_DIR, `${upload.rel}: is a directory`);
+  const replaced = target.stat?.isFile() === true ? (await stat(target.abs, { bigint: true })).ino : null;
+  if (!target.parentExists) await mkdir(dirname(target.abs), { recursive: true });
+  await rename(upload.paths.data, target.abs);
+  await syncDir(dirname(target.abs));
+  await rm(upload.paths.info, { force: true });
+  if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);
+  return Number(info.mtimeNs) / 1e6;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
