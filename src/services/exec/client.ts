@@ -54,7 +54,8 @@ export async function execCommand(conn: Connection, argv: string[], options: Exe
   const onFrame = (header: ReplyHeader, body: Buffer): void | Promise<void> => {
     if (header.started === true) {
       if (typeof header.pid === "number") options.onStart?.(header.pid);
-      if (options.stdin !== undefined) feeding = feedStdin(conn, header.id as number, options.stdin, stdinDone.signal);
+      // A failing input source just stops the feeding; the command's own outcome is what the call reports.
+      if (options.stdin !== undefined) feeding = feedStdin(conn, header.id as number, options.stdin, stdinDone.signal).catch(() => {});
       return;
     }
     const stream = header.stream;
@@ -72,7 +73,7 @@ export async function execCommand(conn: Connection, argv: string[], options: Exe
     };
   } finally {
     stdinDone.abort();
-    await feeding.catch(() => {});
+    await feeding;
   }
 }
 
