@@ -52,10 +52,7 @@ export abstract class Executor {
   readonly #pending = new Set<Future<unknown>>();
   #running = 0;
   #shutdown = false;
-  /** One shared done-callback for every future (it receives the future), instead of a closure per submit. */
-  readonly #forget = (future: Future<unknown>): void => {
-    this.#pending.delete(future);
-  };
+
   #closing: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
 
@@ -99,8 +96,8 @@ export abstract class Executor {
       args: unwrapped.args,
       transferList: unwrapped.transferList,
     };
+    // Forgotten when its outcome arrives or when the pump drops it as cancelled (no callback per future).
     this.#pending.add(item.future);
-    item.future.addDoneCallback(this.#forget);
     this.#queue.push(item);
     this.#pump();
     return future;
@@ -156,7 +153,8 @@ export abstract class Executor {
     }
     this.#closing ??= (async () => {
       for (let next = this.#first(); next !== undefined; next = this.#first()) {
-        await new Promise<void>((resolve) => next.addDoneCallback(() => resolve()));
+        if (next.done()) this.#pending.delete(next); // cancelled while queued
+        else await new Promise<void>((resolve) => next.addDoneCallback(() => resolve()));
       }
       // Cancelled work a worker still holds (it will skip it) must come back before the workers go.
       if (this.#running > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
@@ -187,6 +185,7 @@ export abstract class Executor {
   /** Reports the end of an item started with `start()`: a worker's outcome, or an error (worker death). */
   protected complete(item: WorkItem, outcome: Outcome | { ok: false; died: Error } | { skipped: true }): void {
     this.#running -= 1;
+    this.#pending.delete(item.future);
     // A future cancelled after it was handed to a worker is already settled; whatever comes back is moot.
     if (!item.future.done() && !("skipped" in outcome)) {
       if (outcome.ok) item.future.setResult(outcome.value);
@@ -206,7 +205,10 @@ export abstract class Executor {
     while (this.#running < window) {
       const item = this.#queue.shift();
       if (item === undefined) return;
-      if (!this.admit(item)) continue;
+      if (!this.admit(item)) {
+        this.#pending.delete(item.future);
+        continue;
+      }
       this.#running += 1;
       try {
         this.start(item);

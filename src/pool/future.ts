@@ -1,7 +1,7 @@
 /**
  * Future: the eventual outcome of a submitted task, Python's `concurrent.futures.Future`.
  */
-import { validateWaitOptions } from "../sync/options.js";
+import { validateWaitOptions, waitOptionsError } from "../sync/options.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 
 /** Options of {@link Future.result} and {@link Future.exception}. */
@@ -52,6 +52,8 @@ export class Future<T = unknown> {
   #callbacks: ((future: Future<T>) => void)[] | undefined;
   #listeners: Set<() => void> | undefined;
   #settled: Promise<void> | undefined;
+  #result: Promise<T> | undefined;
+  #settleResult: { resolve: (value: T) => void; reject: (error: unknown) => void } | undefined;
   #probe: StartProbe | undefined;
   #resolveSettled: (() => void) | undefined;
 
@@ -65,7 +67,18 @@ export class Future<T = unknown> {
    * ```
    */
   result(options?: ResultOptions): Promise<T> {
-    if (options === undefined && this.done()) return this.#outcome();
+    if (this.done()) {
+      const invalid = options === undefined ? undefined : waitOptionsError(options);
+      return invalid === undefined ? this.#outcome() : Promise.reject(invalid);
+    }
+    if (options === undefined || options.timeout === undefined || options.timeout === Infinity) {
+      const invalid = options === undefined ? undefined : waitOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      // One promise per future, settled directly with the outcome: the common `await future.result()` costs no
+      // extra promise hops.
+      this.#result ??= new Promise<T>((resolve, reject) => (this.#settleResult = { resolve, reject }));
+      return this.#result;
+    }
     return this.#waitDone(options, "result").then(() => this.#outcome());
   }
 
@@ -225,6 +238,13 @@ export class Future<T = unknown> {
 
   #complete(): void {
     this.#resolveSettled?.();
+    if (this.#settleResult !== undefined) {
+      const { resolve, reject } = this.#settleResult;
+      this.#settleResult = undefined;
+      if (this.#state === "CANCELLED") reject(new CancelledError());
+      else if (this.#failed) reject(this.#error);
+      else resolve(this.#value as T);
+    }
     const listeners = this.#listeners;
     if (listeners !== undefined) {
       this.#listeners = undefined;

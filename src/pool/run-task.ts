@@ -10,8 +10,6 @@ import { isTransfer, type Transferable } from "./task.js";
 /** What a worker sends back for one task. */
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: ErrorEnvelope };
 
-/** What a thread worker sends back for a task cancelled after it was handed over. */
-export const SKIPPED = { skipped: true } as const;
 
 /** A task request as it crosses the boundary. */
 export interface TaskRequest {

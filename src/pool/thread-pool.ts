@@ -8,7 +8,7 @@ import { validateInteger } from "../sync/options.js";
 import { WorkerDiedError } from "./errors.js";
 import { Executor, type WorkItem } from "./executor.js";
 import { kProbe } from "./future.js";
-import type { Outcome, SKIPPED } from "./run-task.js";
+import { fromReply } from "./thread-wire.js";
 import { StartFlags } from "./start-flags.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
@@ -56,7 +56,7 @@ export class ThreadPoolExecutor extends Executor {
     super(options.maxWorkers ?? Math.min(32, availableParallelism() + 4));
     const idleTimeout = options.idleTimeout ?? 60_000;
     if (idleTimeout !== Infinity) validateInteger(idleTimeout, "options.idleTimeout", 0);
-    this.#window = this.maxWorkers * 4;
+    this.#window = this.maxWorkers * 64;
     this.#flags = new StartFlags(this.#window);
     this.#piscina = new Piscina({
       filename: runnerUrl,
@@ -100,9 +100,10 @@ export class ThreadPoolExecutor extends Executor {
         ? this.#piscina.run(request)
         : this.#piscina.run(request, { transferList: item.transferList as never });
     running.then(
-      (outcome: Outcome | typeof SKIPPED) => {
+      (reply: unknown) => {
         this.#flags.free(slot);
-        this.complete(item, outcome);
+        const outcome = fromReply(reply);
+        this.complete(item, outcome === "skipped" ? { skipped: true } : outcome);
       },
       (error: unknown) => {
         this.#flags.free(slot);

@@ -5,14 +5,15 @@
 import { workerData } from "node:worker_threads";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { encodeError } from "./error-envelope.js";
-import { runTaskFast, SKIPPED, type Outcome, type TaskRequest } from "./run-task.js";
+import { runTaskFast, type Outcome, type TaskRequest } from "./run-task.js";
 import { QUEUED, STARTED } from "./start-flags.js";
+import { SKIPPED_REPLY, toReply } from "./thread-wire.js";
 
 const flags = new Int32Array((workerData as { flags: SharedArrayBuffer }).flags);
 
 export default function run(request: TaskRequest & { slot: number }): unknown {
   // Claim the task; if the main thread cancelled it while it waited in piscina's queue, skip it.
-  if (Atomics.compareExchange(flags, request.slot, QUEUED, STARTED) !== QUEUED) return SKIPPED;
+  if (Atomics.compareExchange(flags, request.slot, QUEUED, STARTED) !== QUEUED) return SKIPPED_REPLY;
   const transferList: Transferable[] = [];
   const outcome = runTaskFast(request, transferList);
   return outcome instanceof Promise ? outcome.then((o) => finish(o, transferList)) : finish(outcome, transferList);
@@ -29,14 +30,14 @@ function finish(outcome: Outcome, transferList: Transferable[]): unknown {
         outcome = { ok: false, error: encodeError(error) };
       }
     }
-    return outcome;
+    return toReply(outcome);
   }
   return move({
     get [transferableSymbol]() {
       return transferList;
     },
     get [valueSymbol]() {
-      return outcome;
+      return toReply(outcome);
     },
   } as never);
 }

@@ -16,6 +16,7 @@ import {
   wait,
   WorkerDiedError,
 } from "../../src/pool/index.js";
+import { SharedEvent } from "../../src/sync/index.js";
 import { until } from "../sync/helpers.js";
 import type * as tasks from "./fixtures/tasks.js";
 
@@ -77,14 +78,20 @@ describe("ThreadPoolExecutor", () => {
   });
 
   it("cancel() succeeds while the future is queued and fails once it runs", async () => {
-    const busy = [executor.submit(sleep, 300, "a"), executor.submit(sleep, 300, "b")];
+    const open = new SharedEvent(); // the busy tasks hold both threads until the checks are done
+    const gate = task<typeof tasks.gate<string>>(url, "gate");
+    const busy = [executor.submit(gate, open.handle, "a"), executor.submit(gate, open.handle, "b")];
     const queued = executor.submit(sleep, 10, "c");
-    assert.equal(await until(() => busy.every((f) => f.running())), true, "both threads started");
-    assert.equal(queued.running(), false);
-    assert.equal(queued.cancel(), true);
-    assert.equal(queued.cancelled(), true);
-    await assert.rejects(queued.result(), CancelledError);
-    assert.equal(busy[0]!.cancel(), false);
+    try {
+      assert.equal(await until(() => busy.every((f) => f.running()), 30_000), true, "both threads started");
+      assert.equal(queued.running(), false);
+      assert.equal(queued.cancel(), true);
+      assert.equal(queued.cancelled(), true);
+      await assert.rejects(queued.result(), CancelledError);
+      assert.equal(busy[0]!.cancel(), false);
+    } finally {
+      open.set();
+    }
     assert.deepEqual(await Promise.all(busy.map((f) => f.result())), ["a", "b"]);
   });
 
@@ -225,12 +232,19 @@ describe("ThreadPoolExecutor", () => {
 
   it("shutdown({ cancelFutures }) cancels queued futures, handed-ahead ones too; the running one completes", async () => {
     const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const running = pool.submit(sleep, 100, "running");
+    const open = new SharedEvent();
+    const running = pool.submit(task<typeof tasks.gate<string>>(url, "gate"), open.handle, "running");
     const queued = Array.from({ length: 8 }, (_, i) => pool.submit(sleep, 1, `q${i}`));
-    assert.equal(await until(() => running.running()), true);
-    await pool.shutdown({ cancelFutures: true });
+    try {
+      assert.equal(await until(() => running.running(), 30_000), true);
+      const closing = pool.shutdown({ cancelFutures: true });
+      assert.ok(queued.every((f) => f.cancelled()));
+      open.set();
+      await closing;
+    } finally {
+      open.set();
+    }
     assert.equal(await running.result(), "running");
-    assert.ok(queued.every((f) => f.cancelled()));
   });
 
   it("shutdown({ wait: false }) returns at once and the work still finishes", async () => {
