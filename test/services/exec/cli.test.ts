@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
-import { runWharf, WHARF_BIN } from "../../helpers/cli.js";
-import { execArgs, groupMembers, PW_ENV, serveWithUsers, waitGroupGone } from "./helpers.js";
+import { WHARF_BIN } from "../../helpers/cli.js";
+import { execArgs, groupMembers, PW_ENV, runWharfFully as runWharf, serveWithUsers, waitGroupGone } from "./helpers.js";
 
 describe("wharf exec", () => {
   test("exits with the command's exit code, and 128 + n when a signal ended it", async (t) => {

@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TestContext } from "node:test";
 import { connect, type Connection } from "../../../src/client/index.js";
 import { AccountStore, login } from "../../../src/services/accounts/index.js";
-import { startServe, tempDir, type ServeProcess } from "../../helpers/cli.js";
+import { startServe, tempDir, WHARF_BIN, type ServeProcess } from "../../helpers/cli.js";
 
 /** The ids of the live (not zombie) processes whose process group is `pgid`, read from /proc. */
 export function groupMembers(pgid: number): number[] {
@@ -58,3 +60,24 @@ export function execArgs(url: string, user = "alice"): string[] {
 }
 
 export const PW_ENV = { WHARF_PASSWORD: "pw" };
+
+/**
+ * Like the shared runWharf, but resolves on "close" rather than "exit": only then has all of the child's output
+ * been read. (On a busy machine "exit" can come before the last stdout chunk does.)
+ */
+export async function runWharfFully(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [WHARF_BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  child.stdin.on("error", () => {}); // the command may exit before it read all of its input
+  child.stdin.end(options.input ?? "");
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? 60_000);
+  const [code] = await once(child, "close");
+  clearTimeout(timer);
+  return { code: code as number | null, stdout, stderr };
+}

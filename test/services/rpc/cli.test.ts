@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AccountStore } from "../../../src/services/accounts/index.js";
-import { runWharf, startServe, tempDir } from "../../helpers/cli.js";
+import { startServe, tempDir } from "../../helpers/cli.js";
+import { runWharfFully as runWharf } from "../exec/helpers.js";
 
 describe("wharf call", () => {
   test("prints a result as JSON, a stream as one JSON line per item, and errors as one line", async (t) => {
