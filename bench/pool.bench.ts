@@ -12,9 +12,9 @@ import { ProcessPoolExecutor, task, ThreadPoolExecutor } from "../src/pool/index
 import { printTable, race, verdict } from "./sync-report.js";
 import type { add as addFn } from "./pool-tasks.js";
 
-const ROUNDS = Number(process.env.WHARF_BENCH_ROUNDS ?? 11);
+const ROUNDS = Number(process.env.WHARF_BENCH_ROUNDS ?? 9);
 const WORKERS = Math.max(2, availableParallelism());
-const THREAD_BATCH = 20_000;
+const THREAD_BATCH = 15_000;
 const PROCESS_BATCH = 5_000;
 
 const tasksUrl = new URL("./pool-tasks.js", import.meta.url);
