@@ -178,7 +178,9 @@ describe("wharf/rpc calls", () => {
     const err = await failureOf(rpcClient<{ wait(): string }>(conn).wait().with({ timeout: 150 }));
     assert.equal(err.code, "E_DEADLINE");
     await until(() => seen !== null);
-    assert.ok(seen instanceof WharfError && seen.code === "E_DEADLINE", String(seen));
+    // The server's own deadline fires first (the client waits DEADLINE_GRACE_MS longer before it cancels), unless
+    // the machine is so loaded that the request reached the handler that much late.
+    assert.ok(seen instanceof WharfError && (seen.code === "E_DEADLINE" || seen.code === "E_CANCELLED"), String(seen));
     assert.ok(deadline !== null && deadline >= before + 150 && deadline < before + 60_000, "the handler knew its deadline");
   });
 
