@@ -1,11 +1,13 @@
 /**
  * Chat: rooms and direct messages over stream connections (logged-in users) and UDP (guests), with ordered
  * delivery, history that survives restarts, retries without duplicates, slow-consumer cut-off and rate limits.
- * See docs/chat.md.
+ * Import from `wharf/chat`. See docs/chat.md.
  *
  * @module
  */
 export { ChatErrorCode } from "./errors.js";
+/** Re-exported: a ChatClient needs a logged-in connection. */
+export { login } from "../accounts/index.js";
 export { registerChat } from "./handlers.js";
 export { ChatService, type ChatDeps, type ChatOptions, type SendResult } from "./service.js";
 export { ChatClient, parseHistory, toReceived, type HistoryMessage, type PresenceEvent, type ReceivedMessage } from "./client.js";

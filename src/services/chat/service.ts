@@ -126,7 +126,7 @@ export class ChatService {
   /** The datagram member at the request's source address; `E_AUTH` when that address has not joined. */
   datagramMember(ctx: RequestContext): DatagramMember {
     const member = this.#datagramMembers.get(`udp:${ctx.peer.address}:${ctx.peer.port}`);
-    if (member === undefined) throw new WharfError(AccountErrorCode.AUTH, "join a room first (chat.udp.join): this address is not in chat");
+    if (member === undefined) throw new WharfError(AccountErrorCode.AUTH, "not in chat: chat.udp.join first");
     member.lastHeard = Date.now();
     return member;
   }

@@ -8,8 +8,9 @@ export interface ClockOptions {
 }
 
 /**
- * A wall clock with microsecond resolution that never jumps: the system time read once, when the clock is made,
- * plus the monotonic time elapsed since (`process.hrtime`). The monotonic clock is slewed by NTP like the
+ * A wall clock with microsecond resolution that never jumps: the system time read once, when the clock is made
+ * (at the edge of a millisecond, so making a clock takes up to 1 ms), plus the monotonic time elapsed since
+ * (`process.hrtime`). The monotonic clock is slewed by NTP like the
  * system clock, so the two stay together; a step of the system clock after the start is not followed (see
  * docs/time.md).
  *
@@ -23,8 +24,12 @@ export interface ClockOptions {
 export function createClock(options: ClockOptions = {}): Clock {
   const offsetMs = options.offsetMs ?? 0;
   if (typeof offsetMs !== "number" || !Number.isFinite(offsetMs)) throw new TypeError("options.offsetMs must be a finite number");
+  // Date.now() has millisecond steps: anchoring right at a step makes the anchor exact to a few µs, not 1 ms.
+  const before = Date.now();
+  let wall = Date.now();
+  while (wall === before) wall = Date.now();
   const startHr = process.hrtime.bigint();
-  const startUs = Date.now() * 1000 + Math.round(offsetMs * 1000);
+  const startUs = wall * 1000 + Math.round(offsetMs * 1000);
   return () => startUs + Number((process.hrtime.bigint() - startHr) / 1000n);
 }
 

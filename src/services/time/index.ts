@@ -1,6 +1,6 @@
 /**
  * Time: the `time` request type (NTP-style timestamps over every transport), a client that estimates a server's
- * clock offset, and an SNTP (RFC 4330) responder. See docs/time.md.
+ * clock offset, and an SNTP (RFC 4330) responder. Import from `wharf/time`. See docs/time.md.
  *
  * @module
  */
