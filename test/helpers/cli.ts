@@ -81,7 +81,8 @@ export async function runWharf(
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.end(options.input ?? "");
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? 30_000);
-  const [code] = await once(child, "exit");
+  // "close", not "exit": on a loaded machine the process can exit before its last output has been read.
+  const [code] = await once(child, "close");
   clearTimeout(timer);
   return { code: code as number | null, stdout, stderr };
 }
