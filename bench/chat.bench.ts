@@ -24,8 +24,8 @@ import { treeCpuMicros } from "./wire-cpu.js";
 
 const env = process.env;
 const quick = process.argv.includes("--quick") || env.WHARF_BENCH_QUICK === "1";
-const rounds = Number(env.WHARF_BENCH_ROUNDS ?? (quick ? 2 : 6));
-const messages = Number(env.WHARF_BENCH_MESSAGES ?? (quick ? 2_000 : 10_000));
+const rounds = Number(env.WHARF_BENCH_ROUNDS ?? (quick ? 2 : 5));
+const messages = Number(env.WHARF_BENCH_MESSAGES ?? (quick ? 2_000 : 4_000));
 const window = Number(env.WHARF_BENCH_WINDOW ?? 32);
 const members = 100;
 const bodySize = 64;
@@ -130,4 +130,5 @@ async function main(): Promise<number> {
 process.on("exit", () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
 });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 process.exitCode = await main();

@@ -1,20 +1,18 @@
-import { EventEmitter } from "node:events";
 import { createInterface, clearLine, cursorTo, type Interface } from "node:readline";
 import type { Command } from "commander";
-import { connect } from "../client/index.js";
-import { login } from "../services/accounts/index.js";
 import {
   CHAT_HELP,
-  ChatClient,
-  UdpChatClient,
+  DatagramChatSession,
+  StreamChatSession,
   parseChatLine,
+  type ChatSession,
   type GapEvent,
-  type HistoryMessage,
   type PresenceEvent,
   type ReceivedMessage,
 } from "../services/chat/index.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, action } from "./fail.js";
+import { integerOption } from "./parse.js";
 import { clientPassword, withClientOptions, type ClientOptions } from "./session.js";
 
 interface ChatCliOptions extends ClientOptions {
@@ -22,19 +20,6 @@ interface ChatCliOptions extends ClientOptions {
   json: boolean;
   follow: boolean;
   since?: number;
-}
-
-/** What the terminal and the script modes need of a chat client, over TCP or UDP. */
-interface Link extends EventEmitter {
-  readonly me: string;
-  join(room: string, since?: number): Promise<unknown>;
-  leave(room: string): Promise<boolean>;
-  send(room: string, text: string): Promise<{ msgId: number }>;
-  sendTo(user: string, text: string): Promise<{ msgId: number }>;
-  who(room: string): Promise<string[]>;
-  rooms(): Promise<{ room: string; members: number }[]>;
-  history(room: string, options: { since?: number; limit?: number }): Promise<{ messages: HistoryMessage[] }>;
-  close(): Promise<void>;
 }
 
 /** Adds `wharf chat` to the program. */
@@ -48,16 +33,15 @@ export function registerChat(program: Command): void {
     .option("--udp", "chat over UDP as a guest (--user is your nickname, shown as ~nick; no password)", false)
     .option("--json", "JSON lines on stdout even on a terminal", false)
     .option("--follow", "without a terminal: keep printing messages after stdin ends, until interrupted", false)
-    .option("--since <msgId>", "on joining ROOM, first get the messages after this msgId (what you missed)", (v) => {
-      if (!/^\d+$/.test(v)) throw new CliError("--since must be a msgId (a non-negative integer)", 2);
-      return Number(v);
-    })
+    .option("--since <msgId>", "on joining ROOM, first get the messages after this msgId (what you missed)", integerOption("--since"))
     .action(action((room: string | undefined, options: ChatCliOptions) => chat(room, options)));
 }
 
 async function chat(room: string | undefined, options: ChatCliOptions): Promise<void> {
   if (options.user === "") throw new CliError("no user name: pass --user or set WHARF_USER");
-  const link = options.udp ? await UdpLink.open(options) : await TcpLink.open(options);
+  const link: ChatSession = options.udp
+    ? await DatagramChatSession.open(udpUrl(options.server), options.user)
+    : await StreamChatSession.open(options.server, options.user, await clientPassword(options.user));
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !options.json;
   // Listeners go up before the first join: a join with --since replays missed messages at once.
   const joinFirst = async (): Promise<void> => {
@@ -83,7 +67,7 @@ function describeMessage(m: ReceivedMessage): string {
 }
 
 /** The interactive client: messages appear above the prompt as they arrive. */
-async function terminal(link: Link, first: string | undefined, joinFirst: () => Promise<void>): Promise<void> {
+async function terminal(link: ChatSession, first: string | undefined, joinFirst: () => Promise<void>): Promise<void> {
   let current = first;
   const rl: Interface = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   const setPrompt = (): void => rl.setPrompt(current === undefined ? "> " : `[${current}]> `);
@@ -144,7 +128,7 @@ async function terminal(link: Link, first: string | undefined, joinFirst: () => 
 }
 
 /** Without a terminal: stdin lines in, JSON lines out. */
-async function script(link: Link, first: string | undefined, follow: boolean, joinFirst: () => Promise<void>): Promise<void> {
+async function script(link: ChatSession, first: string | undefined, follow: boolean, joinFirst: () => Promise<void>): Promise<void> {
   let current = first;
   const out = (record: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(record)}\n`);
   // Our own messages come back as events, usually before the send's reply: both orders are handled.
@@ -216,7 +200,7 @@ function describe(err: unknown): string {
 }
 
 /** Runs one input line; failures are reported and do not end the session. */
-async function run(link: Link, line: string, current: string | undefined, io: Output): Promise<void> {
+async function run(link: ChatSession, line: string, current: string | undefined, io: Output): Promise<void> {
   const command = parseChatLine(line);
   try {
     switch (command.kind) {
@@ -285,153 +269,9 @@ async function run(link: Link, line: string, current: string | undefined, io: Ou
   }
 }
 
-// ---- links ---------------------------------------------------------------------------------------------------
-
-/** TCP: a logged-in connection that reconnects when lost and rejoins its rooms from the last msgId it saw. */
-class TcpLink extends EventEmitter implements Link {
-  readonly me: string;
-  #options: ChatCliOptions;
-  #password: string;
-  #client!: ChatClient;
-  #rooms = new Map<string, number>();
-  #closing = false;
-
-  private constructor(options: ChatCliOptions, password: string) {
-    super();
-    this.me = options.user;
-    this.#options = options;
-    this.#password = password;
-  }
-
-  static async open(options: ChatCliOptions): Promise<TcpLink> {
-    const link = new TcpLink(options, await clientPassword(options.user));
-    await link.#connect();
-    return link;
-  }
-
-  async #connect(): Promise<void> {
-    const conn = await connect(this.#options.server);
-    try {
-      await login(conn, this.#options.user, this.#password);
-    } catch (err) {
-      conn.destroy();
-      throw err;
-    }
-    const client = new ChatClient(conn);
-    client.on("message", (m: ReceivedMessage) => {
-      if (m.room !== undefined && this.#rooms.has(m.room)) this.#rooms.set(m.room, Math.max(this.#rooms.get(m.room) ?? 0, m.msgId));
-      this.emit("message", m);
-    });
-    client.on("presence", (p: PresenceEvent) => this.emit("presence", p));
-    client.on("close", (err?: Error) => void this.#onClose(err));
-    this.#client = client;
-  }
-
-  async #onClose(err?: Error): Promise<void> {
-    if (this.#closing) return;
-    const reason = err === undefined ? "the connection closed" : describe(err);
-    let delay = 500;
-    for (let attempt = 1; attempt <= 5 && !this.#closing; attempt += 1) {
-      this.emit("status", `${reason}; reconnecting (attempt ${attempt})`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay *= 2;
-      try {
-        await this.#connect();
-        await this.#client.rejoin(this.#rooms);
-        this.emit("status", "reconnected; missed messages follow");
-        return;
-      } catch {
-        // try again
-      }
-    }
-    if (!this.#closing) this.emit("lost", err ?? new WharfError("E_CONNECTION_CLOSED", "the connection closed"));
-  }
-
-  async join(room: string, since?: number): Promise<unknown> {
-    const reply = await this.#client.join(room, since === undefined ? {} : { since });
-    this.#rooms.set(room, Math.max(this.#rooms.get(room) ?? 0, since ?? reply.lastMsgId));
-    return reply;
-  }
-
-  async leave(room: string): Promise<boolean> {
-    this.#rooms.delete(room);
-    return this.#client.leave(room);
-  }
-
-  send(room: string, text: string): Promise<{ msgId: number }> {
-    return this.#client.send(room, text);
-  }
-
-  sendTo(user: string, text: string): Promise<{ msgId: number }> {
-    return this.#client.sendTo(user, text);
-  }
-
-  who(room: string): Promise<string[]> {
-    return this.#client.who(room);
-  }
-
-  rooms(): Promise<{ room: string; members: number }[]> {
-    return this.#client.rooms();
-  }
-
-  history(room: string, options: { since?: number; limit?: number }): Promise<{ messages: HistoryMessage[] }> {
-    return this.#client.history(room, options);
-  }
-
-  async close(): Promise<void> {
-    this.#closing = true;
-    await this.#client.conn.close();
-  }
-}
-
-/** UDP: a guest with a nickname; gaps are reported and filled from the history. */
-class UdpLink extends EventEmitter implements Link {
-  readonly me: string;
-  #client: UdpChatClient;
-
-  private constructor(client: UdpChatClient) {
-    super();
-    this.#client = client;
-    this.me = client.name;
-    for (const event of ["message", "presence", "gap"]) client.on(event, (value: unknown) => this.emit(event, value));
-    client.on("error", (err: Error) => this.emit("status", describe(err)));
-  }
-
-  static async open(options: ChatCliOptions): Promise<UdpLink> {
-    const url = options.server.replace(/^(tcp|tls):\/\//, "udp://");
-    if (!url.startsWith("udp://")) throw new CliError(`--udp needs a udp:// (or tcp://) server URL, got ${options.server}`);
-    return new UdpLink(await UdpChatClient.open(url, options.user));
-  }
-
-  join(room: string): Promise<unknown> {
-    return this.#client.join(room);
-  }
-
-  leave(room: string): Promise<boolean> {
-    return this.#client.leave(room);
-  }
-
-  send(room: string, text: string): Promise<{ msgId: number }> {
-    return this.#client.send(room, text);
-  }
-
-  sendTo(user: string, text: string): Promise<{ msgId: number }> {
-    return this.#client.sendTo(user, text);
-  }
-
-  who(room: string): Promise<string[]> {
-    return this.#client.who(room);
-  }
-
-  rooms(): Promise<{ room: string; members: number }[]> {
-    return this.#client.rooms();
-  }
-
-  history(room: string, options: { since?: number; limit?: number }): Promise<{ messages: HistoryMessage[] }> {
-    return this.#client.history(room, options);
-  }
-
-  close(): Promise<void> {
-    return this.#client.close();
-  }
+/** `--udp` takes a udp:// URL, or the tcp:// one of the same server (its UDP endpoint shares the port by default). */
+function udpUrl(server: string): string {
+  const url = server.replace(/^(tcp|tls):\/\//, "udp://");
+  if (!url.startsWith("udp://")) throw new CliError(`--udp needs a udp:// (or tcp://) server URL, got ${server}`);
+  return url;
 }

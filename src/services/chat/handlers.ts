@@ -64,7 +64,10 @@ export function registerChat(server: Server, deps: ChatDeps, options: ChatOption
     const { room } = parseFields(roomFields, header);
     const member = chat.memberOf(ctx);
     const joined = [...member.rooms].find((r) => r.name === room);
-    return { header: { room, left: joined !== undefined && chat.leave(member, joined) } };
+    const left = joined !== undefined && chat.leave(member, joined);
+    // A guest in no room is forgotten at once: its address and nickname are free again.
+    if (ctx.channel === null && member.rooms.size === 0) chat.drop(member);
+    return { header: { room, left } };
   });
 
   server.handle("chat.send", (header, body: Buffer, ctx) => {

@@ -16,3 +16,4 @@ export { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 export { DedupWindow } from "./dedup.js";
 export { ROOM_NAME, GUEST_PREFIX, type ChatMessage } from "./messages.js";
 export { CHAT_HELP, parseChatLine, type ChatCommand } from "./commands.js";
+export { DatagramChatSession, StreamChatSession, type ChatSession } from "./session.js";

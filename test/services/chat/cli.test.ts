@@ -106,5 +106,9 @@ describe("wharf chat", () => {
     const bad = await runWharf(["chat", "no/slashes", "--server", url, "--user", "alice"], { env: { WHARF_PASSWORD: PASSWORD } });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^wharf: E_INVALID_PARAMS: room: /);
+    const since = await runWharf(["chat", "lobby", "--server", url, "--since", "soon"]);
+    assert.equal(since.code, 1);
+    assert.match(since.stderr, /^wharf: option '--since <msgId>' argument 'soon' is invalid\. --since must be an integer/);
+    assert.doesNotMatch(since.stderr, /\n\s+at /, "no stack trace");
   });
 });

@@ -64,6 +64,8 @@ describe("chat over UDP", () => {
     await alice.waitFor(2);
     assert.deepEqual(alice.messages.map((m) => m.text), ["once", "twice?"]);
     assert.equal(await codeOf(bob.client.request("chat.send", { room: "lobby" }, Buffer.from("no seq"))), "E_INVALID_PARAMS");
+    assert.equal(await bob.client.leave("lobby"), true);
+    assert.equal(await codeOf(bob.client.request("chat.udp.keepalive", {})), "E_AUTH", "a guest in no room is forgotten");
   });
 
   test("a lost reply is retried without a second delivery; a lost relay shows as a gap and is recovered from history", async (t) => {
