@@ -11,7 +11,7 @@ import { FileRequest, type FileEntry } from "./messages.js";
  * @example
  * ```ts
  * import { connect } from "wharf/client";
- * import { FilesClient } from "wharf/files";
+ * import { FilesClient, login } from "wharf/files";
  * const conn = await connect("tcp://127.0.0.1:9000");
  * await login(conn, "alice", process.env.WHARF_PASSWORD ?? "");
  * const files = new FilesClient(conn);

@@ -24,7 +24,7 @@ export const FileErrorCode = {
   /** The sha256 of what was received differs from the sender's; nothing was stored. */
   INTEGRITY: "E_INTEGRITY",
   /** Request fields that are missing or of the wrong type, or an unknown upload. */
-  BAD_REQUEST: "E_BAD_REQUEST",
+  INVALID_PARAMS: "E_INVALID_PARAMS",
 } as const;
 
 const ERRNO_CODES: Record<string, { code: string; text: string }> = {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { login } from "../accounts/index.js";
 export { FilesClient } from "./client.js";
 export { downloadPartialPaths, getFile } from "./client-get.js";
 export { putFile, type PutOptions, type TransferOptions, type TransferProgress, type TransferResult } from "./client-put.js";

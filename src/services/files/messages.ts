@@ -56,10 +56,10 @@ export const putCommitRequest = z.object({ upload: z.string().min(1).max(64), sh
 export const putAbortRequest = z.object({ upload: z.string().min(1).max(64) });
 export const getRequest = z.object({ path: remotePath, offset: fileSize.optional(), sha256: sha256Hex.optional() });
 
-/** Validates a request's fields, or throws `E_BAD_REQUEST` naming what is wrong. */
+/** Validates a request's fields, or throws `E_INVALID_PARAMS` naming what is wrong. */
 export function parseFields<T extends z.ZodType>(schema: T, header: Record<string, unknown>): z.infer<T> {
   const result = schema.safeParse(header);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "header"}: ${issue.message}`);
-  throw new WharfError(FileErrorCode.BAD_REQUEST, `bad ${String(header.type)} request: ${problems.join("; ")}`);
+  throw new WharfError(FileErrorCode.INVALID_PARAMS, `bad ${String(header.type)} request: ${problems.join("; ")}`);
 }

@@ -23,7 +23,7 @@ function pathError(path: string, why: string): WharfError {
  * ```
  */
 export function normalizeRemotePath(path: string): string {
-  if (typeof path !== "string") throw new WharfError(FileErrorCode.BAD_REQUEST, "a path must be a string");
+  if (typeof path !== "string") throw new WharfError(FileErrorCode.INVALID_PARAMS, "a path must be a string");
   if (path.includes("\0")) throw pathError(path, "NUL bytes are not allowed in paths");
   if (path.startsWith("/")) throw pathError(path, "absolute paths are not allowed: paths are relative to your home");
   const parts: string[] = [];

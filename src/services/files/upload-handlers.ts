@@ -53,9 +53,9 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
 function findUpload(ctx: RequestContext, token: string): Upload {
   const upload = uploadsOf(ctx).get(token);
   if (upload === undefined) {
-    throw new WharfError(FileErrorCode.BAD_REQUEST, "unknown upload: begin it with files.put.begin on this connection");
+    throw new WharfError(FileErrorCode.INVALID_PARAMS, "unknown upload: begin it with files.put.begin on this connection");
   }
-  if (upload.sending) throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: its bytes are being sent`);
+  if (upload.sending) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: its bytes are being sent`);
   return upload;
 }
 
@@ -130,7 +130,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   const bodySize = fields.size ?? 0;
   if (fields.offset !== upload.offset || upload.offset + bodySize !== upload.fileSize) {
     throw new WharfError(
-      FileErrorCode.BAD_REQUEST,
+      FileErrorCode.INVALID_PARAMS,
       `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest from there (got offset ${fields.offset}, ${bodySize} bytes)`,
     );
   }
@@ -177,7 +177,7 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   const fields = parseFields(putCommitRequest, header);
   const upload = findUpload(ctx, fields.upload);
   if (upload.offset !== upload.fileSize) {
-    throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest first`);
+    throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest first`);
   }
   try {
     const sha256 = upload.sha256 ?? (await hashWholePartial(upload, ctx.signal));
@@ -211,7 +211,7 @@ async function hashWholePartial(upload: Upload, signal: AbortSignal): Promise<st
   const file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
   try {
     const size = (await file.stat()).size;
-    if (size !== upload.fileSize) throw new WharfError(FileErrorCode.BAD_REQUEST, `${upload.rel}: the partial has ${size} of ${upload.fileSize} bytes`);
+    if (size !== upload.fileSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the partial has ${size} of ${upload.fileSize} bytes`);
     const hash = createHash("sha256");
     await hashFileRange(file, 0, size, hash, signal);
     await file.sync(); // an earlier attempt may have died before it flushed

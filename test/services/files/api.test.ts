@@ -114,17 +114,17 @@ describe("files over the wire (library)", () => {
     assert.equal((await conn.request("ping", {}, Buffer.from("still served"))).body.toString(), "still served");
   });
 
-  test("bad fields get E_BAD_REQUEST naming the field, and the connection stays usable", async (t) => {
+  test("bad fields get E_INVALID_PARAMS naming the field, and the connection stays usable", async (t) => {
     const { url } = await startFilesServer(t);
     const { conn, files } = await session(t, url);
-    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: "x" }), { code: "E_BAD_REQUEST", message: /fileSize/ });
-    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: "x", fileSize: -1 }), { code: "E_BAD_REQUEST" });
-    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: 7, fileSize: 1 }), { code: "E_BAD_REQUEST", message: /path/ });
-    await assert.rejects(conn.request(FileRequest.PUT_DATA, { upload: "nope", offset: 0 }, Buffer.from("abc")), { code: "E_BAD_REQUEST", message: /unknown upload/ });
+    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: "x" }), { code: "E_INVALID_PARAMS", message: /fileSize/ });
+    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: "x", fileSize: -1 }), { code: "E_INVALID_PARAMS" });
+    await assert.rejects(conn.request(FileRequest.PUT_BEGIN, { path: 7, fileSize: 1 }), { code: "E_INVALID_PARAMS", message: /path/ });
+    await assert.rejects(conn.request(FileRequest.PUT_DATA, { upload: "nope", offset: 0 }, Buffer.from("abc")), { code: "E_INVALID_PARAMS", message: /unknown upload/ });
     const begin = await conn.request(FileRequest.PUT_BEGIN, { path: "x", fileSize: 3, stamp: "s" });
-    await assert.rejects(conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 1 }, Buffer.from("bc")), { code: "E_BAD_REQUEST", message: /0 of 3/ });
-    await assert.rejects(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: "zz" }), { code: "E_BAD_REQUEST", message: /sha256/ });
-    await assert.rejects(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: sha256Of("abc") }), { code: "E_BAD_REQUEST", message: /send the rest/ });
+    await assert.rejects(conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 1 }, Buffer.from("bc")), { code: "E_INVALID_PARAMS", message: /0 of 3/ });
+    await assert.rejects(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: "zz" }), { code: "E_INVALID_PARAMS", message: /sha256/ });
+    await assert.rejects(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: sha256Of("abc") }), { code: "E_INVALID_PARAMS", message: /send the rest/ });
     await conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 0 }, Buffer.from("abc"));
     const commit = await conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: sha256Of("abc") });
     assert.deepEqual({ ...commit.header, mtime: 0 }, { id: commit.header.id, ok: true, path: "x", fileSize: 3, sha256: sha256Of("abc"), mtime: 0 });
