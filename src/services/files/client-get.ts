@@ -93,7 +93,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
       bodyRead = true;
       await writer.finish();
     } catch (err) {
-      await writer.settle();
+      await writer.finish().catch(() => {}); // keep every byte that arrived, for the resume
       throw err;
     }
     const sha256 = hash.digest("hex");

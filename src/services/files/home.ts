@@ -12,6 +12,8 @@ export interface FilesDeps {
   logger: Logger;
   /** Partial uploads untouched this long (ms) are deleted; a lock older than this with an unknown holder is stale. */
   partialTtl: number;
+  /** An upload with no request and no byte for this long (ms) is ended, its lock released, its bytes kept. */
+  stallTimeout: number;
 }
 
 /** The logged-in user of a request, with their home. */

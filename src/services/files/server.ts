@@ -17,6 +17,15 @@ export interface FilesService {
   close(): void;
 }
 
+/** Options of {@link registerFiles}. */
+export interface FilesOptions {
+  /**
+   * An upload that gets no request and no byte for this long (ms) is ended, keeping its bytes, so that a client
+   * cut off by the network (whose connection never closes) does not keep the name busy. Default 60,000.
+   */
+  stallTimeout?: number;
+}
+
 /**
  * Adds the files service (docs/files.md) to a server: `files.stat`, `files.list`, `files.mkdir`, `files.rm`,
  * `files.mv`, `files.put.begin|data|commit|abort` and `files.get`, all acting inside the logged-in user's home.
@@ -32,10 +41,12 @@ export interface FilesService {
  * files.close();
  * ```
  */
-export function registerFiles(server: Server, deps: ServiceDeps): FilesService {
+export function registerFiles(server: Server, deps: ServiceDeps, options: FilesOptions = {}): FilesService {
+  const stallTimeout = options.stallTimeout ?? 60_000;
+  if (!Number.isSafeInteger(stallTimeout) || stallTimeout <= 0) throw new RangeError("options.stallTimeout must be a positive integer (ms)");
   const layout = new FileLayout(deps.dataDir);
   const logger = deps.logger.child({ service: "files" });
-  const files: FilesDeps = { layout, accounts: deps.accounts, logger, partialTtl: deps.config.partialTtl };
+  const files: FilesDeps = { layout, accounts: deps.accounts, logger, partialTtl: deps.config.partialTtl, stallTimeout };
   server.handle(FileRequest.STAT, (header, _body, ctx) => statPath(files, header, ctx));
   server.handle(FileRequest.LIST, (header, _body, ctx) => listPath(files, header, ctx));
   server.handle(FileRequest.MKDIR, (header, _body, ctx) => makeDirectory(files, header, ctx));

@@ -4,7 +4,7 @@ import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
-import { WharfError, type RequestHeader } from "../../wire/index.js";
+import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -31,6 +31,13 @@ interface Upload {
   /** The sha256 of all the partial's bytes, once the last one is written. */
   sha256: string | null;
   sending: boolean;
+  /** The writer of a `files.put.data` in progress. */
+  writer: HashingWriter | null;
+  /** When a request or a byte of this upload last arrived, or 0 while the server is busy with it itself. */
+  lastActivity: number;
+  /** Set when the upload went quiet for too long and was ended: no byte of it may be written after that. */
+  stalled: boolean;
+  watchdog: NodeJS.Timeout | undefined;
 }
 
 const SESSION_UPLOADS = "files.uploads";
@@ -60,8 +67,24 @@ function findUpload(ctx: RequestContext, token: string): Upload {
 }
 
 async function endUpload(ctx: RequestContext, upload: Upload): Promise<void> {
+  clearInterval(upload.watchdog);
   uploadsOf(ctx).delete(upload.token);
   await upload.lock.release();
+}
+
+/**
+ * Ends an upload that has had no request and no byte for `stallTimeout` ms, keeping what it wrote: a client whose
+ * network was cut never closes its connection, and its lock would otherwise keep the name busy for good.
+ */
+function watchForStall(deps: FilesDeps, ctx: RequestContext, upload: Upload): void {
+  upload.watchdog = setInterval(() => {
+    if (upload.stalled || upload.lastActivity === 0 || Date.now() - upload.lastActivity < deps.stallTimeout) return;
+    upload.stalled = true;
+    ctx.logger.warn({ path: upload.rel, offset: upload.offset }, `upload ended: no bytes for ${deps.stallTimeout} ms`);
+    const flushed = upload.writer?.finish().catch(() => {}) ?? Promise.resolve();
+    void flushed.then(() => endUpload(ctx, upload));
+  }, Math.max(10, Math.min(1_000, deps.stallTimeout / 4)));
+  upload.watchdog.unref();
 }
 
 /** Quota checks and partial set-up of one user run one at a time, so that concurrent begins see each other. */
@@ -109,7 +132,12 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
       throw err;
     }
     const token = randomBytes(12).toString("hex");
-    uploadsOf(ctx).set(token, { token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock, sha256: null, sending: false });
+    const upload: Upload = {
+      token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
+      sha256: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+    };
+    uploadsOf(ctx).set(token, upload);
+    watchForStall(deps, ctx, upload);
     ctx.logger.debug({ user: account.name, path: rel, fileSize: fields.fileSize, offset }, "upload begins");
     return { header: { upload: token, offset } };
   } catch (err) {
@@ -135,6 +163,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     );
   }
   upload.sending = true;
+  upload.lastActivity = 0; // re-hashing the partial is the server's own time, not the client's silence
   let file;
   try {
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
@@ -142,27 +171,37 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
     await file.truncate(upload.offset); // bytes past the offset were never acknowledged
     const writer = new HashingWriter(file, upload.offset, hash);
+    upload.writer = writer;
+    upload.lastActivity = Date.now();
     let received = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
         if (ctx.aborted) throw ctx.signal.reason;
+        upload.lastActivity = Date.now();
         received += chunk.length;
         await writer.write(chunk);
       }
+      upload.lastActivity = 0;
       await writer.finish();
     } catch (err) {
-      await writer.settle();
+      // Keep every byte that arrived (a lost connection, a cut network) for the resume; after a stall the
+      // watchdog has flushed them already, and the name may belong to another upload by now.
+      if (upload.stalled) await writer.settle();
+      else await writer.finish().catch(() => {});
       throw err;
     }
     await file.sync();
     upload.offset += received;
     upload.sha256 = hash.digest("hex");
+    upload.lastActivity = Date.now();
     return { header: { received, sha256: upload.sha256 } };
   } catch (err) {
     await endUpload(ctx, upload);
     throw fsFailure(err, upload.rel);
   } finally {
     upload.sending = false;
+    upload.writer = null;
     await file?.close();
   }
 }
@@ -179,6 +218,7 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   if (upload.offset !== upload.fileSize) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest first`);
   }
+  upload.lastActivity = 0;
   try {
     const sha256 = upload.sha256 ?? (await hashWholePartial(upload, ctx.signal));
     if (sha256 !== fields.sha256) {

@@ -22,7 +22,7 @@ export interface FilesServer {
 
 export async function startFilesServer(
   t: TestContext,
-  options: { dataDir?: string; partialTtl?: number; users?: Record<string, { quota?: number | null }> } = {},
+  options: { dataDir?: string; partialTtl?: number; stallTimeout?: number; users?: Record<string, { quota?: number | null }> } = {},
 ): Promise<FilesServer> {
   const dataDir = options.dataDir ?? tempDir(t, "wharf-files-");
   const accounts = new AccountStore(dataDir);
@@ -37,7 +37,7 @@ export async function startFilesServer(
       accounts,
       logger: pino({ level: "silent" }),
       config: { ...DEFAULT_SERVICE_CONFIG, partialTtl: options.partialTtl ?? DEFAULT_SERVICE_CONFIG.partialTtl },
-    });
+    }, { stallTimeout: options.stallTimeout });
   });
   t.after(() => files?.close());
   return { server, url, dataDir, accounts, files: files as FilesService };
