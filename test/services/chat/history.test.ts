@@ -56,8 +56,10 @@ describe("chat history", () => {
     const page = await again.chat.history("lobby", { since: 0 });
     assert.deepEqual(page.messages.map((m) => m.msgId), [5, 6, 7, 8, 9], "the last 5 are kept");
     assert.equal(await second.stop(), 0);
-    // The file was compacted to the last 5 at start; the stop wrote the message sent just before it.
-    assert.deepEqual(lines(join(data, "chat", "lobby.jsonl")).map((l) => l.msgId), [4, 5, 6, 7, 8, 9]);
+    // The file was compacted to the last 5 at start; the stop wrote the message sent just before it. (A write in
+    // flight at exit may land twice: readers skip the repeat, see HistoryLog.flushSync.)
+    const ids = lines(join(data, "chat", "lobby.jsonl")).map((l) => l.msgId);
+    assert.deepEqual([...new Set(ids)], [4, 5, 6, 7, 8, 9]);
   });
 
   test("the file is compacted once it passes twice the kept number, and torn or repeated lines are skipped when read", async (t) => {
