@@ -71,6 +71,7 @@ async function terminal(link: ChatSession, first: string | undefined, joinFirst:
   let current = first;
   const rl: Interface = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   const setPrompt = (): void => rl.setPrompt(current === undefined ? "> " : `[${current}]> `);
+  setPrompt();
   let closed = false;
   let printed = false;
   const print = (line: string): void => {
@@ -91,8 +92,6 @@ async function terminal(link: ChatSession, first: string | undefined, joinFirst:
     throw err;
   }
   print(`wharf chat as ${link.me}${first === undefined ? "" : `, in ${first}`}; /help for commands`);
-  setPrompt();
-  rl.prompt();
   await new Promise<void>((resolve) => {
     let quitting = false;
     const quit = (): void => {
