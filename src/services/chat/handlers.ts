@@ -11,7 +11,8 @@ import {
   udpJoinFields,
   type ChatMessage,
 } from "./messages.js";
-import { ChatService, type ChatDeps, type ChatOptions } from "./service.js";
+import type { ChatDeps, ChatOptions } from "./options.js";
+import { ChatService } from "./service.js";
 
 /** Room for a reply's header and framing inside one datagram. */
 const DATAGRAM_BODY_BUDGET = MAX_DATAGRAM_SIZE - 2_048;

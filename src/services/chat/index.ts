@@ -9,7 +9,8 @@ export { ChatErrorCode } from "./errors.js";
 /** Re-exported: a ChatClient needs a logged-in connection. */
 export { login } from "../accounts/index.js";
 export { registerChat } from "./handlers.js";
-export { ChatService, type ChatDeps, type ChatOptions, type SendResult } from "./service.js";
+export { ChatService, type SendResult } from "./service.js";
+export type { ChatDeps, ChatOptions } from "./options.js";
 export { ChatClient, parseHistory, toReceived, type HistoryMessage, type PresenceEvent, type ReceivedMessage } from "./client.js";
 export { UdpChatClient, type GapEvent, type UdpChatOptions } from "./udp-client.js";
 export { RateLimiter, type RateLimitOptions } from "./rate-limit.js";

@@ -10,35 +10,9 @@ import { ChatErrorCode } from "./errors.js";
 import { HistoryLog } from "./history-log.js";
 import { DatagramMember, StreamMember, type Member } from "./member.js";
 import { GUEST_PREFIX, ROOM_NAME, eventFields, type ChatMessage } from "./messages.js";
-import { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
+import { count, type ChatDeps, type ChatOptions } from "./options.js";
+import { RateLimiter } from "./rate-limit.js";
 import { Room } from "./room.js";
-
-/** Limits and settings of the chat service; every one has a default. */
-export interface ChatOptions {
-  /** Messages kept per room (memory and file); 0 keeps none. Default: the `chatHistory` config, else 1,000. */
-  history?: number;
-  /** A stream member with more unread bytes than this when a message is due is cut off. Default 1 MiB. */
-  maxQueuedBytes?: number;
-  /** Largest message body. Default 4 KiB. */
-  maxMessageBytes?: number;
-  /** Sends and joins per user (per address for datagram guests). Default 20/s, bursts of 40. */
-  rate?: RateLimitOptions;
-  /** clientIds (or seqs) remembered per sender for retries. Default 1,000. */
-  dedupWindow?: number;
-  /** Rooms one client may be in at once. Default 100. */
-  maxRoomsPerMember?: number;
-  /** A datagram member not heard from for this long (ms) is dropped. Default 60,000. */
-  udpTimeout?: number;
-  /** Most bytes of missed messages replayed by a join with `since`. Default maxQueuedBytes / 2. */
-  replayBytes?: number;
-}
-
-/** What the chat service needs from `wharf serve` (a subset of ServiceDeps). */
-export interface ChatDeps {
-  dataDir: string;
-  logger?: Logger;
-  config?: { chatHistory: number };
-}
 
 /** The result of a send: the message's number and time, and whether it was a retry of one already accepted. */
 export interface SendResult {
@@ -333,9 +307,4 @@ export class ChatService {
   #flushSync(): void {
     for (const room of this.#rooms.values()) room.log?.flushSync();
   }
-}
-
-function count(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`options.${name} must be an integer of at least ${min}, got ${String(value)}`);
-  return value;
 }
