@@ -31,6 +31,11 @@ export interface ConnectionChannel {
    * connection is closed or its send buffer is over its high-water mark (the frame is still queued then).
    */
   sendEvent(event: string, fields?: Record<string, unknown>, body?: Uint8Array): boolean;
+  /**
+   * Sends an event frame already encoded with `encodeEvent()` (from `wharf/wire`): for fan-out, where one
+   * encoding serves every receiver. Same return value as sendEvent.
+   */
+  sendFrame(parts: Buffer[]): boolean;
   /** Closes the connection with a fatal error frame carrying this error. */
   close(error: WharfError): void;
   /** Calls `listener` once when the connection closes (at once if it already has). */

@@ -8,6 +8,7 @@ import {
   WharfError,
   assertRequestHeader,
   FrameWriter,
+  encodeEvent,
   encodeFrameParts,
   encodeOkReplyParts,
   type FrameHeader,
@@ -103,7 +104,13 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   /** Sends an event frame (no id). False when closed or over the high-water mark. */
   sendEvent(event: string, fields: Record<string, unknown> = {}, body?: Uint8Array): boolean {
     if (this.closed) return false;
-    this.#writer.writeFrame({ ...fields, event }, body);
+    return this.sendFrame(encodeEvent(event, fields, body, this.#host.limits.maxHeaderSize));
+  }
+
+  /** Sends a pre-encoded event frame. False when closed or over the high-water mark. */
+  sendFrame(parts: Buffer[]): boolean {
+    if (this.closed) return false;
+    this.#writer.write(parts);
     this.#lastActivity = this.#host.now;
     return !this.#writer.blocked;
   }

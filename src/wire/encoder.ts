@@ -104,3 +104,11 @@ export function encodeFrameHead(header: FrameHeader, maxHeaderSize: number = DEF
   head.write(json, LENGTH_PREFIX_SIZE, "utf8");
   return head;
 }
+
+/**
+ * Encodes an event frame (one that answers no request): `{ ...fields, event }` and its body. Encode once and hand
+ * the same parts to every receiver of a fan-out (ConnectionChannel.sendFrame), instead of once per receiver.
+ */
+export function encodeEvent(event: string, fields: Record<string, unknown> = {}, body?: Uint8Array, maxHeaderSize?: number): Buffer[] {
+  return encodeFrameParts({ ...fields, event }, body, maxHeaderSize);
+}

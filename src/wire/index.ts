@@ -5,7 +5,7 @@
  * @module
  */
 export { FrameDecoder, type BodyMode, type FrameDecoderOptions, type FrameHandlers } from "./decoder.js";
-export { encodeFrame, encodeFrameHead, encodeFrameParts, encodeOkReplyParts } from "./encoder.js";
+export { encodeEvent, encodeFrame, encodeFrameHead, encodeFrameParts, encodeOkReplyParts } from "./encoder.js";
 export { decodeDatagram, encodeDatagram, MAX_DATAGRAM_SIZE, type DecodedFrame } from "./datagram.js";
 export { ErrorCode, ProtocolError, WharfError, type WireErrorBody } from "./errors.js";
 export {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
 import { connect, udpRequest, WharfError } from "../../src/client/index.js";
 import type { ConnectionChannel } from "../../src/server/index.js";
-import type { ReplyHeader } from "../../src/wire/index.js";
+import { encodeEvent, type ReplyHeader } from "../../src/wire/index.js";
 import { startServer } from "../helpers/server.js";
 
 describe("streamed replies and events", () => {
@@ -104,6 +104,24 @@ describe("streamed replies and events", () => {
     for (let i = 0; i < 100 && !closedSeen; i += 1) await sleep(10);
     assert.equal(closedSeen, true);
     assert.equal(ch.sendEvent("late"), false);
+  });
+
+  test("one encoded event frame can be sent to many connections", async (t) => {
+    const channels: ConnectionChannel[] = [];
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("subscribe", (_header, _body, ctx) => {
+        if (ctx.channel !== null) channels.push(ctx.channel);
+      });
+    });
+    const conns = await Promise.all([connect(url), connect(url), connect(url)]);
+    t.after(() => conns.forEach((conn) => conn.destroy()));
+    const received = conns.map(() => [] as string[]);
+    conns.forEach((conn, i) => conn.on("event", (header: ReplyHeader, body: Buffer) => received[i].push(`${String(header.event)}:${String(header.n)}:${body.toString()}`)));
+    await Promise.all(conns.map((conn) => conn.request("subscribe")));
+    const parts = encodeEvent("tick", { n: 7 }, Buffer.from("shared"));
+    for (const channel of channels) assert.equal(channel.sendFrame(parts), true);
+    await Promise.all(conns.map((conn) => conn.request("ping")));
+    assert.deepEqual(received, [["tick:7:shared"], ["tick:7:shared"], ["tick:7:shared"]]);
   });
 
   test("send() over UDP is refused", async (t) => {

@@ -1,7 +1,30 @@
 import type { ConnectionChannel, DatagramSender } from "../../server/index.js";
-import { WharfError } from "../../wire/index.js";
+import { WharfError, encodeEvent } from "../../wire/index.js";
 import { ChatErrorCode } from "./errors.js";
 import type { Room } from "./room.js";
+
+/**
+ * An event on its way to one or many members. Its frame is encoded on first use and shared by every stream
+ * member after that: a room's fan-out costs one JSON encoding, not one per member.
+ */
+export class OutgoingEvent {
+  readonly event: string;
+  readonly fields: Record<string, unknown>;
+  readonly body: Uint8Array | undefined;
+  #parts: Buffer[] | null = null;
+
+  constructor(event: string, fields: Record<string, unknown>, body?: Uint8Array) {
+    this.event = event;
+    this.fields = fields;
+    this.body = body;
+  }
+
+  /** The encoded frame. */
+  get parts(): Buffer[] {
+    this.#parts ??= encodeEvent(this.event, this.fields, this.body);
+    return this.#parts;
+  }
+}
 
 /**
  * One chat client: a stream connection of a logged-in user, or a datagram sender. Rooms deliver to members
@@ -31,7 +54,7 @@ export abstract class Member {
   }
 
   /** Sends an event frame to the member; false when the member had to be dropped instead. */
-  abstract deliver(event: string, fields: Record<string, unknown>, body?: Uint8Array): boolean;
+  abstract deliver(event: OutgoingEvent): boolean;
 }
 
 /** A member on a stream connection. */
@@ -48,7 +71,7 @@ export class StreamMember extends Member {
   }
 
   /** Queues the frame, unless the member already has more than the bound unread: then it is cut off. */
-  deliver(event: string, fields: Record<string, unknown>, body?: Uint8Array): boolean {
+  deliver(event: OutgoingEvent): boolean {
     if (this.gone || this.channel.closed) return false;
     const queued = this.channel.bufferedBytes;
     if (queued > this.#maxQueuedBytes) {
@@ -60,7 +83,7 @@ export class StreamMember extends Member {
       this.#onSlow(this);
       return false;
     }
-    this.channel.sendEvent(event, fields, body);
+    this.channel.sendFrame(event.parts);
     return true;
   }
 }
@@ -82,8 +105,8 @@ export class DatagramMember extends Member {
   }
 
   /** Sends one datagram; UDP gives no backpressure, so nothing queues here (the kernel drops what it must). */
-  deliver(event: string, fields: Record<string, unknown>, body?: Uint8Array): boolean {
+  deliver(event: OutgoingEvent): boolean {
     if (this.gone) return false;
-    return this.sender.sendDatagram({ ...fields, event }, body, this.address, this.port);
+    return this.sender.sendDatagram({ ...event.fields, event: event.event }, event.body, this.address, this.port);
   }
 }

@@ -1,5 +1,5 @@
 import type { HistoryLog } from "./history-log.js";
-import type { Member } from "./member.js";
+import { OutgoingEvent, type Member } from "./member.js";
 import { eventFields, type ChatMessage } from "./messages.js";
 
 /**
@@ -66,7 +66,8 @@ export class Room {
       this.#log?.append(message);
     }
     const fields = extra === undefined ? eventFields(message) : { ...eventFields(message), ...extra };
-    for (const member of this.members) member.deliver("chat.message", fields, message.body);
+    const event = new OutgoingEvent("chat.message", fields, message.body);
+    for (const member of this.members) member.deliver(event);
     return message;
   }
 

@@ -8,7 +8,7 @@ import { CookieJar } from "./cookie.js";
 import { DedupWindow } from "./dedup.js";
 import { ChatErrorCode } from "./errors.js";
 import { HistoryLog } from "./history-log.js";
-import { DatagramMember, StreamMember, type Member } from "./member.js";
+import { DatagramMember, OutgoingEvent, StreamMember, type Member } from "./member.js";
 import { GUEST_PREFIX, ROOM_NAME, eventFields, type ChatMessage } from "./messages.js";
 import { count, type ChatDeps, type ChatOptions } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -152,7 +152,7 @@ export class ChatService {
         reply.truncated = true;
         missed = missed.slice(first);
       }
-      for (const message of missed) member.deliver("chat.message", { ...eventFields(message), replay: true }, message.body);
+      for (const message of missed) member.deliver(new OutgoingEvent("chat.message", { ...eventFields(message), replay: true }, message.body));
       reply.replayed = missed.length;
       if (missed.length > 0) reply.firstReplayed = missed[0].msgId;
     }
@@ -269,13 +269,15 @@ export class ChatService {
     const message: ChatMessage = { msgId, ts: Date.now(), from: member.name, to, text, body };
     const fields = extra === undefined ? eventFields(message) : { ...eventFields(message), ...extra };
     const targets = new Set([...recipients, ...(this.#byUser.get(member.name) ?? [])]);
-    for (const target of targets) target.deliver("chat.message", fields, body);
+    const event = new OutgoingEvent("chat.message", fields, body);
+    for (const target of targets) target.deliver(event);
     return message;
   }
 
   #presence(room: Room, member: Member, action: "join" | "leave"): void {
+    const event = new OutgoingEvent("chat.presence", { room: room.name, user: member.name, action });
     for (const other of room.members) {
-      if (other !== member) other.deliver("chat.presence", { room: room.name, user: member.name, action });
+      if (other !== member) other.deliver(event);
     }
   }
 
