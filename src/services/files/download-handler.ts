@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
-import { hashFileRange, READ_CHUNK } from "./hashing-io.js";
+import { hashFileRange, hashingReader } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { getRequest, parseFields } from "./messages.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
@@ -62,20 +62,28 @@ function checkSent(hash: Hash, expected: string, rel: string, logger: Logger): v
  * Bytes [start, end) of an open file, hashed as they are sent; `onEnd` checks the hash. A real stream underneath,
  * so that a reply never written (the client left) still closes the file through `destroy()`.
  */
-function hashedFileStream(file: FileHandle, start: number, end: number, hash: Hash, onEnd: () => void): AsyncIterable<Buffer> & { destroy(): void } {
-  const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK, autoClose: true });
+function hashedFileStream(
+  file: FileHandle,
+  start: number,
+  end: number,
+  hash: Hash,
+  onEnd: () => void,
+): AsyncIterable<Buffer> & { destroy(): void } {
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    file.close().catch(() => {});
+  };
   return {
-    destroy: () => stream.destroy(),
+    destroy: close,
     async *[Symbol.asyncIterator]() {
       try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          yield chunk;
-        }
+        yield* hashingReader(file, start, end, hash);
+        onEnd();
       } finally {
-        stream.destroy();
+        close();
       }
-      onEnd();
     },
   };
 }

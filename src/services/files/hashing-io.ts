@@ -7,8 +7,36 @@ export const READ_CHUNK = 1024 * 1024;
 export const WRITE_BATCH = 4 * 1024 * 1024;
 
 /**
- * Feeds bytes [start, end) of an open file into `hash`, reading ahead one chunk while the previous is hashed.
- * Fails if the file is shorter than `end`.
+ * Bytes [start, end) of an open file in chunks of up to READ_CHUNK, each in a buffer of its own (the consumer may
+ * keep it, e.g. queued on a socket), the next one read while the consumer handles the last. Fails if the file is
+ * shorter than `end` (it changed meanwhile).
+ */
+export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const read = (at: number): Promise<Buffer> => {
+    const length = Math.min(READ_CHUNK, end - at);
+    return file.read(Buffer.allocUnsafeSlow(length), 0, length, at).then(({ bytesRead, buffer }) => {
+      if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
+      return buffer;
+    });
+  };
+  let position = start;
+  let pending = position < end ? read(position) : null;
+  try {
+    while (pending !== null) {
+      signal?.throwIfAborted();
+      const chunk = await pending;
+      position += chunk.length;
+      pending = position < end ? read(position) : null;
+      yield chunk;
+    }
+  } finally {
+    // A read still in flight when the consumer stops must not reject unobserved.
+    pending?.catch(() => {});
+  }
+}
+
+/**
+ * Feeds bytes [start, end) of an open file into `hash`. Fails if the file is shorter than `end`.
  *
  * @example
  * ```ts
@@ -17,22 +45,7 @@ export const WRITE_BATCH = 4 * 1024 * 1024;
  * ```
  */
 export async function hashFileRange(file: FileHandle, start: number, end: number, hash: Hash, signal?: AbortSignal): Promise<void> {
-  let position = start;
-  const read = (at: number): Promise<Buffer> => {
-    const length = Math.min(READ_CHUNK, end - at);
-    return file.read(Buffer.allocUnsafe(length), 0, length, at).then(({ bytesRead, buffer }) => {
-      if (bytesRead !== length) throw new Error(`the file ended at ${at + bytesRead}, before ${end}`);
-      return buffer;
-    });
-  };
-  let pending = position < end ? read(position) : null;
-  while (pending !== null) {
-    signal?.throwIfAborted();
-    const chunk = await pending;
-    position += chunk.length;
-    pending = position < end ? read(position) : null;
-    hash.update(chunk);
-  }
+  for await (const chunk of readChunks(file, start, end, signal)) hash.update(chunk);
 }
 
 /**
@@ -46,20 +59,11 @@ export async function* hashingReader(
   hash: Hash,
   onChunk?: (bytes: number) => void,
 ): AsyncGenerator<Buffer> {
-  if (start >= end) return;
-  const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK, autoClose: false });
-  let seen = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      seen += chunk.length;
-      onChunk?.(chunk.length);
-      yield chunk;
-    }
-  } finally {
-    stream.destroy();
+  for await (const chunk of readChunks(file, start, end)) {
+    hash.update(chunk);
+    onChunk?.(chunk.length);
+    yield chunk;
   }
-  if (seen !== end - start) throw new Error(`the file changed while it was read: got ${seen} of ${end - start} bytes`);
 }
 
 /**
