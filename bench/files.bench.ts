@@ -277,9 +277,11 @@ async function main(): Promise<number> {
       allMet &&= met;
       const goal = target.strictlyAbove === true ? `> ${target.factor.toFixed(2)}x` : `>= ${target.factor.toFixed(2)}x`;
       const cpuRatio = (cpuMedians.get(target.baseline) ?? Number.NaN) / (cpuMedians.get(target.subject) ?? Number.NaN);
+      const alone = transferOnly.get(target.subject.replace("wharf ", "")) ?? [];
+      const aloneRatio = alone.length > 0 ? `${(median(alone) / baseline).toFixed(2)}x` : "-";
       console.log(
-        `${`${target.subject} / ${target.baseline}`.padEnd(24)} ${ratio.toFixed(2)}x   target ${goal}   ${met ? "met   " : "MISSED"}` +
-          `   (cpu per byte: ${Number.isNaN(cpuRatio) ? "-" : `${cpuRatio.toFixed(2)}x`} of the baseline's efficiency)`,
+        `${`${target.subject} / ${target.baseline}`.padEnd(24)} ${ratio.toFixed(2)}x   target ${goal.padEnd(8)} ${met ? "met   " : "MISSED"}` +
+          `   (transfer alone: ${aloneRatio}; cpu per byte: ${Number.isNaN(cpuRatio) ? "-" : `${cpuRatio.toFixed(2)}x`} the baseline's efficiency)`,
       );
     }
     for (const note of notes) console.log(`note: ${note}`);
