@@ -50,8 +50,9 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
     uploads = created;
     ctx.session.set(SESSION_UPLOADS, created);
     ctx.channel?.onClose(() => {
-      for (const upload of created.values()) void upload.lock.release();
-      created.clear();
+      // An upload whose bytes are being received ends in its data handler, once what arrived is written: its
+      // lock must not go before that, or another upload could start on the partial meanwhile.
+      for (const upload of created.values()) if (!upload.sending) void endUpload(ctx, upload);
     });
   }
   return uploads;
@@ -203,6 +204,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     upload.sending = false;
     upload.writer = null;
     await file?.close();
+    if (ctx.channel?.closed === true) await endUpload(ctx, upload); // nobody is left to commit it
   }
 }
 
