@@ -66,7 +66,9 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       });
     },
     stop() {
-      if (running) bar.stop();
+      if (!running) return;
+      running = false;
+      bar.stop();
     },
   };
 }
