@@ -7,10 +7,11 @@ import { CliError } from "./fail.js";
 export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(question);
     let answer = "";
     const wasRaw = stdin.isRaw;
+    // Echo goes off before the question shows: an answer typed (or pasted) at once must not be echoed.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     const finish = (err: Error | null): void => {
       stdin.off("data", onData);
