@@ -142,7 +142,7 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     assert.ok(winners.some((i) => stored.equals(contents[i])));
   });
 
-  test("on a terminal, put and get draw a progress bar with bytes, rate and ETA on stderr", async (t) => {
+  test("on a terminal, put and get draw a progress bar with bytes, rate and ETA on stderr, and the password is asked for", async (t) => {
     const data = await dataWithUsers(t);
     const url = (await startServe(t, ["--data", data, "--no-udp"])).url("tcp");
     const local = join(tempDir(t), "bar.bin");
@@ -155,5 +155,16 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
       assert.match(run.stdout, /sha256 [0-9a-f]{64}/);
     }
     assert.deepEqual(readFileSync(`${local}.back`), readFileSync(local));
+    // Without WHARF_PASSWORD, a terminal is asked for the password, which is not echoed.
+    const { WHARF_PASSWORD: _omitted, ...noPassword } = env;
+    const asked = spawnSync("python3", [PTY_RUN, JSON.stringify([["Password for alice", "pw"]]), process.execPath, WHARF_BIN, "ls", "-l", "--server", url, "--user", "alice"], {
+      encoding: "utf8",
+      env: noPassword,
+      timeout: 60_000,
+    });
+    assert.equal(asked.status, 0, asked.stdout + asked.stderr);
+    assert.match(asked.stdout, /Password for alice: /);
+    assert.match(asked.stdout, /bar\.bin\r?\n/);
+    assert.doesNotMatch(asked.stdout, /: pw/, "the password is not echoed");
   });
 });
