@@ -74,23 +74,27 @@ async function pickBase(): Promise<string> {
   return tmpdir();
 }
 
-/** Writes `size` random bytes and resolves their sha256. */
-async function makeSource(path: string, size: number): Promise<string> {
+/** Writes `size` random bytes; resolves their sha256 and the CPU seconds hashing took per GiB on this machine. */
+async function makeSource(path: string, size: number): Promise<{ sha256: string; hashSecondsPerGiB: number }> {
   const file = await open(path, "w");
   const hash = createHash("sha256");
   const chunk = Buffer.alloc(8 * MiB);
+  let hashing = 0;
   try {
     for (let written = 0; written < size; ) {
       const n = Math.min(chunk.length, size - written);
       randomFillSync(chunk, 0, n);
       await file.write(chunk, 0, n);
+      const before = process.cpuUsage();
       hash.update(chunk.subarray(0, n));
+      const used = process.cpuUsage(before);
+      hashing += (used.user + used.system) / 1e6;
       written += n;
     }
   } finally {
     await file.close();
   }
-  return hash.digest("hex");
+  return { sha256: hash.digest("hex"), hashSecondsPerGiB: (hashing * 1024 * MiB) / size };
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -145,7 +149,7 @@ async function main(): Promise<number> {
         `${cpus().length} cores, node ${process.version}, load average ${loadavg()[0].toFixed(2)}`,
     );
     const source = join(work, "source.bin");
-    const sourceSha = await makeSource(source, size);
+    const { sha256: sourceSha, hashSecondsPerGiB } = await makeSource(source, size);
 
     const wharf = await startWharf(join(work, "wharf-data"));
     stops.push(wharf.stop);
@@ -284,6 +288,10 @@ async function main(): Promise<number> {
           `   (transfer alone: ${aloneRatio}; cpu per byte: ${Number.isNaN(cpuRatio) ? "-" : `${cpuRatio.toFixed(2)}x`} the baseline's efficiency)`,
       );
     }
+    console.log(
+      `(sha256 alone costs ${hashSecondsPerGiB.toFixed(2)} cpu s/GiB on this machine, so hashing on both sides, which wharf must do, ` +
+        `takes ${(2 * hashSecondsPerGiB).toFixed(2)} cpu s/GiB before any byte is moved)`,
+    );
     for (const note of notes) console.log(`note: ${note}`);
     console.log(`(load average now ${loadavg()[0].toFixed(2)})`);
     if (failures.length > 0) {
