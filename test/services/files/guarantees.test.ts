@@ -118,7 +118,8 @@ describe("files guarantees", () => {
   });
 
   test("a network cut mid-put (the connection stays open, silent) ends the upload after the stall timeout; the next put resumes", async (t) => {
-    const { url, dataDir } = await startFilesServer(t, { stallTimeout: 300 });
+    // Long enough that a login and a second put's start fit inside it on a loaded machine.
+    const { url, dataDir } = await startFilesServer(t, { stallTimeout: 3_000 });
     const content = randomBytes(2 * 1024 * KiB);
     const local = join(tempDir(t), "cut.bin");
     writeFileSync(local, content);
@@ -137,7 +138,7 @@ describe("files guarantees", () => {
     assert.equal(await codeOf(files.put(local, "cut.bin", { stamp: "v1" })), "E_BUSY", "still held while the stall timeout runs");
     const partial = join(dataDir, "homes", "alice", ".wharf", "partials", `${partialKey("cut.bin")}.part`);
     let resumed: TransferResult | unknown;
-    for (let i = 0; i < 200; i += 1) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
       resumed = await files.put(local, "cut.bin", { stamp: "v1" }).catch((err: unknown) => err);
       if (!(resumed instanceof WharfError && resumed.code === "E_BUSY")) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
