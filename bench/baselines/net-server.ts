@@ -4,10 +4,14 @@
  * chunking, JSON.parse of every header, id/type/size validation, E_UNKNOWN_TYPE for other types) and nothing
  * else: no handler table, no per-request context, no backpressure policy, no timeouts, no logging.
  *
+ * It runs with the same process tuning as `wharf serve` (GC mode and malloc thresholds, src/cli/process-tuning.ts),
+ * so that the ratio measures the servers' code, not which process happened to get glibc's heap trimmed.
+ *
  * Usage: node net-server.js [--port N] [--host H]. First stdout line: `listening on tcp://HOST:PORT`.
  */
 import { createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
+import { tuneServingProcess } from "../../src/cli/process-tuning.js";
 
 const MAX_HEADER = 64 * 1024;
 const MAX_BODY = 16 * 1024 * 1024;
@@ -114,6 +118,7 @@ function unknownType(socket: Socket, id: number, type: string): void {
   socket.write(out);
 }
 
+tuneServingProcess("throughput");
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" } } });
 const server = createServer({ noDelay: true }, serveConnection);
 server.listen(Number(values.port), values.host, () => {

@@ -9,6 +9,7 @@ import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig } from "..
 import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
+import { tuneServingProcess, type GcMode } from "./process-tuning.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -35,7 +36,9 @@ export interface ServeOptions {
   execMaxConcurrent: number;
   chatHistory: number;
   ntpPort?: number;
+  gc: GcMode;
 }
+
 
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage = { wharf: "listening"; addresses: string[] } | { wharf: "shutdown" };
@@ -72,6 +75,11 @@ export function registerServe(program: Command): void {
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
+    .addOption(
+      new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
+        .choices(["throughput", "incremental"])
+        .default("throughput"),
+    )
     .action(action((options: ServeOptions) => serve({ ...options, host: options.host ?? ["127.0.0.1"] })));
 }
 
@@ -79,6 +87,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new CliError("--tls-cert and --tls-key go together");
   }
+  tuneServingProcess(options.gc);
   mkdirSync(resolve(options.data), { recursive: true });
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
