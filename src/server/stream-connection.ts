@@ -18,7 +18,7 @@ import {
 } from "../wire/index.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
-import type { ReplyInit, Router } from "./router.js";
+import type { ReplyInit, Route, Router } from "./router.js";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -63,6 +63,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   #headerStartedAt = 0;
   /** The streamed request body being received, if any. */
   #body: Readable | null = null;
+  /** The route of the frame being decoded, from #classify. */
+  #route: Route | undefined = undefined;
   #writer: FrameWriter;
 
   constructor(id: number, socket: Socket, peer: PeerInfo, host: ConnectionHost) {
@@ -251,7 +253,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
 
   #classify(header: FrameHeader): "buffer" | "stream" {
     assertRequestHeader(header);
+    // Looked up once per frame: #dispatch of this frame takes it from here.
     const route = this.#host.router.get(header.type);
+    this.#route = route;
     return route?.stream === true ? "stream" : "buffer";
   }
 
@@ -283,7 +287,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
 
   #dispatch(header: RequestHeader, body: Buffer | Readable): void {
     const { id, type } = header;
-    const route = this.#host.router.get(type);
+    const route = this.#route;
+    this.#route = undefined;
     if (this.#host.draining && route?.duringDrain !== true) {
       this.#discard(body);
       this.#write([errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" })]);
@@ -299,7 +304,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     }
     const ctx = new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session, this);
     this.#pending += 1;
-    this.#inFlight.push(ctx);
     let result: ReplyInit | void | Promise<ReplyInit | void>;
     try {
       result = route.handler(header, body, ctx);
@@ -308,6 +312,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
       return;
     }
     if (result !== undefined && typeof (result as Promise<unknown>).then === "function") {
+      // Only a request still running after its handler returned can be cancelled or aborted.
+      if (this.#closing) ctx.abort(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+      else this.#inFlight.push(ctx);
       (result as Promise<ReplyInit | void>).then(
         (reply) => this.#finish(ctx, body, reply, undefined),
         (err: unknown) => this.#finish(ctx, body, undefined, err),

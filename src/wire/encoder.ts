@@ -17,18 +17,56 @@ function headerJson(header: FrameHeader, bodyLength: number): string {
   return `${json.slice(0, -1)}${json.length > 2 ? "," : ""}"size":${bodyLength}}`;
 }
 
+const OK_PREFIX = Buffer.from('{"id":', "latin1");
+const OK_MIDDLE = Buffer.from(',"ok":true', "latin1");
+const SIZE_FIELD = Buffer.from(',"size":', "latin1");
+const CLOSE_BRACE = 0x7d;
+
+/** Decimal digits of a non-negative safe integer. */
+function digitCount(n: number): number {
+  let count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count += 1;
+  }
+  return count;
+}
+
+/** Writes the `count` decimal digits of `n` at `pos`; returns the position after them. */
+function writeDigits(out: Buffer, pos: number, n: number, count: number): number {
+  for (let i = pos + count - 1; i >= pos; i -= 1) {
+    out[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + count;
+}
+
 /**
  * Encodes the commonest frame, a successful reply with no fields but its body: `{"id":N,"ok":true,"size":S}`.
- * Written without JSON.stringify: `id` must be a non-negative safe integer (the caller has validated it).
+ * Written byte by byte, without JSON.stringify or a string: the reply of every small request goes through here.
+ * `id` must be a non-negative safe integer (the caller has validated it).
  */
 export function encodeOkReplyParts(id: number, body: Uint8Array = EMPTY): Buffer[] {
-  const json = body.byteLength === 0 ? `{"id":${id},"ok":true}` : `{"id":${id},"ok":true,"size":${body.byteLength}}`;
-  const inline = body.byteLength <= INLINE_BODY_LIMIT;
-  const head = Buffer.allocUnsafe(LENGTH_PREFIX_SIZE + json.length + (inline ? body.byteLength : 0));
-  head.writeUInt32BE(json.length, 0);
-  head.write(json, LENGTH_PREFIX_SIZE, "latin1"); // ASCII only: digits and fixed text
+  const size = body.byteLength;
+  const idDigits = digitCount(id);
+  const sizeDigits = size === 0 ? 0 : digitCount(size);
+  const headerLength =
+    OK_PREFIX.length + idDigits + OK_MIDDLE.length + (size === 0 ? 0 : SIZE_FIELD.length + sizeDigits) + 1;
+  const inline = size <= INLINE_BODY_LIMIT;
+  const head = Buffer.allocUnsafe(LENGTH_PREFIX_SIZE + headerLength + (inline ? size : 0));
+  head.writeUInt32BE(headerLength, 0);
+  let pos = LENGTH_PREFIX_SIZE;
+  head.set(OK_PREFIX, pos);
+  pos = writeDigits(head, pos + OK_PREFIX.length, id, idDigits);
+  head.set(OK_MIDDLE, pos);
+  pos += OK_MIDDLE.length;
+  if (size > 0) {
+    head.set(SIZE_FIELD, pos);
+    pos = writeDigits(head, pos + SIZE_FIELD.length, size, sizeDigits);
+  }
+  head[pos] = CLOSE_BRACE;
   if (inline) {
-    head.set(body, LENGTH_PREFIX_SIZE + json.length);
+    head.set(body, pos + 1);
     return [head];
   }
   return [head, Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)];

@@ -9,7 +9,7 @@ import type { FrameHeader } from "./header.js";
 export function parseHeader(bytes: Buffer, start: number, end: number): FrameHeader {
   // toString() quietly replaces invalid sequences with U+FFFD; the spec says the header is UTF-8, so a header
   // that is not is refused rather than guessed at. Only a text that shows U+FFFD needs the exact check.
-  const text = bytes.toString("utf8", start, end);
+  const text = bytes.toString(undefined, start, end); // no encoding: straight to UTF-8, without a lookup
   if (text.includes("\uFFFD") && !isUtf8(bytes.subarray(start, end))) {
     throw new ProtocolError(ErrorCode.BAD_HEADER, "header is not valid UTF-8");
   }
