@@ -4,10 +4,13 @@
  * `chat.join`, `chat.send` with a per-room msgId and server timestamp, the event encoded once and written to every
  * member) and nothing else: no login check, no dedup, no history, no rate or size limits, no slow-consumer bound.
  *
+ * Both sides of the benchmark run with `wharf serve`'s process tuning (src/cli/process-tuning.ts).
+ *
  * Usage: node chat-relay.js [--port N] [--host H]. First stdout line: `listening on tcp://HOST:PORT`.
  */
 import { createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
+import { tuneServingProcess } from "../src/cli/process-tuning.js";
 
 interface Room {
   members: Set<Socket>;
@@ -90,6 +93,7 @@ function serve(socket: Socket): void {
 }
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" } } });
+tuneServingProcess("throughput");
 const server = createServer({ noDelay: true }, serve);
 server.listen(Number(values.port), values.host, () => {
   const address = server.address();

@@ -4,13 +4,17 @@
  * folder), the 1 MiB slow-consumer bound, the 4 KiB size limit, and the per-user rate limiter, whose rate is set
  * high enough for one user to flood (the limiter still runs on every send).
  *
+ * It runs with `wharf serve`'s process tuning (src/cli/process-tuning.ts), as the relay does.
+ *
  * Usage: node chat-server.js --data DIR. First stdout line: `listening on tcp://HOST:PORT`.
  */
 import { parseArgs } from "node:util";
+import { tuneServingProcess } from "../src/cli/process-tuning.js";
 import { Server } from "../src/server/index.js";
 import { AccountStore, registerAuth } from "../src/services/accounts/index.js";
 import { registerChat } from "../src/services/chat/index.js";
 
+tuneServingProcess("throughput");
 const { values } = parseArgs({ options: { data: { type: "string" }, port: { type: "string", default: "0" } } });
 if (values.data === undefined) throw new Error("--data DIR is required");
 const accounts = new AccountStore(values.data);

@@ -66,6 +66,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   /** The route of the frame being decoded, from #classify. */
   #route: Route | undefined = undefined;
   #writer: FrameWriter;
+  /** True while sendFrame has the socket corked until the end of the tick. */
+  #corked = false;
 
   constructor(id: number, socket: Socket, peer: PeerInfo, host: ConnectionHost) {
     this.id = id;
@@ -114,9 +116,18 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     return this.sendFrame(encodeEvent(event, fields, body, this.#host.limits.maxHeaderSize));
   }
 
-  /** Sends a pre-encoded event frame. False when closed or over the high-water mark. */
+  /**
+   * Sends a pre-encoded event frame. False when closed or over the high-water mark. Events are corked until the
+   * current tick ends, so that the events one input produces for a connection (a fan-out of several messages)
+   * leave in one write.
+   */
   sendFrame(parts: Buffer[]): boolean {
     if (this.closed) return false;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      uncorkAtTickEnd(this);
+    }
     this.#writer.write(parts);
     this.#lastActivity = this.#host.now;
     return !this.#writer.blocked;
@@ -153,6 +164,13 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
       this.socket.on("drain", done);
       this.socket.on("close", done);
     });
+  }
+
+  /** @internal Ends the cork of sendFrame. */
+  uncorkEvents(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
   }
 
   /** Requests whose replies are not yet written. */
@@ -429,6 +447,20 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     if (this.#paused) this.socket.resume();
     setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
   }
+}
+
+/** Connections whose events are corked until the current tick ends; one nextTick uncorks them all. */
+let corkedConnections: StreamConnection[] = [];
+
+function uncorkAtTickEnd(connection: StreamConnection): void {
+  corkedConnections.push(connection);
+  if (corkedConnections.length === 1) process.nextTick(uncorkAll);
+}
+
+function uncorkAll(): void {
+  const connections = corkedConnections;
+  corkedConnections = [];
+  for (const connection of connections) connection.uncorkEvents();
 }
 
 /** Removes `item` from `list` in place, keeping the order, without allocating (replies mostly finish oldest first). */

@@ -55,6 +55,20 @@ describe("wharf serve", () => {
     }
   });
 
+  test("--gc incremental serves as well; an unknown --gc mode fails with one line", async (t) => {
+    const serve = await startServe(t, ["--gc", "incremental", "--no-udp"]);
+    const conn = await connect(serve.url("tcp"));
+    const body = Buffer.alloc(64 * 1024, 7);
+    const replies = await Promise.all(Array.from({ length: 64 }, () => conn.request("ping", {}, body)));
+    for (const reply of replies) assert.deepEqual(reply.body, body);
+    await conn.close();
+    assert.equal(await serve.stop(), 0);
+    const result = await runWharf(["serve", "--port", "0", "--gc", "fast"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr.trim(), /^wharf: .*--gc.*fast/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
   test("refuses --tls-cert without --tls-key with one line and no stack trace", async () => {
     const result = await runWharf(["serve", "--port", "0", "--tls-cert", "x.pem"]);
     assert.notEqual(result.code, 0);

@@ -124,6 +124,46 @@ describe("streamed replies and events", () => {
     assert.deepEqual(received, [["tick:7:shared"], ["tick:7:shared"], ["tick:7:shared"]]);
   });
 
+  test("events sent in one tick arrive in order, before a reply and an error frame written after them", async (t) => {
+    let channel: ConnectionChannel | null = null;
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("subscribe", (_header, _body, ctx) => {
+        channel = ctx.channel;
+      });
+      server.handle("burst", (header, _body, ctx) => {
+        // Sent to the requesting connection and to the subscriber, all in this tick.
+        for (let n = 0; n < 200; n += 1) {
+          ctx.channel?.sendEvent("n", { n });
+          channel?.sendEvent("n", { n });
+        }
+        if (header.close === true) channel?.close(new WharfError("E_SLOW_CONSUMER", "closed after the burst"));
+        return { header: { done: true } };
+      });
+    });
+    const subscriber = await connect(url);
+    const sender = await connect(url);
+    t.after(() => [subscriber, sender].forEach((conn) => conn.destroy()));
+    const seen = { subscriber: [] as number[], sender: [] as number[] };
+    subscriber.on("event", (header: ReplyHeader) => seen.subscriber.push(header.n as number));
+    sender.on("event", (header: ReplyHeader) => seen.sender.push(header.n as number));
+    await subscriber.request("subscribe");
+    const expected = Array.from({ length: 200 }, (_, n) => n);
+
+    const reply = await sender.request("burst");
+    assert.equal(reply.header.done, true);
+    assert.deepEqual(seen.sender, expected, "every event of the tick came before the reply, in order");
+    await subscriber.request("ping");
+    assert.deepEqual(seen.subscriber, expected);
+
+    seen.subscriber = [];
+    seen.sender = [];
+    const closed = once(subscriber, "close");
+    await sender.request("burst", { close: true });
+    const [reason] = await closed;
+    assert.equal((reason as WharfError).code, "E_SLOW_CONSUMER");
+    assert.deepEqual(seen.subscriber, expected, "the events queued before the close were not lost");
+  });
+
   test("send() over UDP is refused", async (t) => {
     const { udpUrl } = await startServer(t, {}, (server) => {
       server.handle("stream", async (_header, _body, ctx) => {
