@@ -10,7 +10,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
-import { tuneServingProcess } from "../src/cli/process-tuning.js";
+import { tuneForThroughput } from "../src/cli/process-tuning.js";
 
 interface Room {
   members: Set<Socket>;
@@ -93,7 +93,7 @@ function serve(socket: Socket): void {
 }
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" } } });
-tuneServingProcess("throughput");
+tuneForThroughput("throughput");
 const server = createServer({ noDelay: true }, serve);
 server.listen(Number(values.port), values.host, () => {
   const address = server.address();

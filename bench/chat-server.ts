@@ -9,12 +9,12 @@
  * Usage: node chat-server.js --data DIR. First stdout line: `listening on tcp://HOST:PORT`.
  */
 import { parseArgs } from "node:util";
-import { tuneServingProcess } from "../src/cli/process-tuning.js";
+import { tuneForThroughput } from "../src/cli/process-tuning.js";
 import { Server } from "../src/server/index.js";
 import { AccountStore, registerAuth } from "../src/services/accounts/index.js";
 import { registerChat } from "../src/services/chat/index.js";
 
-tuneServingProcess("throughput");
+tuneForThroughput("throughput");
 const { values } = parseArgs({ options: { data: { type: "string" }, port: { type: "string", default: "0" } } });
 if (values.data === undefined) throw new Error("--data DIR is required");
 const accounts = new AccountStore(values.data);

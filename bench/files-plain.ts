@@ -1,6 +1,7 @@
 /**
  * The ceiling of the files benchmark (issue 5): a plain node:net stream into a file, with the same read and write
- * sizes wharf uses, and nothing else (no framing, no hashing, no fsync). Run as a child process:
+ * sizes wharf uses, and nothing else (no framing, no hashing, no fsync). Both sides run with the process tuning
+ * of `wharf serve`, `wharf put` and `wharf get` (src/cli/process-tuning.ts). Run as a child process:
  *
  *   node files-plain.js server DEST   prints "listening PORT", then "done BYTES" after each upload is on disk
  *   node files-plain.js client PORT SOURCE
@@ -8,9 +9,11 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { connect, createServer } from "node:net";
 import { pipeline } from "node:stream/promises";
+import { tuneForThroughput } from "../src/cli/process-tuning.js";
 
 const MiB = 1024 * 1024;
 const [mode, ...args] = process.argv.slice(2);
+tuneForThroughput("throughput");
 
 if (mode === "server") {
   const [dest] = args;

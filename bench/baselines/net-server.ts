@@ -11,7 +11,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
-import { tuneServingProcess } from "../../src/cli/process-tuning.js";
+import { tuneForThroughput } from "../../src/cli/process-tuning.js";
 
 const MAX_HEADER = 64 * 1024;
 const MAX_BODY = 16 * 1024 * 1024;
@@ -118,7 +118,7 @@ function unknownType(socket: Socket, id: number, type: string): void {
   socket.write(out);
 }
 
-tuneServingProcess("throughput");
+tuneForThroughput("throughput");
 const { values } = parseArgs({ options: { port: { type: "string", default: "0" }, host: { type: "string", default: "127.0.0.1" } } });
 const server = createServer({ noDelay: true }, serveConnection);
 server.listen(Number(values.port), values.host, () => {

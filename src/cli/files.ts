@@ -6,6 +6,7 @@ import { FileErrorCode, FilesClient, type FileEntry, type TransferResult } from 
 import { WharfError } from "../wire/index.js";
 import { CliError, action } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
+import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
 interface OutputOptions extends ClientOptions {
@@ -97,6 +98,7 @@ async function putTree(files: FilesClient, options: OutputOptions, localDir: str
 }
 
 async function put(localArg: string, remoteArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
+  tuneForThroughput("throughput");
   const kind = await localKind(localArg);
   if (kind === null) throw new CliError(`${localArg}: no such local file`);
   if (kind === "other") throw new CliError(`${localArg}: not a regular file or folder`);
@@ -111,6 +113,7 @@ async function put(localArg: string, remoteArg: string | undefined, options: Out
 }
 
 async function get(remote: string, localArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
+  tuneForThroughput("throughput");
   await withFiles(options, async (files) => {
     const entry = await files.stat(remote);
     const name = entry.name === "" ? "home" : entry.name;

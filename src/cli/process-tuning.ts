@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 
 /**
- * How V8 collects the old generation in a serving process (`wharf serve --gc`).
+ * How V8 collects the old generation in a serving or transferring process (`wharf serve --gc`).
  *
  * - "throughput" (default) turns incremental marking off. A server moves many short-lived Buffers (socket reads,
  *   request and reply bodies); V8 counts their bytes as external memory against the old generation's limit, so
@@ -17,7 +17,8 @@ export type GcMode = "throughput" | "incremental";
 const MALLOC_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /**
- * Tunes the current process for serving; each cluster worker calls it for itself. Safe to call more than once.
+ * Tunes the current process for moving many bytes: `wharf serve` (each cluster worker calls it for itself) and the
+ * transfer verbs `wharf put` and `wharf get`. Safe to call more than once.
  *
  * Besides the GC mode, it stops glibc from handing freed memory back to the kernel after every large body.
  * Bodies of more than 4 KiB are malloc'd one by one; by default glibc trims the top of its heap once 128 KiB
@@ -27,7 +28,7 @@ const MALLOC_THRESHOLD_BYTES = 8 * 1024 * 1024;
  * threshold"), so freed bodies are reused warm. fs.writeSync of a string mallocs a temporary copy and frees it
  * before returning, which is the one deterministic way to do that from JavaScript. Other C libraries ignore it.
  */
-export function tuneServingProcess(gc: GcMode): void {
+export function tuneForThroughput(gc: GcMode): void {
   if (gc === "throughput") setFlagsFromString("--no-incremental-marking");
   if (process.platform !== "linux") return;
   let fd: number | undefined;

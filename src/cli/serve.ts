@@ -9,7 +9,7 @@ import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig } from "..
 import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
-import { tuneServingProcess, type GcMode } from "./process-tuning.js";
+import { tuneForThroughput, type GcMode } from "./process-tuning.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -87,7 +87,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new CliError("--tls-cert and --tls-key go together");
   }
-  tuneServingProcess(options.gc);
+  tuneForThroughput(options.gc);
   mkdirSync(resolve(options.data), { recursive: true });
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
