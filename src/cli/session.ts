@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { connect, type Connection } from "../client/index.js";
-import { login } from "../services/accounts/index.js";
+import { login } from "../services/accounts/session.js";
 import { CliError } from "./fail.js";
 import { promptHidden } from "./prompt.js";
 

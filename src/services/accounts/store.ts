@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "./password.js";
+import { writeAtomically } from "./write-atomically.js";
 
 /** A user as stored (without the password hash) and handed to services. */
 export interface Account {
@@ -159,29 +160,4 @@ function findOrThrow(users: AccountRecord[], name: string): AccountRecord {
 
 function toAccount(record: AccountRecord): Account {
   return { name: record.name, quota: record.quota, canExec: record.canExec, created: record.created };
-}
-
-/** Writes a file so that readers see the old or the new content, never a mix: temp file, fsync, rename, fsync dir. */
-export async function writeAtomically(path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const file = await open(temp, "w", 0o600);
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }

@@ -5,11 +5,11 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
-import { writeAtomically } from "../accounts/index.js";
+import { writeAtomically } from "../accounts/write-atomically.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
-import { FileRequest } from "./messages.js";
+import { FileRequest } from "./requests.js";
 
 /** Where a download into `local` keeps its bytes until they are verified: a hidden file beside it. */
 export function downloadPartialPaths(local: string): { data: string; info: string } {

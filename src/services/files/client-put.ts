@@ -4,7 +4,7 @@ import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
-import { FileRequest } from "./messages.js";
+import { FileRequest } from "./requests.js";
 
 /** How far a transfer is: `done` of `total` bytes, of which `resumedFrom` were there before it began. */
 export interface TransferProgress {

@@ -1,7 +1,7 @@
 import type { Connection } from "../../client/index.js";
 import { getFile } from "./client-get.js";
 import { putFile, type PutOptions, type TransferOptions, type TransferResult } from "./client-put.js";
-import { FileRequest, type FileEntry } from "./messages.js";
+import { FileRequest, type FileEntry } from "./requests.js";
 
 /**
  * The files service from a logged-in connection: every path is relative to the user's home on the server.

@@ -10,6 +10,6 @@ export { downloadPartialPaths, getFile } from "./client-get.js";
 export { putFile, type PutOptions, type TransferOptions, type TransferProgress, type TransferResult } from "./client-put.js";
 export { FileErrorCode } from "./errors.js";
 export { FileLayout } from "./layout.js";
-export { FileRequest, type FileEntry } from "./messages.js";
+export { FileRequest, type FileEntry } from "./requests.js";
 export { normalizeRemotePath } from "./remote-path.js";
 export { registerFiles, type FilesOptions, type FilesService } from "./server.js";

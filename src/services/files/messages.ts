@@ -1,38 +1,7 @@
+/** The schemas the server validates files requests with. The request names are in requests.ts, so that clients load no zod. */
 import { z } from "zod";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
-
-/**
- * The request types of the files service (docs/protocol.md, "Files"). Sizes of files travel as `fileSize`,
- * because a header's `size` is the length of the frame's body.
- */
-export const FileRequest = {
-  STAT: "files.stat",
-  LIST: "files.list",
-  MKDIR: "files.mkdir",
-  RM: "files.rm",
-  MV: "files.mv",
-  PUT_BEGIN: "files.put.begin",
-  PUT_DATA: "files.put.data",
-  PUT_COMMIT: "files.put.commit",
-  PUT_ABORT: "files.put.abort",
-  GET: "files.get",
-} as const;
-
-/** One file or directory as `files.stat` and `files.list` describe it. */
-export interface FileEntry {
-  /** Path relative to the home, `/`-separated. */
-  path: string;
-  /** Last path component ("" for the home itself). */
-  name: string;
-  type: "file" | "dir";
-  /** Bytes (0 for directories). */
-  size: number;
-  /** Modification time, milliseconds since the epoch. */
-  mtime: number;
-  /** Hex sha256 of a file's content, when asked for. */
-  sha256?: string;
-}
 
 const remotePath = z.string().max(4096);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");

@@ -3,7 +3,7 @@ import type { ServiceDeps } from "../index.js";
 import { sendDownload } from "./download-handler.js";
 import type { FilesDeps } from "./home.js";
 import { FileLayout } from "./layout.js";
-import { FileRequest } from "./messages.js";
+import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
 import { listPath, makeDirectory, movePath, removePath, statPath } from "./tree-handlers.js";
 import { abortUpload, beginUpload, commitUpload, receiveUpload } from "./upload-handlers.js";

@@ -5,7 +5,8 @@ import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { userHome, type FilesDeps, type UserHome } from "./home.js";
-import { listRequest, mkdirRequest, mvRequest, parseFields, rmRequest, statRequest, type FileEntry } from "./messages.js";
+import { listRequest, mkdirRequest, mvRequest, parseFields, rmRequest, statRequest } from "./messages.js";
+import type { FileEntry } from "./requests.js";
 import type { MetaStore } from "./meta.js";
 import { isInsideHome, normalizeRemotePath, resolveInHome, RESERVED_NAME, type ResolvedPath } from "./remote-path.js";
 

@@ -1,0 +1,32 @@
+/** The request names and entry shape of the files service: what clients need, without the server's schemas. */
+/**
+ * The request types of the files service (docs/protocol.md, "Files"). Sizes of files travel as `fileSize`,
+ * because a header's `size` is the length of the frame's body.
+ */
+export const FileRequest = {
+  STAT: "files.stat",
+  LIST: "files.list",
+  MKDIR: "files.mkdir",
+  RM: "files.rm",
+  MV: "files.mv",
+  PUT_BEGIN: "files.put.begin",
+  PUT_DATA: "files.put.data",
+  PUT_COMMIT: "files.put.commit",
+  PUT_ABORT: "files.put.abort",
+  GET: "files.get",
+} as const;
+
+/** One file or directory as `files.stat` and `files.list` describe it. */
+export interface FileEntry {
+  /** Path relative to the home, `/`-separated. */
+  path: string;
+  /** Last path component ("" for the home itself). */
+  name: string;
+  type: "file" | "dir";
+  /** Bytes (0 for directories). */
+  size: number;
+  /** Modification time, milliseconds since the epoch. */
+  mtime: number;
+  /** Hex sha256 of a file's content, when asked for. */
+  sha256?: string;
+}
