@@ -54,8 +54,12 @@ export class FrameDecoder {
   readonly limits: ResolvedFrameLimits;
   #handlers: FrameHandlers;
   #state: State = State.Length;
-  /** Unconsumed chunks; `#offset` is how much of the first one is consumed. */
-  #chunks: Buffer[] = [];
+  /**
+   * Unconsumed bytes: the first chunk (`#offset` of it consumed), then any later ones. Kept apart so that the
+   * common case, one chunk at a time consumed whole, never touches an array.
+   */
+  #first: Buffer = EMPTY;
+  #later: Buffer[] = [];
   #offset = 0;
   #buffered = 0;
   #headerLength = 0;
@@ -97,14 +101,21 @@ export class FrameDecoder {
   push(chunk: Buffer): void {
     if (this.#failure !== null) throw this.#failure;
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#buffered === 0) {
+      this.#first = chunk;
+      this.#offset = 0;
+    } else {
+      this.#later.push(chunk);
+    }
     this.#buffered += chunk.length;
     try {
       this.#run();
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.#failure = err;
-        this.#chunks = [];
+        this.#first = EMPTY;
+        this.#later = [];
+        this.#offset = 0;
         this.#buffered = 0;
       }
       throw err;
@@ -155,7 +166,7 @@ export class FrameDecoder {
         }
         case State.Stream: {
           if (this.#buffered === 0) return;
-          const chunk = this.#take(Math.min(this.#remaining, this.#chunks[0].length - this.#offset));
+          const chunk = this.#take(Math.min(this.#remaining, this.#first.length - this.#offset));
           this.#remaining -= chunk.length;
           this.#handlers.onBodyChunk?.(chunk);
           if (this.#remaining === 0) this.#finishStream();
@@ -191,7 +202,7 @@ export class FrameDecoder {
   }
 
   #readLength(): number {
-    const first = this.#chunks[0];
+    const first = this.#first;
     let length: number;
     if (first.length - this.#offset >= LENGTH_PREFIX_SIZE) {
       length = first.readUInt32BE(this.#offset);
@@ -205,7 +216,7 @@ export class FrameDecoder {
   #readHeader(): FrameHeader {
     const length = this.#headerLength;
     if (length === 0) return parseHeader(EMPTY, 0, 0);
-    const first = this.#chunks[0];
+    const first = this.#first;
     if (first.length - this.#offset >= length) {
       const header = parseHeader(first, this.#offset, this.#offset + length);
       this.#consume(length);
@@ -218,7 +229,7 @@ export class FrameDecoder {
   /** Removes `n` bytes from the front; a view when they lie in one chunk, else one gathered copy. */
   #take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    const first = this.#chunks[0];
+    const first = this.#first;
     const available = first.length - this.#offset;
     if (available >= n) {
       const view = first.subarray(this.#offset, this.#offset + n);
@@ -228,7 +239,7 @@ export class FrameDecoder {
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.#chunks[0];
+      const chunk = this.#first;
       const count = Math.min(n - filled, chunk.length - this.#offset);
       chunk.copy(out, filled, this.#offset, this.#offset + count);
       filled += count;
@@ -241,8 +252,8 @@ export class FrameDecoder {
   #consume(n: number): void {
     this.#offset += n;
     this.#buffered -= n;
-    if (this.#offset === this.#chunks[0].length) {
-      this.#chunks.shift();
+    if (this.#offset === this.#first.length) {
+      this.#first = this.#later.length > 0 ? (this.#later.shift() as Buffer) : EMPTY;
       this.#offset = 0;
     }
   }
