@@ -18,6 +18,7 @@ import {
 } from "../wire/index.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
+import { TickCork } from "./tick-cork.js";
 import type { ReplyInit, Route, Router } from "./router.js";
 
 /** What a connection needs from the server that owns it. */
@@ -67,8 +68,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   /** The route of the frame being decoded, from #classify. */
   #route: Route | undefined = undefined;
   #writer: FrameWriter;
-  /** True while sendFrame has the socket corked until the end of the tick. */
-  #corked = false;
+  /** Holds the socket corked until the tick ends while events are sent. */
+  #eventCork: TickCork;
 
   constructor(id: number, socket: Socket, peer: PeerInfo, host: ConnectionHost) {
     this.id = id;
@@ -94,6 +95,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
         this.#updateFlow();
       },
     });
+    this.#eventCork = new TickCork(socket);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
@@ -124,11 +126,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
    */
   sendFrame(parts: Buffer[]): boolean {
     if (this.closed) return false;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      uncorkAtTickEnd(this);
-    }
+    this.#eventCork.cork();
     this.#writer.write(parts);
     this.#lastActivity = this.#host.now;
     return !this.#writer.blocked;
@@ -165,13 +163,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
       this.socket.on("drain", done);
       this.socket.on("close", done);
     });
-  }
-
-  /** @internal Ends the cork of sendFrame. */
-  uncorkEvents(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.socket.uncork();
   }
 
   /** Requests whose replies are not yet written. */
@@ -448,20 +439,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     if (this.#paused) this.socket.resume();
     setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
   }
-}
-
-/** Connections whose events are corked until the current tick ends; one nextTick uncorks them all. */
-let corkedConnections: StreamConnection[] = [];
-
-function uncorkAtTickEnd(connection: StreamConnection): void {
-  corkedConnections.push(connection);
-  if (corkedConnections.length === 1) process.nextTick(uncorkAll);
-}
-
-function uncorkAll(): void {
-  const connections = corkedConnections;
-  corkedConnections = [];
-  for (const connection of connections) connection.uncorkEvents();
 }
 
 /** Removes `item` from `list` in place, keeping the order, without allocating (replies mostly finish oldest first). */
