@@ -107,6 +107,11 @@ export class Server implements ConnectionHost, DatagramHost {
     return [...this.#listeners.map((listener) => listener.url), ...this.#udpUrls];
   }
 
+  /** Every request type this server answers (built-in ones included), sorted: for tools, tests and docs. */
+  requestTypes(): string[] {
+    return this.router.types().sort();
+  }
+
   /** Connections being served now. */
   get connectionCount(): number {
     return this.#connections.size;
