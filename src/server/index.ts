@@ -5,4 +5,4 @@
  */
 export { RequestContext, type ConnectionChannel, type DatagramSender, type PeerInfo, type Transport } from "./context.js";
 export { Router, type Handler, type HandlerOptions, type ReplyInit, type StreamedBody } from "./router.js";
-export { Server, type ServerOptions, type TcpListenOptions, type UdpListenOptions } from "./server.js";
+export { Server, type ServerOptions, type ServerState, type TcpListenOptions, type UdpListenOptions } from "./server.js";

@@ -6,6 +6,7 @@ import { createServer as createTlsServer } from "node:tls";
 import { pino, type Logger } from "pino";
 import { ErrorCode, WharfError, formatEndpoint, resolveLimits, type FrameLimits, type ResolvedFrameLimits } from "../wire/index.js";
 import type { PeerInfo, Transport } from "./context.js";
+import { Dispatcher } from "./dispatcher.js";
 import { errorFrame } from "./reply.js";
 import { Router, type Handler, type HandlerOptions } from "./router.js";
 import { StreamConnection, type ConnectionHost } from "./stream-connection.js";
@@ -63,24 +64,32 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * await server.close();
  * ```
  */
-export class Server implements ConnectionHost, DatagramHost {
-  readonly router = new Router();
+/** Where a server is in its life: serving, draining for a graceful close, or closed. */
+export type ServerState = "serving" | "draining" | "closed";
+
+export class Server {
   readonly logger: Logger;
   readonly limits: ResolvedFrameLimits;
   readonly maxInFlight: number;
   readonly maxConnections: number;
   readonly idleTimeout: number;
   readonly headerTimeout: number;
+  #router = new Router();
+  #dispatcher = new Dispatcher(this.#router);
   #now = Date.now();
-  #draining = false;
   #closed = false;
+  /** What connections and endpoints may use of the server: kept off its public face. */
+  #host: ConnectionHost & DatagramHost;
   #nextConnectionId = 1;
   #connections = new Set<StreamConnection>();
   #listeners: { server: NetServer; url: string; path?: string }[] = [];
   #udp: UdpEndpoint[] = [];
   #udpUrls: string[] = [];
   #sweep: NodeJS.Timeout | null = null;
-  #idle: (() => void) | null = null;
+  #idle: (() => void)[] = [];
+  /** Resolved once the server is closed or destroyed: every waiting close() returns then. */
+  #stopped: Promise<void>;
+  #markStopped!: () => void;
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: "silent" });
@@ -89,18 +98,27 @@ export class Server implements ConnectionHost, DatagramHost {
     this.maxInFlight = positiveInteger("maxInFlight", options.maxInFlight, 256);
     this.idleTimeout = positiveInteger("idleTimeout", options.idleTimeout, 120_000, 0);
     this.headerTimeout = positiveInteger("headerTimeout", options.headerTimeout, 30_000, 0);
-    this.router.handle("ping", (_header, body) => ({ body }));
+    this.#router.handle("ping", (_header, body) => ({ body }));
+    this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
+    const server = this;
+    this.#host = {
+      dispatcher: this.#dispatcher,
+      logger: this.logger,
+      limits: this.limits,
+      maxInFlight: this.maxInFlight,
+      get now() {
+        return server.#now;
+      },
+      connectionClosed: (connection) => this.#connectionClosed(connection),
+    };
   }
 
-  /** The coarse clock the connections' timeouts use. */
-  get now(): number {
-    return this.#now;
+  /** `"draining"` once close() or destroy() has begun, `"closed"` once everything is shut. */
+  get state(): ServerState {
+    if (this.#closed) return "closed";
+    return this.#dispatcher.draining ? "draining" : "serving";
   }
 
-  /** True once close() has begun. */
-  get draining(): boolean {
-    return this.#draining;
-  }
 
   /** Every address listened on, as URLs (tcp://, tls://, unix://, udp://). */
   get addresses(): string[] {
@@ -109,7 +127,7 @@ export class Server implements ConnectionHost, DatagramHost {
 
   /** Every request type this server answers (built-in ones included), sorted: for tools, tests and docs. */
   requestTypes(): string[] {
-    return this.router.types().sort();
+    return this.#router.types().sort();
   }
 
   /** Connections being served now. */
@@ -141,7 +159,7 @@ export class Server implements ConnectionHost, DatagramHost {
    * ```
    */
   handle(type: string, handler: Handler<any>, options?: HandlerOptions): this {
-    this.router.handle(type, handler, options);
+    this.#router.handle(type, handler, options);
     return this;
   }
 
@@ -185,7 +203,7 @@ export class Server implements ConnectionHost, DatagramHost {
     const bound = once(socket, "listening");
     socket.bind(options.port ?? 0, host);
     await bound;
-    this.#udp.push(new UdpEndpoint(socket, this));
+    this.#udp.push(new UdpEndpoint(socket, this.#host));
     const url = formatEndpoint("udp", host, socket.address().port);
     this.#udpUrls.push(url);
     this.#startSweep();
@@ -194,27 +212,28 @@ export class Server implements ConnectionHost, DatagramHost {
 
   /**
    * Graceful shutdown: stops accepting, answers new requests with `E_SHUTTING_DOWN`, lets in-flight requests
-   * finish, and closes every connection once it is settled. After `timeout` ms (default 10,000) whatever is left
-   * is destroyed. Idempotent: later calls wait for the same shutdown.
+   * finish (over every transport, UDP included), and closes every connection once it is settled. After `timeout`
+   * ms (default 10,000) whatever is left is destroyed. Idempotent: later calls wait for the same shutdown.
    */
   async close(options: { timeout?: number } = {}): Promise<void> {
     const timeout = options.timeout ?? 10_000;
-    if (!this.#draining) {
-      this.#draining = true;
+    if (!this.#dispatcher.draining) {
+      this.#dispatcher.drain();
       for (const { server } of this.#listeners) server.close();
       for (const connection of this.#connections) connection.drain();
     }
-    const settled = this.#whenSettled();
+    const settled = Promise.all([this.#whenSettled(), this.#dispatcher.whenIdle()]);
     const timer = setTimeout(() => this.destroy(), timeout);
     timer.unref();
-    await settled;
+    // destroy() (the timeout's, or the caller's) ends the wait even while a handler ignores its signal.
+    await Promise.race([settled, this.#stopped]);
     clearTimeout(timer);
     this.#shutDownRest();
   }
 
   /** Closes everything at once; handlers' signals fire. */
   destroy(): void {
-    this.#draining = true;
+    this.#dispatcher.drain();
     for (const { server } of this.#listeners) server.close();
     const reason = new WharfError(ErrorCode.SHUTTING_DOWN, "the server was destroyed");
     for (const connection of this.#connections) connection.destroy(reason);
@@ -222,29 +241,30 @@ export class Server implements ConnectionHost, DatagramHost {
     this.#shutDownRest();
   }
 
-  /** @internal */
-  connectionClosed(connection: StreamConnection): void {
+  #connectionClosed(connection: StreamConnection): void {
     this.#connections.delete(connection);
-    if (this.#connections.size === 0 && this.#idle !== null) this.#idle();
+    if (this.#connections.size === 0 && this.#idle.length > 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
   }
 
   #whenSettled(): Promise<void> {
     if (this.#connections.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#idle = resolve;
-    });
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #shutDownRest(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const endpoint of this.#udp) endpoint.socket.close();
+    for (const endpoint of this.#udp) endpoint.close();
     if (this.#sweep !== null) clearInterval(this.#sweep);
-    this.#idle?.();
+    this.#markStopped();
   }
 
   #accept(socket: Socket, transport: Transport, path?: string): void {
-    if (this.#draining) {
+    if (this.#dispatcher.draining) {
       socket.destroy();
       return;
     }
@@ -259,7 +279,7 @@ export class Server implements ConnectionHost, DatagramHost {
         ? { transport, address: path ?? "" }
         : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily };
     this.#now = Date.now();
-    const connection = new StreamConnection(this.#nextConnectionId++, socket, peer, this);
+    const connection = new StreamConnection(this.#nextConnectionId++, socket, peer, this.#host);
     this.#connections.add(connection);
     this.#startSweep();
   }

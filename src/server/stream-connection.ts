@@ -15,21 +15,22 @@ import {
   type RequestHeader,
   type ResolvedFrameLimits,
   type StreamedBody,
+  type WireErrorBody,
 } from "../wire/index.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
+import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame, toWireError } from "./reply.js";
 import { TickCork } from "./tick-cork.js";
-import type { ReplyInit, Route, Router } from "./router.js";
+import type { ReplyInit, Route } from "./router.js";
 
-/** What a connection needs from the server that owns it. */
+/** @internal What a connection needs from the server that owns it. */
 export interface ConnectionHost {
-  readonly router: Router;
+  readonly dispatcher: Dispatcher;
   readonly logger: Logger;
   readonly limits: ResolvedFrameLimits;
   readonly maxInFlight: number;
   /** A coarse clock (ms), advanced by the server's sweep. */
   readonly now: number;
-  readonly draining: boolean;
   connectionClosed(connection: StreamConnection): void;
 }
 
@@ -37,12 +38,20 @@ export interface ConnectionHost {
 const LINGER_MS = 2_000;
 
 /**
+ * How long a closing connection waits for a slow peer to take what was written before its last frame (a slow
+ * chat member's backlog, then the fatal error frame): cutting it sooner would end the stream inside a frame.
+ * Nothing more is written meanwhile, so what it holds is bounded by what was already queued.
+ */
+const FLUSH_DEADLINE_MS = 15_000;
+
+/**
  * One client connection over a byte stream (TCP, TLS or a Unix socket): decodes requests, runs handlers, writes
  * replies, and applies backpressure. Reading pauses while the peer does not read its replies, while too many of
  * its requests are in flight, or while a handler does not consume a streamed body.
  */
-export class StreamConnection implements ConnectionChannel, ReplySink {
+export class StreamConnection implements ConnectionChannel, ReplySink, RequestSource {
   readonly id: number;
+  readonly streams = true;
   readonly peer: PeerInfo;
   readonly socket: Socket;
   #host: ConnectionHost;
@@ -113,10 +122,21 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     return this.socket.writableLength;
   }
 
-  /** Sends an event frame (no id). False when closed or over the high-water mark. */
+  /**
+   * Sends an event frame (no id). False when closed or over the high-water mark, and when the event cannot be
+   * encoded (its header over the limit, or not JSON): that is logged and nothing is sent, since a throw here
+   * would land in whatever timer or fan-out called it.
+   */
   sendEvent(event: string, fields: Record<string, unknown> = {}, body?: Uint8Array): boolean {
     if (this.closed) return false;
-    return this.sendFrame(encodeEvent(event, fields, body, this.#host.limits.maxHeaderSize));
+    let parts: Buffer[];
+    try {
+      parts = encodeEvent(event, fields, body, this.#host.limits.maxHeaderSize);
+    } catch (err) {
+      this.#logger.error({ err, event }, "an event could not be encoded and was not sent");
+      return false;
+    }
+    return this.sendFrame(parts);
   }
 
   /**
@@ -181,11 +201,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     this.#closing = true;
     this.#logger.debug({ code: error.code, msg: error.message }, "closing connection with an error");
     this.#abortAll(error);
-    if (!this.#writer.busy && this.socket.writable) {
-      this.socket.end(errorFrame(id, error.toWire(), true));
-    } else {
-      this.socket.end();
-    }
+    // The error frame goes after every whole frame already written (behind a streamed body, if one is being
+    // sent), so the peer reads it last and at a frame boundary.
+    if (this.socket.writable) this.#writer.end([errorFrame(id, error.toWire(), true)]);
     this.#linger();
   }
 
@@ -195,7 +213,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   }
 
   /** Closes at once, aborting in-flight requests. */
-  destroy(reason: WharfError): void {
+  destroy(reason: unknown): void {
     this.#closing = true;
     this.#abortAll(reason);
     this.socket.destroy();
@@ -221,8 +239,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     try {
       this.#decoder.push(chunk);
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.fail(err, err.id);
+      this.#failOn(err);
     } finally {
       this.socket.uncork();
     }
@@ -238,9 +255,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     try {
       this.#decoder.end();
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.#body?.destroy(err);
-      this.fail(err, err.id);
+      this.#body?.destroy(err as Error);
+      this.#failOn(err);
       return;
     }
     // TCP cannot tell a half-close from a client that left, and a client that left must not keep handlers busy
@@ -249,7 +265,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     const reason = new WharfError(ErrorCode.CONNECTION_CLOSED, "the client closed the connection");
     this.#abortAll(reason);
     this.#body?.destroy(reason);
-    this.socket.end();
+    this.#writer.end();
     this.#linger();
   }
 
@@ -261,16 +277,29 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     this.#host.connectionClosed(this);
   }
 
+  /**
+   * A protocol error closes the connection with its code; anything else thrown while decoding is a bug of the
+   * runtime, and it too costs only this connection.
+   */
+  #failOn(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.fail(err, err.id);
+      return;
+    }
+    this.#logger.error({ err }, "decoding failed");
+    this.fail(new WharfError(ErrorCode.INTERNAL, "internal error while reading the request"));
+  }
+
   #classify(header: FrameHeader): "buffer" | "stream" {
     assertRequestHeader(header);
     // Looked up once per frame: #dispatch of this frame takes it from here.
-    const route = this.#host.router.get(header.type);
+    const route = this.#host.dispatcher.route(header.type);
     this.#route = route;
     return route?.stream === true ? "stream" : "buffer";
   }
 
   #startBody(header: RequestHeader): void {
-    const body = new Readable({ read: () => this.#resumeBody() });
+    const body = this.#host.dispatcher.ownBody(new Readable({ read: () => this.#resumeBody() }));
     this.#body = body;
     this.#dispatch(header, body);
   }
@@ -296,65 +325,56 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   }
 
   #dispatch(header: RequestHeader, body: Buffer | Readable): void {
-    const { id, type } = header;
     const route = this.#route;
     this.#route = undefined;
-    if (this.#host.draining && route?.duringDrain !== true) {
-      this.#discard(body);
-      this.#write([errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" })]);
-      return;
-    }
-    if (type === "cancel") {
-      this.#cancel(id, header.ref);
-      return;
-    }
-    if (route === undefined) {
-      this.#write([errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message: `unknown request type ${JSON.stringify(type)}` })]);
-      return;
-    }
-    const ctx = new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session, this);
-    this.#pending += 1;
-    let result: ReplyInit | void | Promise<ReplyInit | void>;
-    try {
-      result = route.handler(header, body, ctx);
-    } catch (err) {
-      this.#finish(ctx, body, undefined, err);
-      return;
-    }
-    if (result !== undefined && typeof (result as Promise<unknown>).then === "function") {
-      // Only a request still running after its handler returned can be cancelled or aborted.
-      if (this.#closing) ctx.abort(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
-      else this.#inFlight.push(ctx);
-      (result as Promise<ReplyInit | void>).then(
-        (reply) => this.#finish(ctx, body, reply, undefined),
-        (err: unknown) => this.#finish(ctx, body, undefined, err),
-      );
-      this.#updateFlow();
-    } else {
-      this.#finish(ctx, body, result as ReplyInit | void, undefined);
-    }
+    this.#host.dispatcher.dispatch(this, header, body, route);
   }
 
-  #cancel(id: number, ref: unknown): void {
+  /** @internal (RequestSource) */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  /** @internal (RequestSource) */
+  context(id: number, type: string): RequestContext {
+    return new RequestContext(id, type, this.id, this.peer, this.#logger, this.#session, this);
+  }
+
+  /** @internal (RequestSource) */
+  started(): void {
+    this.#pending += 1;
+  }
+
+  /** @internal (RequestSource) Only a request still running after its handler returned can be cancelled or aborted. */
+  track(ctx: RequestContext): void {
+    if (this.#closing) ctx.abort(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+    else this.#inFlight.push(ctx);
+    this.#updateFlow();
+  }
+
+  /** @internal (RequestSource) */
+  refuse(id: number, error: WireErrorBody): void {
+    if (this.#closing) return;
+    this.#write([errorFrame(id, error)]);
+  }
+
+  /** @internal (RequestSource) */
+  cancel(id: number, ref: unknown): void {
     const target = typeof ref === "number" ? this.#inFlight.find((ctx) => ctx.id === ref) : undefined;
     target?.abort(new WharfError(ErrorCode.CANCELLED, "the client cancelled the request"));
     this.#write(encodeFrameParts({ id, ok: true, cancelled: target !== undefined }));
   }
 
-  #finish(ctx: RequestContext, body: Buffer | Readable, reply: ReplyInit | void, error: unknown): void {
+  /** @internal (RequestSource) */
+  finish(ctx: RequestContext, reply: ReplyInit | undefined, error: WireErrorBody | undefined): void {
     this.#pending -= 1;
     removeItem(this.#inFlight, ctx);
-    this.#discard(body);
     if (this.socket.destroyed || this.#closing) {
       if (reply?.body !== undefined && !(reply.body instanceof Uint8Array)) destroySource(reply.body);
       return;
     }
-    if (error !== undefined) {
-      const wire = toWireError(error, this.#logger, { id: ctx.id, type: ctx.type });
-      this.#write([errorFrame(ctx.id, wire)]);
-    } else {
-      this.#writeReply(ctx, reply ?? undefined);
-    }
+    if (error !== undefined) this.#write([errorFrame(ctx.id, error)]);
+    else this.#writeReply(ctx, reply);
     this.#updateFlow();
     this.#maybeEndDrained();
   }
@@ -402,10 +422,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
     this.#writer.write(parts);
   }
 
-  #discard(body: Buffer | Readable): void {
-    if (body instanceof Readable && !body.readableEnded && !body.destroyed) body.resume();
-  }
-
   #updateFlow(): void {
     const pause = this.#writeBlocked || this.#bodyBlocked || this.#pending >= this.#host.maxInFlight;
     if (pause && !this.#paused) {
@@ -420,9 +436,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   #maybeEndDrained(): void {
     const settled = this.#pending === 0 && !this.#writer.busy && this.#body === null;
     if (this.#closing || !settled) return;
-    if (this.#host.draining && this.#decoder.idle) {
+    if (this.#host.dispatcher.draining && this.#decoder.idle) {
       this.#closing = true;
-      this.socket.end();
+      this.#writer.end();
       this.#linger();
     }
   }
@@ -435,9 +451,17 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
 
   #linger(): void {
     // Keep reading until the peer closes, so unread input does not turn our close into a reset that could
-    // destroy the error frame in flight; give up after LINGER_MS.
+    // destroy the error frame in flight. Once everything written has reached the kernel ('finish'), give the
+    // peer LINGER_MS to close; a peer that does not even take what was written is cut after FLUSH_DEADLINE_MS.
     if (this.#paused) this.socket.resume();
-    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+    const socket = this.socket;
+    const deadline = setTimeout(() => socket.destroy(), FLUSH_DEADLINE_MS).unref();
+    const flushed = (): void => {
+      clearTimeout(deadline);
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
+    if (socket.writableFinished) flushed();
+    else socket.once("finish", flushed);
   }
 }
 

@@ -1,34 +1,37 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Logger } from "pino";
 import {
-  ErrorCode,
   MAX_DATAGRAM_SIZE,
   ProtocolError,
   WharfError,
+  ErrorCode,
   assertRequestHeader,
   decodeDatagram,
   encodeDatagram,
   isWireInteger,
+  type FrameHeader,
   type ResolvedFrameLimits,
+  type WireErrorBody,
 } from "../wire/index.js";
+import { fitReply } from "./amplification.js";
 import { RequestContext, type DatagramSender, type PeerInfo } from "./context.js";
-import { errorFrame, toWireError } from "./reply.js";
-import type { ReplyInit, Router } from "./router.js";
+import type { Dispatcher, RequestSource } from "./dispatcher.js";
+import { errorFrame } from "./reply.js";
+import type { ReplyInit } from "./router.js";
 
-/** What a UDP endpoint needs from its server. */
+/** @internal What a UDP endpoint needs from its server. */
 export interface DatagramHost {
-  readonly router: Router;
+  readonly dispatcher: Dispatcher;
   readonly logger: Logger;
   readonly limits: ResolvedFrameLimits;
-  readonly draining: boolean;
 }
 
 /**
  * Serves requests that arrive one frame per datagram and answers each to its sender's address.
  *
- * A datagram that is not a frame, or whose `id` cannot be read, is dropped without a reply: answering unverified
- * sources with more bytes than they sent would make the server a reflector. A frame with a readable `id` gets an
- * error reply. Nothing a datagram holds can stop the service.
+ * UDP source addresses can be forged, so nothing here may turn the server into a reflector: a datagram that is
+ * not a frame, or whose `id` cannot be read, is dropped without a reply, and no reply is larger than three times
+ * the request it answers (see amplification.ts). Nothing a datagram holds can stop the service.
  */
 export class UdpEndpoint implements DatagramSender {
   readonly socket: UdpSocket;
@@ -56,6 +59,11 @@ export class UdpEndpoint implements DatagramSender {
   /** Sends one frame as one datagram to any address from this endpoint's socket (see DatagramSender). */
   sendDatagram(header: Record<string, unknown>, body: Uint8Array | undefined, address: string, port: number): boolean {
     const datagram = encodeDatagram(header, body, MAX_DATAGRAM_SIZE);
+    return this.send(datagram, address, port);
+  }
+
+  /** @internal Sends a datagram unless the socket is closed (or closing); never throws. */
+  send(datagram: Buffer, address: string, port: number): boolean {
     if (this.#closed) return false;
     try {
       this.socket.send(datagram, port, address, (err) => {
@@ -74,78 +82,114 @@ export class UdpEndpoint implements DatagramSender {
     return this.#inFlight.size;
   }
 
+  /** @internal */
+  track(ctx: RequestContext): void {
+    this.#inFlight.add(ctx);
+  }
+
+  /** @internal */
+  untrack(ctx: RequestContext): void {
+    this.#inFlight.delete(ctx);
+  }
+
   /** Aborts every request in flight. */
   abortAll(reason: unknown): void {
     for (const ctx of this.#inFlight) ctx.abort(reason);
   }
 
+  /** Stops serving: closes the socket (late replies are dropped). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.close();
+  }
+
   #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    let header;
+    if (this.#closed) return;
+    let header: FrameHeader | undefined;
     let body: Buffer;
     try {
       ({ header, body } = decodeDatagram(msg, this.#host.limits));
       assertRequestHeader(header);
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      const id = err.id ?? (header !== undefined && isWireInteger(header.id) ? header.id : null);
+      const protocol = err instanceof ProtocolError;
+      const id = protocol && err.id !== null ? err.id : header !== undefined && isWireInteger(header.id) ? header.id : null;
       if (id === null) {
         this.dropped += 1;
-        this.#host.logger.debug({ peer: rinfo.address, code: err.code }, "dropped a malformed datagram");
+        this.#host.logger.debug({ peer: rinfo.address, code: protocol ? err.code : undefined }, "dropped a malformed datagram");
         return;
       }
-      this.#send(errorFrame(id, err.toWire()), rinfo);
+      const error = protocol ? err.toWire() : { code: ErrorCode.BAD_HEADER, message: "the datagram could not be read" };
+      new DatagramRequest(this, rinfo, msg.length, this.#host.logger).refuse(id, error);
       return;
     }
-    const { id, type } = header;
-    const route = this.#host.router.get(type);
-    if (this.#host.draining && route?.duringDrain !== true) {
-      this.#send(errorFrame(id, { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" }), rinfo);
-      return;
-    }
-    if (route === undefined || route.stream) {
-      const message = route === undefined ? `unknown request type ${JSON.stringify(type)}` : `request type ${JSON.stringify(type)} streams its body and is not served over udp`;
-      this.#send(errorFrame(id, { code: ErrorCode.UNKNOWN_TYPE, message }), rinfo);
-      return;
-    }
-    const peer: PeerInfo = { transport: "udp", address: rinfo.address, port: rinfo.port, family: rinfo.family };
+    const source = new DatagramRequest(this, rinfo, msg.length, this.#host.logger);
+    this.#host.dispatcher.dispatch(source, header, body, this.#host.dispatcher.route(header.type));
+  }
+}
+
+/** One request datagram: where its reply goes, and how large that reply may be. */
+class DatagramRequest implements RequestSource {
+  readonly streams = false;
+  readonly logger: Logger;
+  #endpoint: UdpEndpoint;
+  #rinfo: RemoteInfo;
+  #requestSize: number;
+
+  constructor(endpoint: UdpEndpoint, rinfo: RemoteInfo, requestSize: number, logger: Logger) {
+    this.#endpoint = endpoint;
+    this.#rinfo = rinfo;
+    this.#requestSize = requestSize;
+    this.logger = logger;
+  }
+
+  context(id: number, type: string): RequestContext {
+    const peer: PeerInfo = { transport: "udp", address: this.#rinfo.address, port: this.#rinfo.port, family: this.#rinfo.family };
     // Datagrams share no connection, so each gets a session of its own: a login over udp must not leak to others.
-    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Map(), null, this);
-    this.#inFlight.add(ctx);
-    let result;
-    try {
-      result = route.handler(header, body, ctx);
-    } catch (err) {
-      this.#finish(ctx, rinfo, undefined, err);
+    return new RequestContext(id, type, 0, peer, this.logger, new Map(), null, this.#endpoint);
+  }
+
+  started(ctx: RequestContext): void {
+    this.#endpoint.track(ctx);
+  }
+
+  track(): void {}
+
+  refuse(id: number, error: WireErrorBody): void {
+    this.#send(id, errorFrame(id, error), error);
+  }
+
+  finish(ctx: RequestContext, reply: ReplyInit | undefined, error: WireErrorBody | undefined): void {
+    this.#endpoint.untrack(ctx);
+    if (error !== undefined) {
+      this.refuse(ctx.id, error);
       return;
     }
-    Promise.resolve(result).then(
-      (reply) => this.#finish(ctx, rinfo, reply ?? undefined, undefined),
-      (err: unknown) => this.#finish(ctx, rinfo, undefined, err),
-    );
-  }
-
-  #finish(ctx: RequestContext, rinfo: RemoteInfo, reply: ReplyInit | undefined, error: unknown): void {
-    this.#inFlight.delete(ctx);
-    let datagram: Buffer;
-    if (error !== undefined) {
-      datagram = errorFrame(ctx.id, toWireError(error, this.#host.logger, { id: ctx.id, type: ctx.type }));
-    } else {
-      try {
-        const body = reply?.body;
-        if (body !== undefined && !(body instanceof Uint8Array)) {
-          throw new WharfError(ErrorCode.FRAME_TOO_LARGE, "a streamed reply cannot be sent over udp");
-        }
-        datagram = encodeDatagram({ ...reply?.header, id: ctx.id, ok: true }, body, MAX_DATAGRAM_SIZE);
-      } catch (err) {
-        datagram = errorFrame(ctx.id, toWireError(err, this.#host.logger, { id: ctx.id, type: ctx.type }));
-      }
+    const body = reply?.body;
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      const stream = body.stream as { destroy?: () => void };
+      stream.destroy?.();
+      this.refuse(ctx.id, { code: ErrorCode.FRAME_TOO_LARGE, message: "a streamed reply cannot be sent over udp" });
+      return;
     }
-    this.#send(datagram, rinfo);
+    let datagram: Buffer;
+    try {
+      datagram = encodeDatagram({ ...reply?.header, id: ctx.id, ok: true }, body, MAX_DATAGRAM_SIZE);
+    } catch (err) {
+      const wire = err instanceof WharfError ? err.toWire() : { code: ErrorCode.INTERNAL, message: "the reply could not be encoded" };
+      if (!(err instanceof WharfError)) this.logger.error({ err, id: ctx.id, type: ctx.type }, "udp reply could not be encoded");
+      this.refuse(ctx.id, wire);
+      return;
+    }
+    this.#send(ctx.id, datagram, undefined);
   }
 
-  #send(datagram: Buffer, rinfo: RemoteInfo): void {
-    this.socket.send(datagram, rinfo.port, rinfo.address, (err) => {
-      if (err) this.#host.logger.debug({ err, peer: rinfo.address }, "udp reply not sent");
-    });
+  #send(id: number, datagram: Buffer, error: WireErrorBody | undefined): void {
+    const fitted = fitReply(id, datagram, this.#requestSize, error);
+    if (fitted === null) {
+      this.logger.debug({ peer: this.#rinfo.address, id }, "udp reply dropped: even an error would amplify");
+      return;
+    }
+    this.#endpoint.send(fitted, this.#rinfo.address, this.#rinfo.port);
   }
 }

@@ -42,6 +42,9 @@ export class FrameWriter {
   #blocked = false;
   #highWater: number;
   #queued: Queued[] | null = null;
+  /** Set by end(): the last frames, written once a streamed body in progress is done, then the stream ends. */
+  #ending: Buffer[] | null = null;
+  #ended = false;
 
   constructor(stream: Writable, options: FrameWriterOptions = {}) {
     this.#stream = stream;
@@ -66,10 +69,33 @@ export class FrameWriter {
     this.write(encodeFrameParts(header, body, this.#maxHeaderSize));
   }
 
-  /** Writes (or queues) the already-encoded parts of one frame. */
+  /** Writes (or queues) the already-encoded parts of one frame. Ignored once end() was called. */
   write(parts: Buffer[]): void {
+    if (this.#ended) return;
     if (this.#queued !== null) this.#queued.push(parts);
     else this.#writeNow(parts);
+  }
+
+  /**
+   * Writes `parts` (a last frame, e.g. a fatal error) after everything written or queued so far, then ends the
+   * stream. A streamed body in progress is finished first, so the stream ends at a frame boundary. Idempotent;
+   * later writes are dropped.
+   */
+  end(parts: Buffer[] = []): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#queued !== null) {
+      this.#queued.push(parts);
+      this.#ending = [];
+      return;
+    }
+    this.#finish(parts);
+  }
+
+  #finish(parts: Buffer[]): void {
+    if (this.#stream.destroyed || this.#stream.writableEnded) return;
+    for (const part of parts) this.#stream.write(part);
+    this.#stream.end();
   }
 
   /**
@@ -78,6 +104,7 @@ export class FrameWriter {
    * the frame is broken and the caller must destroy the connection.
    */
   writeStreamed(header: FrameHeader, body: StreamedBody): Promise<void> {
+    if (this.#ended) return Promise.reject(new Error("the stream was ended"));
     if (!Number.isSafeInteger(body.size) || body.size < 0) {
       return Promise.reject(new TypeError("body.size must be a non-negative safe integer"));
     }
@@ -96,10 +123,15 @@ export class FrameWriter {
             const queued = this.#queued ?? [];
             this.#queued = null;
             this.#flush(queued);
+            if (this.#queued === null && this.#ending !== null) {
+              this.#ending = null;
+              this.#finish([]);
+            }
             resolve();
           },
           (err: unknown) => {
             this.#queued = null;
+            this.#ending = null;
             reject(err);
           },
         );

@@ -178,7 +178,7 @@ describe("hostile peers", () => {
 });
 
 describe("hostile datagrams", () => {
-  test("malformed datagrams never stop the UDP service; those with an id get an error reply", async (t) => {
+  test("malformed datagrams never stop the UDP service; those with an id get an error reply no larger than 3x theirs", async (t) => {
     const { udpUrl, server } = await startServer(t);
     const endpoint = parseEndpoint(udpUrl) as { host: string; port: number };
     const socket = createSocket("udp4");
@@ -201,14 +201,20 @@ describe("hostile datagrams", () => {
     assert.equal(reply.body.toString(), "alive");
     await sleep(100);
     const errors = replies.map((msg) => decodeDatagram(msg).header).sort((a, b) => Number(a.id) - Number(b.id));
+    // The 12-byte {"id":4} cannot be answered at all: even a bare error frame is more than 3x its size.
     assert.deepEqual(
       errors.map((h) => [h.id, (h.error as { code: string }).code]),
       [
         [3, "E_BAD_SIZE"],
-        [4, "E_BAD_HEADER"],
         [5, "E_UNKNOWN_TYPE"],
       ],
     );
+    const sizes = new Map(garbage.map((d) => [d, d.length]));
+    for (const msg of replies) {
+      const id = decodeDatagram(msg).header.id;
+      const request = id === 3 ? garbage[5] : garbage[7];
+      assert.ok(msg.length <= 3 * (sizes.get(request) ?? 0), `reply to ${String(id)} is ${msg.length} bytes`);
+    }
     assert.equal(server.addresses.length, 2);
   });
 });

@@ -65,7 +65,7 @@ async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buf
  * ```
  */
 export function registerRpc(server: Server, options: RegisterRpcOptions = {}): RpcRegistry {
-  const registry = new RpcRegistry({ executor: options.executor, draining: () => server.draining });
+  const registry = new RpcRegistry({ executor: options.executor, draining: () => server.state !== "serving" });
   registry.method("rpc.list", () => registry.list(), { description: "every method, with the JSON Schema of its parameters where known" });
   registry.method("health.check", () => ({ status: registry.status }), {
     description: "SERVING, or NOT_SERVING while the server drains for shutdown",
