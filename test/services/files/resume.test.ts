@@ -169,7 +169,8 @@ describe("interrupted transfers resume", () => {
     writeFileSync(join(dir, `${key}.part`), "abandoned bytes");
     writeFileSync(join(dir, `${key}.json`), JSON.stringify({ path: "stale.bin", fileSize: 100, stamp: "s", created: Date.now() }));
     await startServe(t, ["--data", data, "--no-udp", "--partial-ttl", "1"]);
-    await grownTo(() => (existsSync(join(dir, `${key}.part`)) ? 0 : 1), 1, "the sweep");
+    // The sweep removes the part, then its record and lock file: wait for all of them, not just the first.
+    await grownTo(() => (readdirSync(dir).length === 0 ? 1 : 0), 1, "the sweep");
     assert.deepEqual(readdirSync(dir), []);
     void WharfError;
   });
