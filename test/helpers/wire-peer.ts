@@ -73,6 +73,7 @@ export class RawTcp {
   #taken = 0;
   #wake: (() => void)[] = [];
   #isClosed = false;
+  #discarding = false;
   /** Bytes received in total. */
   received = 0;
 
@@ -118,9 +119,16 @@ export class RawTcp {
     return this.#buffer.length;
   }
 
+  /** From now on received bytes are counted and dropped, not parsed (for peers that do not care what comes back). */
+  discard(): void {
+    this.#discarding = true;
+    this.#buffer = Buffer.alloc(0);
+  }
+
   /** Feeds received bytes (when reading by hand). */
   push(chunk: Buffer): void {
     this.received += chunk.length;
+    if (this.#discarding) return;
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     const { frames, rest } = parseFrames(this.#buffer);
     this.#buffer = rest.length === 0 ? Buffer.alloc(0) : Buffer.from(rest);
