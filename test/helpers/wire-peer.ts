@@ -161,6 +161,19 @@ export class RawTcp {
     return this.reply(header.id, timeoutMs, `the reply to ${String(header.type)} id ${header.id}`);
   }
 
+  /**
+   * Sends a request and resolves its final reply, removing it (and any event frames) from `frames`: for long-lived
+   * peers that must not accumulate what they received. Do not mix with next().
+   */
+  async call(header: Record<string, unknown> & { id: number }, body?: Buffer, timeoutMs = 2_000): Promise<RawFrame> {
+    const fields = body === undefined ? header : { ...header, size: body.length };
+    this.send(frameOf(fields, body));
+    const reply = await this.finalReply(header.id, timeoutMs, `the reply to ${String(header.type)} id ${header.id}`);
+    const kept = this.frames.filter((frame) => frame !== reply && frame.header?.event === undefined && frame.header?.id !== header.id);
+    this.frames.splice(0, this.frames.length, ...kept);
+    return reply;
+  }
+
   /** The first frame matching `match`, waiting up to `timeoutMs`; rejects like next(). */
   frame(match: (frame: RawFrame) => boolean, timeoutMs = 2_000, label = "a matching frame"): Promise<RawFrame> {
     return this.#waitFor(() => this.frames.find(match), timeoutMs, label);
