@@ -307,7 +307,8 @@ describe("issue 11, case 5: UDP amplification", () => {
     const call = Buffer.from(JSON.stringify({ jsonrpc: "2.0", method: "demo.count", params: [10_000, 0], id: 1 }));
     const jsonrpc = frameOf({ type: "jsonrpc", id: 1, size: call.length }, call);
     const jsonrpcReply = checkAmplification(jsonrpc, await udpExchange(server.udpPort, jsonrpc, 1_000), "jsonrpc demo.count [10000, 0]");
-    if (jsonrpcReply !== null) assert.equal(codeOf(jsonrpcReply), "E_USE_STREAM", `got ${describeFrame(jsonrpcReply)}`);
+    // The real answer (~49 KB) does not fit x3: E_USE_STREAM, as the wharf error or inside the JSON-RPC error.
+    if (jsonrpcReply !== null) assert.match(`${jsonrpcReply.headerText}${jsonrpcReply.body.toString("utf8")}`, /E_USE_STREAM/, `got ${describeFrame(jsonrpcReply)}`);
 
     const list = frameOf({ type: "rpc.call", id: 2, method: "rpc.list" });
     const listReply = checkAmplification(list, await udpExchange(server.udpPort, list, 1_000), "rpc.call rpc.list");
@@ -437,7 +438,13 @@ describe("issue 11, case 8: the login throttle cannot lock a user out", () => {
     const login = await owner.request({ type: "auth", id: 1, user: ALICE.name, password: ALICE.password }, undefined, 5_000);
     assert.equal(login.header?.ok, true, `alice's correct password from 127.0.0.3 was refused: ${describeFrame(login)}`);
 
+    // Still throttled: refused at once, or (if its first wait ran out meanwhile: it is 1 s after the third
+    // failure) this failure is counted on top of the earlier ones, so the next attempt is refused.
     const again = await attacker.request({ type: "auth", id: 6, user: ALICE.name, password: "wrong-6" }, undefined, 5_000);
-    assert.equal(codeOf(again), "E_AUTH_THROTTLED", `127.0.0.2 is no longer throttled: ${describeFrame(again)}`);
+    if (codeOf(again) !== "E_AUTH_THROTTLED") {
+      assert.equal(codeOf(again), "E_AUTH", `got ${describeFrame(again)}`);
+      const third = await attacker.request({ type: "auth", id: 7, user: ALICE.name, password: "wrong-7" }, undefined, 5_000);
+      assert.equal(codeOf(third), "E_AUTH_THROTTLED", `127.0.0.2 is no longer throttled after alice logged in from 127.0.0.3: ${describeFrame(third)}`);
+    }
   });
 });

@@ -59,7 +59,7 @@ async function plainClient(server: WharfServe, n: number, stats: Stats, until: n
         reply = await peer.call({ type: "jsonrpc", id: id++ }, body, 5_000);
       } else {
         id += 1;
-        const [datagram] = await udpExchange(server.udpPort, frameOf({ type: "time", id }), 1_000);
+        const [datagram] = await udpExchange(server.udpPort, frameOf({ type: "time", id, t1: Date.now() * 1000 }), 1_000);
         if (datagram === undefined) fail(stats, `plain ${n}`, "a UDP time request got no answer within 1 s");
         else stats.served += 1;
         continue;
