@@ -34,6 +34,8 @@ export interface ConnectionHost {
   connectionClosed(connection: StreamConnection): void;
 }
 
+const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
+
 /** How long a closing connection keeps reading (and discarding) so that its last frame is not lost to a reset. */
 const LINGER_MS = 2_000;
 
@@ -437,8 +439,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     const settled = this.#pending === 0 && !this.#writer.busy && this.#body === null;
     if (this.#closing || !settled) return;
     if (this.#host.dispatcher.draining && this.#decoder.idle) {
+      // Tell the client why its connection ends, so it can retry elsewhere or later (a transfer resumes).
       this.#closing = true;
-      this.#writer.end();
+      this.#writer.end([errorFrame(null, SHUTTING_DOWN_FATAL, true)]);
       this.#linger();
     }
   }
