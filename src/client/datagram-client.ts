@@ -127,9 +127,10 @@ export class DatagramClient extends EventEmitter {
     checkOptions(options);
     const socket = createSocket(endpoint.host.includes(":") ? "udp6" : "udp4");
     await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
+      const fail = (err: Error): void => reject(new WharfError(ErrorCode.CONNECT, `cannot open a udp socket: ${err.message}`, { cause: err }));
+      socket.once("error", fail);
       socket.bind(0, () => {
-        socket.off("error", reject);
+        socket.off("error", fail);
         resolve();
       });
     });
@@ -187,12 +188,17 @@ export class DatagramClient extends EventEmitter {
         onArrival: options.onArrival,
         upgrade: undefined,
       };
+      const sendFailed = (err: Error): void => {
+        if (this.#pending.get(id) === pending) pending.reject(new WharfError(ErrorCode.CONNECT, `cannot send to ${this.url}: ${err.message}`, { cause: err }));
+      };
       const send = (): void => {
-        this.#socket.send(datagram, this.#port, this.#host, (err) => {
-          if (err && this.#pending.get(id) === pending) {
-            pending.reject(new WharfError(ErrorCode.CONNECT, `cannot send to ${this.url}: ${err.message}`, { cause: err }));
-          }
-        });
+        try {
+          this.#socket.send(datagram, this.#port, this.#host, (err) => {
+            if (err) sendFailed(err);
+          });
+        } catch (err) {
+          sendFailed(err as Error); // a socket that stopped running: nothing more can be sent
+        }
       };
       const attempt = (): void => {
         if (attempts > retries) {
@@ -201,7 +207,7 @@ export class DatagramClient extends EventEmitter {
         }
         attempts += 1;
         send();
-        pending.timer = setTimeout(attempt, timeout);
+        if (this.#pending.get(id) === pending) pending.timer = setTimeout(attempt, timeout); // unless send failed at once
       };
       if (this.#padOnUseStream && datagram.length < MAX_USEFUL_PADDING) {
         pending.upgrade = () => {

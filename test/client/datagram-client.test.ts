@@ -171,6 +171,15 @@ describe("DatagramClient", () => {
     assert.deepEqual(sizes.slice(2).map((size) => size >= 10_000), [false, false, true]);
   });
 
+  test("a datagram the system refuses to send fails its request with E_CONNECT at once, without retries", async (t) => {
+    // Sending to the broadcast address without SO_BROADCAST is refused by the kernel (EACCES).
+    const client = await open(t, "udp://255.255.255.255:9", { timeout: 10_000, retries: 5 });
+    const started = Date.now();
+    await assert.rejects(client.request("ping"), (err: unknown) => err instanceof WharfError && err.code === "E_CONNECT" && /EACCES/.test(err.message));
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(client.pending, 0);
+  });
+
   test("refuses bad options with a RangeError or TypeError that names them", async (t) => {
     await assert.rejects(DatagramClient.open("tcp://127.0.0.1:1"), TypeError);
     await assert.rejects(DatagramClient.open("udp://127.0.0.1:1", { retries: -1 }), /options\.retries/);
