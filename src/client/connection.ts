@@ -12,7 +12,6 @@ import {
   type FrameLimits,
   type ReplyHeader,
   type StreamedBody,
-  type WireErrorBody,
 } from "../wire/index.js";
 
 /** Options of one request. */
@@ -51,12 +50,6 @@ interface Pending {
 export interface ConnectionOptions extends FrameLimits {
   /** A label for error messages, e.g. the URL. */
   label?: string;
-}
-
-function remoteError(error: WireErrorBody | undefined, fallback: string): WharfError {
-  const code = typeof error?.code === "string" ? error.code : ErrorCode.PROTOCOL;
-  const message = typeof error?.message === "string" ? error.message : fallback;
-  return new WharfError(code, message, { data: error?.data });
 }
 
 /**
@@ -237,7 +230,7 @@ export class Connection extends EventEmitter {
     if (!isWireInteger(id)) {
       if (header.ok === false) {
         // A connection-level error (idle timeout, too many connections, a frame the server refused).
-        this.#closeReason = remoteError(header.error, "the server closed the connection");
+        this.#closeReason = WharfError.fromWire(header.error, "the server closed the connection");
       } else {
         this.emit("event", header, body);
       }
@@ -249,7 +242,7 @@ export class Connection extends EventEmitter {
     }
     const pending = this.#settle(id);
     if (header.ok !== true) {
-      const error = remoteError(header.error, "the request failed");
+      const error = WharfError.fromWire(header.error, "the request failed");
       if (header.fatal === true) this.#closeReason = error;
       pending?.reject(error);
       return;

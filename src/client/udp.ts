@@ -1,6 +1,6 @@
-import { createSocket } from "node:dgram";
-import { ErrorCode, ProtocolError, WharfError, decodeDatagram, encodeDatagram, parseEndpoint } from "../wire/index.js";
+import { parseEndpoint } from "../wire/index.js";
 import type { Reply } from "./connection.js";
+import { DatagramClient } from "./datagram-client.js";
 
 /** Options of {@link udpRequest}. */
 export interface UdpRequestOptions {
@@ -9,14 +9,19 @@ export interface UdpRequestOptions {
   /** Further attempts after the first goes unanswered. Default 2. */
   retries?: number;
   signal?: AbortSignal;
+  /**
+   * Pad the request's header with JSON whitespace to at least this many bytes, for a reply up to 3x as large
+   * (docs/protocol.md §5). Default 0; a request answered `E_USE_STREAM` is asked once more, padded, anyway.
+   */
+  minRequestSize?: number;
 }
-
-let nextId = 1;
 
 /**
  * Sends one request as one datagram to a `udp://` URL and resolves its reply, sending it again (same id) when no
  * reply comes within `timeout`. Fails with `E_TIMEOUT` after the last attempt. Datagrams that are not the
- * awaited reply are ignored. The request must be idempotent: the server may see it more than once.
+ * awaited reply are ignored. The request must be idempotent: the server may see it more than once. Each call
+ * uses a socket (a source port) of its own; for many requests, or a server that knows its clients by their port,
+ * keep one {@link DatagramClient}.
  *
  * @example
  * ```ts
@@ -33,58 +38,11 @@ export async function udpRequest(
 ): Promise<Reply> {
   const endpoint = parseEndpoint(url);
   if (endpoint.transport !== "udp") throw new TypeError(`udpRequest() takes a udp:// URL, got ${String(url)}`);
-  const timeout = options.timeout ?? 1_000;
-  const retries = options.retries ?? 2;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new RangeError("options.retries must be a non-negative integer");
-  const id = nextId++;
-  const datagram = encodeDatagram({ ...header, type, id }, body);
-  const socket = createSocket(endpoint.host.includes(":") ? "udp6" : "udp4");
+  const { timeout, retries, minRequestSize, signal } = options;
+  const client = await DatagramClient.open(url, { timeout, retries, minRequestSize });
   try {
-    return await new Promise<Reply>((resolve, reject) => {
-      let attempts = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (err: Error | null, reply?: Reply): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        if (err) reject(err);
-        else resolve(reply as Reply);
-      };
-      const onAbort = (): void => finish(new WharfError(ErrorCode.CANCELLED, "the request was aborted", { cause: options.signal?.reason }));
-      const attempt = (): void => {
-        if (attempts > retries) {
-          finish(new WharfError(ErrorCode.TIMEOUT, `no reply from ${String(url)} after ${attempts} attempts of ${timeout} ms`));
-          return;
-        }
-        attempts += 1;
-        socket.send(datagram, endpoint.port, endpoint.host, (err) => {
-          if (err) finish(new WharfError(ErrorCode.CONNECT, `cannot send to ${String(url)}: ${err.message}`, { cause: err }));
-        });
-        timer = setTimeout(attempt, timeout);
-      };
-      socket.on("message", (msg) => {
-        let reply;
-        try {
-          reply = decodeDatagram(msg);
-        } catch (err) {
-          if (err instanceof ProtocolError) return; // not a frame: not our reply
-          throw err;
-        }
-        if (reply.header.id !== id) return;
-        if (reply.header.ok !== true) {
-          const error = reply.header.error as { code?: unknown; message?: unknown } | undefined;
-          finish(new WharfError(typeof error?.code === "string" ? error.code : ErrorCode.PROTOCOL, typeof error?.message === "string" ? error.message : "the request failed"));
-          return;
-        }
-        finish(null, { header: reply.header as Reply["header"], body: reply.body });
-      });
-      socket.on("error", (err) => finish(new WharfError(ErrorCode.CONNECT, `udp error: ${err.message}`, { cause: err })));
-      if (options.signal?.aborted) onAbort();
-      else {
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        attempt();
-      }
-    });
+    return await client.request(type, header, body, { signal });
   } finally {
-    socket.close();
+    await client.close();
   }
 }

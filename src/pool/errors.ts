@@ -1,8 +1,10 @@
 /**
- * Errors of `wharf/pool`. Every failure the pool itself raises is a {@link WharfPoolError} with a stable `code`.
+ * Errors of `wharf/pool`. Every failure the pool itself raises is a {@link WharfPoolError}, a {@link WharfError}
+ * with a stable `code` (from `PoolErrorCode`).
  * An error thrown by a task is not wrapped: the future rejects with a rebuilt copy of it (same class for built-in
  * errors, same name, message, stack, `code` and other cloneable own properties).
  */
+import { PoolErrorCode, WharfError } from "../errors/index.js";
 
 /**
  * Base class of every error raised by `wharf/pool` itself.
@@ -14,14 +16,9 @@
  * }
  * ```
  */
-export class WharfPoolError extends Error {
-  /** Stable machine-readable code, e.g. `E_WORKER_DIED`. */
-  readonly code: string;
-
+export class WharfPoolError extends WharfError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
+    super(code, message, options); // WharfError names the error after the class constructed (new.target)
   }
 }
 
@@ -35,7 +32,7 @@ export class WharfPoolError extends Error {
  */
 export class TimeoutError extends WharfPoolError {
   constructor(message: string) {
-    super("E_TIMEOUT", message);
+    super(PoolErrorCode.TIMEOUT, message);
   }
 }
 
@@ -49,7 +46,7 @@ export class TimeoutError extends WharfPoolError {
  */
 export class CancelledError extends WharfPoolError {
   constructor(message = "the future was cancelled") {
-    super("E_CANCELLED", message);
+    super(PoolErrorCode.CANCELLED, message);
   }
 }
 
@@ -71,7 +68,7 @@ export class WorkerDiedError extends WharfPoolError {
   readonly signal: string | null;
 
   constructor(message: string, details: { exitCode?: number | null; signal?: string | null; cause?: unknown } = {}) {
-    super("E_WORKER_DIED", message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(PoolErrorCode.WORKER_DIED, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.exitCode = details.exitCode ?? null;
     this.signal = details.signal ?? null;
   }
@@ -88,7 +85,7 @@ export class WorkerDiedError extends WharfPoolError {
  */
 export class ShutdownError extends WharfPoolError {
   constructor(message = "cannot schedule new futures after shutdown") {
-    super("E_SHUTDOWN", message);
+    super(PoolErrorCode.SHUTDOWN, message);
   }
 }
 
@@ -103,7 +100,7 @@ export class ShutdownError extends WharfPoolError {
  */
 export class TaskNotFoundError extends WharfPoolError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super("E_TASK_NOT_FOUND", message, options);
+    super(PoolErrorCode.TASK_NOT_FOUND, message, options);
   }
 }
 
@@ -118,6 +115,6 @@ export class TaskNotFoundError extends WharfPoolError {
  */
 export class ProcessStateError extends WharfPoolError {
   constructor(message: string) {
-    super("E_PROCESS_STATE", message);
+    super(PoolErrorCode.PROCESS_STATE, message);
   }
 }

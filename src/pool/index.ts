@@ -16,6 +16,7 @@ export {
   WharfPoolError,
   WorkerDiedError,
 } from "./errors.js";
+export { PoolErrorCode, WharfError } from "../errors/index.js";
 export { task, transfer, type Task, type Transfer, type Transferable } from "./task.js";
 export { Future, type ResultOptions } from "./future.js";
 export {

@@ -1,4 +1,4 @@
-import { MAX_DATAGRAM_SIZE, type WireErrorBody } from "../wire/index.js";
+import { ErrorCode, MAX_DATAGRAM_SIZE, type WireErrorBody } from "../wire/index.js";
 import { errorFrame } from "./reply.js";
 
 /**
@@ -9,7 +9,7 @@ import { errorFrame } from "./reply.js";
 export const AMPLIFICATION_FACTOR = 3;
 
 /** The code of the small error that replaces a reply too large for its request (docs/errors.md). */
-export const USE_STREAM = "E_USE_STREAM";
+export const USE_STREAM = ErrorCode.USE_STREAM;
 
 const USE_STREAM_MESSAGE = "the reply is larger than 3x the request; use tcp, or pad the request header with spaces";
 

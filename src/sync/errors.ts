@@ -1,7 +1,9 @@
 /**
- * Errors of `wharf/sync`. Every runtime failure is a {@link WharfSyncError} with a stable string `code`, so that
- * callers can branch on `err.code` without depending on class identity (which breaks across bundles and realms).
+ * Errors of `wharf/sync`. Every runtime failure is a {@link WharfSyncError}, a {@link WharfError} with a stable
+ * string `code` (from `SyncErrorCode`), so that callers can branch on `err.code` without depending on class
+ * identity (which breaks across bundles and realms), and a server handler that lets one escape replies with it.
  */
+import { SyncErrorCode, WharfError } from "../errors/index.js";
 
 /**
  * Base class of every runtime error raised by `wharf/sync`.
@@ -13,14 +15,9 @@
  * }
  * ```
  */
-export class WharfSyncError extends Error {
-  /** Stable machine-readable code, e.g. `E_QUEUE_FULL`. */
-  readonly code: string;
-
+export class WharfSyncError extends WharfError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
+    super(code, message, options); // WharfError names the error after the class constructed (new.target)
   }
 }
 
@@ -35,7 +32,7 @@ export class WharfSyncError extends Error {
  */
 export class NotHeldError extends WharfSyncError {
   constructor(message: string) {
-    super("E_NOT_HELD", message);
+    super(SyncErrorCode.NOT_HELD, message);
   }
 }
 
@@ -51,7 +48,7 @@ export class NotHeldError extends WharfSyncError {
  */
 export class NotOwnerError extends WharfSyncError {
   constructor(message: string) {
-    super("E_NOT_OWNER", message);
+    super(SyncErrorCode.NOT_OWNER, message);
   }
 }
 
@@ -66,7 +63,7 @@ export class NotOwnerError extends WharfSyncError {
  */
 export class TooManyReleasesError extends WharfSyncError {
   constructor(message: string) {
-    super("E_TOO_MANY_RELEASES", message);
+    super(SyncErrorCode.TOO_MANY_RELEASES, message);
   }
 }
 
@@ -81,7 +78,7 @@ export class TooManyReleasesError extends WharfSyncError {
  */
 export class TooManyTaskDoneError extends WharfSyncError {
   constructor(message = "taskDone() called too many times") {
-    super("E_TOO_MANY_TASK_DONE", message);
+    super(SyncErrorCode.TOO_MANY_TASK_DONE, message);
   }
 }
 
@@ -97,7 +94,7 @@ export class TooManyTaskDoneError extends WharfSyncError {
  */
 export class QueueFull extends WharfSyncError {
   constructor(message = "queue is full") {
-    super("E_QUEUE_FULL", message);
+    super(SyncErrorCode.QUEUE_FULL, message);
   }
 }
 
@@ -111,7 +108,7 @@ export class QueueFull extends WharfSyncError {
  */
 export class QueueEmpty extends WharfSyncError {
   constructor(message = "queue is empty") {
-    super("E_QUEUE_EMPTY", message);
+    super(SyncErrorCode.QUEUE_EMPTY, message);
   }
 }
 
@@ -127,7 +124,7 @@ export class QueueEmpty extends WharfSyncError {
  */
 export class QueueShutDown extends WharfSyncError {
   constructor(message = "queue is shut down") {
-    super("E_QUEUE_SHUT_DOWN", message);
+    super(SyncErrorCode.QUEUE_SHUT_DOWN, message);
   }
 }
 
@@ -143,7 +140,7 @@ export class QueueShutDown extends WharfSyncError {
  */
 export class BrokenBarrierError extends WharfSyncError {
   constructor(message = "barrier is broken") {
-    super("E_BROKEN_BARRIER", message);
+    super(SyncErrorCode.BROKEN_BARRIER, message);
   }
 }
 
@@ -157,7 +154,7 @@ export class BrokenBarrierError extends WharfSyncError {
  */
 export class WaitTimeoutError extends WharfSyncError {
   constructor(message: string) {
-    super("E_TIMEOUT", message);
+    super(SyncErrorCode.TIMEOUT, message);
   }
 }
 
@@ -172,6 +169,6 @@ export class WaitTimeoutError extends WharfSyncError {
  */
 export class ItemTooLargeError extends WharfSyncError {
   constructor(message: string) {
-    super("E_ITEM_TOO_LARGE", message);
+    super(SyncErrorCode.ITEM_TOO_LARGE, message);
   }
 }

@@ -21,6 +21,7 @@ export {
   WaitTimeoutError,
   WharfSyncError,
 } from "./errors.js";
+export { SyncErrorCode, WharfError } from "../errors/index.js";
 export type { WaitOptions } from "./options.js";
 export { Lock, type LockOptions } from "./lock.js";
 export { RLock, type RLockOptions } from "./rlock.js";

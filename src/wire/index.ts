@@ -7,7 +7,16 @@
 export { FrameDecoder, type BodyMode, type FrameDecoderOptions, type FrameHandlers } from "./decoder.js";
 export { encodeEvent, encodeFrame, encodeFrameHead, encodeFrameParts, encodeOkReplyParts } from "./encoder.js";
 export { decodeDatagram, encodeDatagram, MAX_DATAGRAM_SIZE, type DecodedFrame } from "./datagram.js";
-export { ErrorCode, ProtocolError, WharfError, type WireErrorBody } from "./errors.js";
+export {
+  ERROR_CODES,
+  ErrorCode,
+  ProtocolError,
+  WharfError,
+  describeErrorCode,
+  type ErrorCodeInfo,
+  type ErrorLayer,
+  type WireErrorBody,
+} from "./errors.js";
 export {
   assertRequestHeader,
   headerSize,

@@ -1,7 +1,34 @@
-import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
-import { ErrorCode, ProtocolError, WharfError, decodeDatagram, encodeDatagram, parseEndpoint } from "../../wire/index.js";
+import { DatagramClient, MAX_USEFUL_PADDING } from "../../client/index.js";
+import { ErrorCode, WharfError, parseEndpoint, type FrameHeader } from "../../wire/index.js";
 import { parseHistory, toReceived, type HistoryMessage, type ReceivedMessage } from "./client.js";
+
+/**
+ * The least size of every chat request datagram. A server answers at most 3x the request over UDP
+ * (docs/protocol.md §5); the replies of join, leave and send measure 50 to 190 bytes (test/client/padding.test.ts),
+ * so 256 bytes keeps each of them, and error replies with a longer message, within the rule.
+ */
+export const CHAT_REQUEST_SIZE = 256;
+
+/**
+ * The request size for a reply of a given type. `who`, `rooms` and `history` answer as much as fits in one
+ * datagram, so they are padded for any reply; a keepalive names every room of the member, so it grows with them.
+ * Anything larger than foreseen is asked again padded when the server answers `E_USE_STREAM`.
+ */
+function requestSize(type: string, rooms: Iterable<string>): number {
+  switch (type) {
+    case "chat.who":
+    case "chat.rooms":
+    case "chat.history":
+      return MAX_USEFUL_PADDING;
+    case "chat.udp.keepalive":
+      // {"user":"~nick","rooms":[...],"id":N,"ok":true}: the list plus at most ~90 bytes; padded for twice that,
+      // so that the server's list may hold a room or two more than this client's.
+      return Math.max(CHAT_REQUEST_SIZE, Math.ceil((Buffer.byteLength(JSON.stringify([...rooms])) + 128) / 2));
+    default:
+      return CHAT_REQUEST_SIZE;
+  }
+}
 
 /** Options of {@link UdpChatClient.open}. */
 export interface UdpChatOptions {
@@ -22,12 +49,6 @@ export interface GapEvent {
   last: number;
 }
 
-interface Pending {
-  resolve(header: Record<string, unknown>, body: Buffer): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 interface Track {
   next: number;
   missing: Set<number>;
@@ -37,7 +58,9 @@ interface Track {
  * A chat client over UDP, as a guest with a nickname (shown as `~nick`). One socket for its whole life: the server
  * knows a datagram member by its address and port. Requests are retried with the same id; sends carry a
  * sequence number, so a retried send is not delivered twice. Emits `"message"` (ReceivedMessage, with `late` or
- * `recovered` when it came after a gap), `"gap"` (GapEvent) when msgIds are skipped, `"presence"`, and `"error"`.
+ * `recovered` when it came after a gap), `"gap"` (GapEvent) when msgIds are skipped, `"presence"`, and `"error"`
+ * (socket errors, when listened to; the requests in flight fail with `E_CONNECT` anyway). Requests are padded so
+ * that their replies pass a server's anti-amplification rule (see {@link CHAT_REQUEST_SIZE}).
  *
  * @example
  * ```ts
@@ -53,49 +76,39 @@ export class UdpChatClient extends EventEmitter {
   readonly nick: string;
   /** The name others see: `~nick`. */
   readonly name: string;
-  #socket: Socket;
-  #host: string;
-  #port: number;
-  #timeout: number;
-  #retries: number;
+  #client: DatagramClient;
   #recover: boolean;
-  #nextId = 1;
   #seq = 0;
   #cookie: string | undefined;
-  #pending = new Map<number, Pending>();
   #tracks = new Map<string, Track>();
   #rooms = new Set<string>();
   #keepalive: NodeJS.Timeout;
   #closed = false;
 
-  private constructor(socket: Socket, host: string, port: number, nick: string, options: UdpChatOptions) {
+  private constructor(client: DatagramClient, nick: string, options: UdpChatOptions) {
     super();
-    this.#socket = socket;
-    this.#host = host;
-    this.#port = port;
+    this.#client = client;
     this.nick = nick;
     this.name = `~${nick}`;
-    this.#timeout = options.timeout ?? 1_000;
-    this.#retries = options.retries ?? 4;
     this.#recover = options.recover ?? true;
-    socket.on("message", (msg) => this.#onDatagram(msg));
-    socket.on("error", (err) => this.emit("error", err));
+    client.on("event", (header: FrameHeader, body: Buffer) => this.#onEvent(header, body));
+    client.on("error", (err: Error) => {
+      if (this.listenerCount("error") > 0) this.emit("error", err);
+    });
     this.#keepalive = setInterval(() => void this.#keepAlive(), options.keepalive ?? 20_000);
     this.#keepalive.unref();
   }
 
   /** Opens a socket towards a `udp://` server. */
   static async open(url: string, nick: string, options: UdpChatOptions = {}): Promise<UdpChatClient> {
-    const endpoint = parseEndpoint(url);
-    if (endpoint.transport !== "udp") throw new TypeError(`UdpChatClient takes a udp:// URL, got ${url}`);
-    const socket = createSocket(endpoint.host.includes(":") ? "udp6" : "udp4");
-    await new Promise<void>((resolve) => socket.bind(0, resolve));
-    return new UdpChatClient(socket, endpoint.host, endpoint.port, nick, options);
+    if (parseEndpoint(url).transport !== "udp") throw new TypeError(`UdpChatClient takes a udp:// URL, got ${url}`);
+    const client = await DatagramClient.open(url, { timeout: options.timeout ?? 1_000, retries: options.retries ?? 4 });
+    return new UdpChatClient(client, nick, options);
   }
 
   /** The local port (the server knows this client by it). */
   get port(): number {
-    return this.#socket.address().port;
+    return this.#client.port;
   }
 
   /** Joins a room (first proving, with the server's cookie, that this address receives). */
@@ -148,31 +161,14 @@ export class UdpChatClient extends EventEmitter {
     return { messages: parseHistory(body), more: Number(header.remaining) > 0 };
   }
 
-  /** One request, retried with the same id until answered; rejects with the server's error code. */
-  request(type: string, fields: Record<string, unknown>, body?: Uint8Array): Promise<{ header: Record<string, unknown>; body: Buffer }> {
-    if (this.#closed) return Promise.reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the chat client is closed"));
-    const id = this.#nextId++;
-    const datagram = encodeDatagram({ ...fields, type, id }, body);
-    return new Promise((resolve, reject) => {
-      let attempts = 0;
-      const attempt = (): void => {
-        if (attempts > this.#retries) {
-          this.#pending.delete(id);
-          reject(new WharfError(ErrorCode.TIMEOUT, `no reply to ${type} after ${attempts} attempts of ${this.#timeout} ms`));
-          return;
-        }
-        attempts += 1;
-        this.#socket.send(datagram, this.#port, this.#host);
-        pending.timer = setTimeout(attempt, this.#timeout);
-      };
-      const pending: Pending = {
-        resolve: (header, replyBody) => resolve({ header, body: replyBody }),
-        reject,
-        timer: undefined,
-      };
-      this.#pending.set(id, pending);
-      attempt();
-    });
+  /**
+   * One request, retried with the same id until answered, padded for its reply; rejects with the server's error
+   * code.
+   */
+  async request(type: string, fields: Record<string, unknown>, body?: Uint8Array): Promise<{ header: Record<string, unknown>; body: Buffer }> {
+    if (this.#closed) throw new WharfError(ErrorCode.CONNECTION_CLOSED, "the chat client is closed");
+    const reply = await this.#client.request(type, fields, body, { minRequestSize: requestSize(type, this.#rooms) });
+    return { header: reply.header as Record<string, unknown>, body: reply.body };
   }
 
   /** Leaves nothing behind: pending requests fail, the socket closes. The server forgets this member after its timeout. */
@@ -180,12 +176,7 @@ export class UdpChatClient extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#keepalive);
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the chat client closed"));
-      this.#pending.delete(id);
-    }
-    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    await this.#client.close();
   }
 
   async #send(target: Record<string, unknown>, text: string): Promise<{ msgId: number; seq: number; duplicate: boolean }> {
@@ -206,27 +197,7 @@ export class UdpChatClient extends EventEmitter {
     }
   }
 
-  #onDatagram(msg: Buffer): void {
-    let frame;
-    try {
-      frame = decodeDatagram(msg);
-    } catch (err) {
-      if (err instanceof ProtocolError) return;
-      throw err;
-    }
-    const { header, body } = frame;
-    if (typeof header.id === "number") {
-      const pending = this.#pending.get(header.id);
-      if (pending === undefined) return; // a repeat of a reply already taken
-      this.#pending.delete(header.id);
-      clearTimeout(pending.timer);
-      if (header.ok === true) pending.resolve(header, body);
-      else {
-        const error = header.error as { code?: string; message?: string; data?: unknown } | undefined;
-        pending.reject(new WharfError(error?.code ?? ErrorCode.PROTOCOL, error?.message ?? "the request failed", { data: error?.data }));
-      }
-      return;
-    }
+  #onEvent(header: FrameHeader, body: Buffer): void {
     if (header.event === "chat.presence") {
       this.emit("presence", { room: header.room, user: header.user, action: header.action });
       return;

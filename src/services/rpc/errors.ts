@@ -1,3 +1,5 @@
+import { ErrorCode } from "../../wire/index.js";
+
 /** Error codes of RPC (see docs/errors.md). Handlers may throw any other `WharfError` code of their own. */
 export const RpcErrorCode = {
   /** No method of that name is registered. */
@@ -7,9 +9,11 @@ export const RpcErrorCode = {
   /** The call's deadline (its `timeout`) passed before it finished; the handler was told through its signal. */
   DEADLINE: "E_DEADLINE",
   /** The caller cancelled the call (or its connection went away); the handler was told through its signal. */
-  CANCELLED: "E_CANCELLED",
+  CANCELLED: ErrorCode.CANCELLED,
   /** A handler failed with an error that is not a WharfError; details are in the server log only. */
-  INTERNAL: "E_INTERNAL",
+  INTERNAL: ErrorCode.INTERNAL,
   /** The server is draining for shutdown and takes no new calls (`health.check` still answers). */
-  SHUTTING_DOWN: "E_SHUTTING_DOWN",
+  SHUTTING_DOWN: ErrorCode.SHUTTING_DOWN,
+  /** A JSON-RPC batch exceeds its total-cost or reply-size budget */
+  RPC_BUDGET: "E_RPC_BUDGET",
 } as const;

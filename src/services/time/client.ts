@@ -1,6 +1,5 @@
-import { createSocket, type Socket } from "node:dgram";
-import { connect, type Connection } from "../../client/index.js";
-import { ErrorCode, ProtocolError, WharfError, decodeDatagram, encodeDatagram, parseEndpoint } from "../../wire/index.js";
+import { DatagramClient, connect, type Connection } from "../../client/index.js";
+import { ErrorCode, WharfError, parseEndpoint } from "../../wire/index.js";
 import { systemClock, type Clock } from "./clock.js";
 import { bestSample, estimate, type TimeEstimate, type TimeSample } from "./formulas.js";
 
@@ -88,62 +87,34 @@ async function streamExchanger(url: string, timeout: number): Promise<Exchanger>
   };
 }
 
-/** One socket for every sample, so that socket setup is not part of any sample's delay. */
+/**
+ * Every time request over UDP is padded to this many bytes. The reply (t1, t2, t3, id, ok: about 90 bytes) must
+ * stay within 3x the request for a server to send it (docs/protocol.md §5); 64 bytes leaves room for ids and
+ * timestamps of any length and a few more fields, and costs a sample nothing measurable.
+ */
+export const TIME_REQUEST_SIZE = 64;
+
+/**
+ * One socket for every sample, so that socket setup is not part of any sample's delay. A lost sample is not
+ * retried (a retry would measure the first attempt's delay too): it counts as unanswered.
+ */
 async function udpExchanger(url: string, timeout: number): Promise<Exchanger> {
-  const endpoint = parseEndpoint(url);
-  if (endpoint.transport !== "udp") throw new TypeError("udp URL expected");
-  const socket: Socket = createSocket(endpoint.host.includes(":") ? "udp6" : "udp4");
-  let nextId = 1;
-  type Outcome = { header: Record<string, unknown> } | { error: WharfError } | null;
-  let waiting: { id: number; done: (outcome: Outcome, at: number) => void } | null = null;
-  let clockRef: Clock = systemClock;
-  socket.on("message", (msg) => {
-    const at = clockRef();
-    let frame;
-    try {
-      frame = decodeDatagram(msg);
-    } catch (err) {
-      if (err instanceof ProtocolError) return;
-      throw err;
-    }
-    if (waiting === null || frame.header.id !== waiting.id) return; // late or foreign
-    if (frame.header.ok !== true) {
-      const error = frame.header.error as { code?: string; message?: string } | undefined;
-      waiting.done({ error: new WharfError(error?.code ?? ErrorCode.PROTOCOL, error?.message ?? "the time request failed") }, at);
-      return;
-    }
-    waiting.done({ header: frame.header }, at);
-  });
-  let socketError: Error | null = null;
-  socket.on("error", (err) => {
-    socketError = err;
-  });
+  const client = await DatagramClient.open(url, { timeout, retries: 0, minRequestSize: TIME_REQUEST_SIZE });
   return {
-    once(clock) {
-      clockRef = clock;
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(null, 0), timeout);
-        const finish = (outcome: Outcome, t4: number): void => {
-          clearTimeout(timer);
-          waiting = null;
-          if (socketError !== null) reject(new WharfError(ErrorCode.CONNECT, `udp error: ${socketError.message}`));
-          else if (outcome === null) resolve(null);
-          else if ("error" in outcome) reject(outcome.error);
-          else resolve({ t1, ...timesOf(outcome.header), t4 });
-        };
-        waiting = { id, done: finish };
-        const t1 = clock();
-        socket.send(encodeDatagram({ type: "time", id, t1 }), endpoint.port, endpoint.host, (err) => {
-          if (err) {
-            socketError = err;
-            finish(null, 0);
-          }
-        });
-      });
+    async once(clock) {
+      let t4 = 0;
+      const t1 = clock();
+      try {
+        // t4 is read as the datagram arrives, not when the promise's continuation runs.
+        const reply = await client.request("time", { t1 }, undefined, { onArrival: () => (t4 = clock()) });
+        return { t1, ...timesOf(reply.header), t4 };
+      } catch (err) {
+        if (err instanceof WharfError && err.code === ErrorCode.TIMEOUT) return null;
+        throw err;
+      }
     },
     close() {
-      return new Promise((resolve) => socket.close(() => resolve()));
+      return client.close();
     },
   };
 }
