@@ -17,7 +17,7 @@ import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
 import { buildServer } from "../../src/cli/serve.js";
-import { fdsSettle, serveOptionsFor, startWharfServe, type UserSpec, type WharfServe } from "../helpers/serve-process.js";
+import { addUsers, fdsSettle, serveOptionsFor, startWharfServe, type UserSpec, type WharfServe } from "../helpers/serve-process.js";
 import { RawTcp, frameOf, rawLogin, tcpPing, udpFire, udpPing } from "../helpers/wire-peer.js";
 
 const MiB = 1024 * 1024;
@@ -373,6 +373,7 @@ before(async () => {
     const built = buildServer(options, pino({ level: "silent" }));
     types = built.requestTypes();
     built.destroy();
+    await built.close({ timeout: 1_000 }); // lets services that close with the server stop their timers
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -380,7 +381,6 @@ before(async () => {
   const only = process.env.WHARF_FUZZ_TYPES?.split(",").filter(Boolean);
   if (only !== undefined && only.length > 0) types = types.filter((type) => only.includes(type));
   usersDir = mkdtempSync(join(tmpdir(), "wharf-fuzz-users-"));
-  const { addUsers } = await import("../helpers/serve-process.js");
   await addUsers(usersDir, [USER]);
   server = await startWharfServe({
     rpcDemo: true,
