@@ -146,13 +146,15 @@ const jsonRpcBody = (() => {
 /** How a frame is put on the wire. */
 type Mode = "exact" | "padded" | "lie" | "truncate" | "garbage";
 /** How the `size` field relates to the body sent. */
-type SizeMode = "match" | "absent" | "over" | "under" | "random";
+type SizeMode = "match" | "absent" | "over" | "under" | "bad" | "random";
 
 interface FrameSpec {
   header: Record<string, unknown>;
   body: Buffer;
   mode: Mode;
   sizeMode: SizeMode;
+  /** The `size` of sizeMode "bad": negative, fractional, huge, a string, null, an object... */
+  badSize: unknown;
   /** over/under by this many bytes; the lie of the length prefix; the spaces of padding. */
   delta: number;
   lie: number;
@@ -187,7 +189,8 @@ function frameSpec(type: string): fc.Arbitrary<FrameSpec> {
     header,
     body,
     mode: fc.constantFrom<Mode>("exact", "exact", "exact", "exact", "padded", "lie", "truncate", "garbage"),
-    sizeMode: fc.constantFrom<SizeMode>("match", "match", "match", "absent", "over", "under", "random"),
+    sizeMode: fc.constantFrom<SizeMode>("match", "match", "match", "absent", "over", "under", "bad", "random"),
+    badSize: fc.oneof(hostileNumber, hostileValue),
     delta: fc.integer({ min: 1, max: 5_000 }),
     lie: fc.oneof(fc.constantFrom(0, 1, 2, 3, 65_536, 65_537, 0xffff_ffff, 0x8000_0000), fc.nat(0xffff_ffff), fc.integer({ min: -50, max: 50 })),
     cut: fc.double({ min: 0, max: 1, noNaN: true }),
@@ -209,6 +212,9 @@ function encodeParts(spec: FrameSpec): { bytes: Buffer; headerEnd: number } {
       break;
     case "under":
       header.size = Math.max(0, spec.body.length - spec.delta);
+      break;
+    case "bad":
+      header.size = spec.badSize;
       break;
     case "random":
       break; // whatever the random fields put there, or nothing
