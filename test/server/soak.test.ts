@@ -25,6 +25,11 @@ const FILE_USERS = 6;
 const PLAIN_CLIENTS = 8;
 const HOSTILE_CLIENTS = 4;
 
+/** When the clients stop: the end of the soak, or at once when the server died or outgrew its bound. */
+interface Run {
+  until: number;
+}
+
 interface Stats {
   served: number;
   /** Clients that have logged in (the probe measures once every client is in: logins cost a scrypt hash each). */
@@ -43,11 +48,11 @@ function ok(reply: RawFrame): boolean {
 }
 
 /** Pings, time and RPC (wharf and JSON-RPC) on one connection, and ping/time over UDP. */
-async function plainClient(server: WharfServe, n: number, stats: Stats, until: number): Promise<void> {
+async function plainClient(server: WharfServe, n: number, stats: Stats, run: Run): Promise<void> {
   const peer = await RawTcp.open(server.tcpPort);
   let id = 1;
   try {
-    while (Date.now() < until) {
+    while (Date.now() < run.until) {
       const which = id % 6;
       let reply: RawFrame;
       if (which === 0) reply = await peer.call({ type: "ping", id: id++ }, randomBytes(64), 5_000);
@@ -76,7 +81,7 @@ async function plainClient(server: WharfServe, n: number, stats: Stats, until: n
 }
 
 /** A chat member: joins a room, sends a message every 100 ms (under the 20/s rate), reads what arrives. */
-async function chatClient(server: WharfServe, user: string, stats: Stats, until: number): Promise<void> {
+async function chatClient(server: WharfServe, user: string, stats: Stats, run: Run): Promise<void> {
   const peer = await RawTcp.open(server.tcpPort);
   let id = 1;
   try {
@@ -84,7 +89,7 @@ async function chatClient(server: WharfServe, user: string, stats: Stats, until:
     stats.loggedIn += 1;
     const joined = await peer.call({ type: "chat.join", id: id++, room: "soak" }, undefined, 5_000);
     if (!ok(joined)) fail(stats, user, `chat.join: ${describeFrame(joined)}`);
-    while (Date.now() < until) {
+    while (Date.now() < run.until) {
       const reply = await peer.call({ type: "chat.send", id: id++, room: "soak", clientId: `${user}-${id}` }, Buffer.from(`hello from ${user} #${id}`), 5_000);
       if (ok(reply)) stats.served += 1;
       else if (codeOf(reply) !== "E_RATE_LIMITED") fail(stats, user, `chat.send: ${describeFrame(reply)}`);
@@ -98,14 +103,14 @@ async function chatClient(server: WharfServe, user: string, stats: Stats, until:
 }
 
 /** Uploads (begin, data, commit), stats and downloads small files, and removes some. */
-async function filesClient(server: WharfServe, user: string, stats: Stats, until: number): Promise<void> {
+async function filesClient(server: WharfServe, user: string, stats: Stats, run: Run): Promise<void> {
   const peer = await RawTcp.open(server.tcpPort);
   let id = 1;
   try {
     await rawLogin(peer, id++, user, PASSWORD, 15_000);
     stats.loggedIn += 1;
     let round = 0;
-    while (Date.now() < until) {
+    while (Date.now() < run.until) {
       const path = `soak/f${round % 5}.bin`;
       const content = randomBytes(1 + Math.floor(Math.random() * 64 * 1024));
       const sha256 = createHash("sha256").update(content).digest("hex");
@@ -139,9 +144,9 @@ async function filesClient(server: WharfServe, user: string, stats: Stats, until
 }
 
 /** Hostile traffic: garbage, lying prefixes, unknown types, bodies cut off by FIN or RST, junk datagrams. */
-async function hostileClient(server: WharfServe, n: number, stats: Stats, until: number): Promise<void> {
+async function hostileClient(server: WharfServe, n: number, stats: Stats, run: Run): Promise<void> {
   let round = n;
-  while (Date.now() < until) {
+  while (Date.now() < run.until) {
     round += 1;
     const kind = round % 7;
     stats.hostile += 1;
@@ -193,7 +198,7 @@ test(`wharf serve stays alive, bounded and responsive under ${SOAK_MS / 1000} s 
   const fdStart = server.fdCount() ?? 0;
   const stats: Stats = { served: 0, loggedIn: 0, failures: [], hostile: 0 };
   const started = Date.now();
-  const until = started + SOAK_MS;
+  const run: Run = { until: started + SOAK_MS };
 
   // The probe: one good client pinging every 25 ms on its own connection.
   const latencies: number[] = [];
@@ -202,7 +207,7 @@ test(`wharf serve stays alive, bounded and responsive under ${SOAK_MS / 1000} s 
     const peer = await RawTcp.open(server.tcpPort);
     let id = 1;
     try {
-      while (Date.now() < until) {
+      while (Date.now() < run.until) {
         const sent = performance.now();
         const reply = await peer.call({ type: "ping", id: id++ }, Buffer.from("probe"), 2_000);
         const warm = stats.loggedIn >= CHAT_USERS + FILE_USERS || Date.now() - started > 10_000;
@@ -221,13 +226,17 @@ test(`wharf serve stays alive, bounded and responsive under ${SOAK_MS / 1000} s 
   let rssPeak = rssStart;
   let diedAt: number | null = null;
   const sampler = (async () => {
-    while (Date.now() < until) {
+    while (Date.now() < run.until) {
       if (!server.alive()) {
         diedAt = Date.now() - started;
+        run.until = 0;
         return;
       }
       rssPeak = Math.max(rssPeak, server.rssBytes() ?? 0);
-      if (rssPeak > RSS_LIMIT) return;
+      if (rssPeak > RSS_LIMIT) {
+        run.until = 0;
+        return;
+      }
       await sleep(200);
     }
   })();
@@ -235,10 +244,10 @@ test(`wharf serve stays alive, bounded and responsive under ${SOAK_MS / 1000} s 
   await Promise.all([
     probe,
     sampler,
-    ...Array.from({ length: PLAIN_CLIENTS }, (_, i) => plainClient(server, i, stats, until)),
-    ...chatUsers.map((user) => chatClient(server, user, stats, until)),
-    ...fileUsers.map((user) => filesClient(server, user, stats, until)),
-    ...Array.from({ length: HOSTILE_CLIENTS }, (_, i) => hostileClient(server, i, stats, until)),
+    ...Array.from({ length: PLAIN_CLIENTS }, (_, i) => plainClient(server, i, stats, run)),
+    ...chatUsers.map((user) => chatClient(server, user, stats, run)),
+    ...fileUsers.map((user) => filesClient(server, user, stats, run)),
+    ...Array.from({ length: HOSTILE_CLIENTS }, (_, i) => hostileClient(server, i, stats, run)),
   ]);
   const elapsed = (Date.now() - started) / 1000;
   await sleep(500);
@@ -248,7 +257,7 @@ test(`wharf serve stays alive, bounded and responsive under ${SOAK_MS / 1000} s 
   const p99 = percentile(latencies, 99);
   const figures =
     `RSS start ${(rssStart / MiB).toFixed(0)} MiB, peak ${(rssPeak / MiB).toFixed(0)} MiB, end ${(rssEnd / MiB).toFixed(0)} MiB; ` +
-    `fds start ${fdStart}, end ${String(fdEnd)}; probe ping p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms ` +
+    `fds start ${fdStart}, end ${String(fdEnd)}; probe ping p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.length === 0 ? "NaN" : Math.max(...latencies).toFixed(1)} ms ` +
     `over ${latencies.length} pings (after the ${stats.loggedIn} logins); ` +
     `${stats.served} requests served to well-behaved clients, ${stats.hostile} hostile rounds, in ${elapsed.toFixed(1)} s`;
   t.diagnostic(figures);
