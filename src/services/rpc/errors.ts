@@ -12,4 +12,9 @@ export const RpcErrorCode = {
   INTERNAL: "E_INTERNAL",
   /** The server is draining for shutdown and takes no new calls (`health.check` still answers). */
   SHUTTING_DOWN: "E_SHUTTING_DOWN",
+  /**
+   * The reply would pass its size budget: a JSON-RPC request's reply budget (4 MiB by default) is spent, so this
+   * call was stopped or not run; or an `rpc.call` result does not fit in a reply header.
+   */
+  BUDGET: "E_RPC_BUDGET",
 } as const;
