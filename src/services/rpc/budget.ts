@@ -100,6 +100,14 @@ export class CallAccount {
     return false;
   }
 
+  /**
+   * The call ended without an answer (a notification): its set-aside bytes go back, but what it took stays taken,
+   * as work done, so that a batch of notifications cannot stream without bound.
+   */
+  release(): void {
+    this.#budget.give(this.#reserved);
+  }
+
   /** The call failed for the budget: what it took goes back; its set-aside bytes stay for its budget error. */
   refund(): void {
     this.#budget.give(this.#taken);

@@ -185,13 +185,13 @@ async function runCall(reply: Reply, request: unknown, account: CallAccount): Pr
       json = await collect(reply, value, ctx, account, notification);
     } else {
       if (notification) {
-        account.close(0);
+        account.release();
         return null;
       }
       json = encodeValue(value === undefined ? null : value);
     }
     if (notification) {
-      account.close(0);
+      account.release();
       return null;
     }
     return settle(response(idText, "result", json));
@@ -202,7 +202,7 @@ async function runCall(reply: Reply, request: unknown, account: CallAccount): Pr
     }
     const error = toJsonRpcError(err, reply.req.logger, method); // logs unexpected failures, notifications too
     if (notification) {
-      account.close(0);
+      account.release();
       return null;
     }
     return settle(response(idText, "error", JSON.stringify(error)));

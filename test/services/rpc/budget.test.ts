@@ -172,22 +172,27 @@ describe("JSON-RPC reply budget (issue 11, case 4)", () => {
 
   test("a notification's stream counts as work: it is stopped at the budget though nothing is sent", async (t) => {
     let yielded = 0;
-    let finished = false;
+    let finished = 0;
     const { conn } = await rpcServer(t, (rpc) => {
-      rpc.method("chatter", async function* () {
+      rpc.method("chatter", async function* ([n]: [number]) {
         try {
-          for (let i = 0; i < 9_000; i += 1) {
+          for (let i = 0; i < n; i += 1) {
             yielded += 1;
             yield "n".repeat(1_000);
           }
         } finally {
-          finished = true;
+          finished += 1;
         }
       });
-    }, { replyBudget: 100_000 });
-    assert.equal(await jsonrpcText(conn, call("chatter", [])), "", "a notification gets no reply");
-    assert.ok(finished);
-    assert.ok(yielded < 120, `${yielded} items were made for a 100 kB budget, not 9,000`);
+    }, { replyBudget: 200_000 });
+    assert.equal(await jsonrpcText(conn, call("chatter", [9_000])), "", "a notification gets no reply");
+    assert.equal(finished, 1);
+    assert.ok(yielded < 220, `${yielded} items were made for a 200 kB budget, not 9,000`);
+    // Small notifications add up: 200 of 5 items each would be 1 MB of work for a 200 kB budget (of which 16
+    // running at once take 80 kB: each alone stays well within it).
+    yielded = 0;
+    assert.equal(await jsonrpcText(conn, Array.from({ length: 200 }, () => call("chatter", [5]))), "", "a batch of notifications gets no reply");
+    assert.ok(yielded < 260, `${yielded} items were made by 200 notifications for a 200 kB budget, not 1,000`);
   });
 
   test("a budget too small for an error per call refuses the batch as a whole", async (t) => {
