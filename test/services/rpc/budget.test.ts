@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test, type TestContext } from "node:test";
 import fc from "fast-check";
-import { connect, type Connection } from "../../../src/client/index.js";
+import { connect, udpRequest, type Connection } from "../../../src/client/index.js";
 import { RpcClient, type RpcContext, type RpcRegistry } from "../../../src/services/rpc/index.js";
 import { startServe, type ServeProcess } from "../../helpers/cli.js";
 import { failureOf, rpcServer } from "./helpers.js";
@@ -193,6 +193,21 @@ describe("JSON-RPC reply budget (issue 11, case 4)", () => {
     yielded = 0;
     assert.equal(await jsonrpcText(conn, Array.from({ length: 200 }, () => call("chatter", [5]))), "", "a batch of notifications gets no reply");
     assert.ok(yielded < 260, `${yielded} items were made by 200 notifications for a 200 kB budget, not 1,000`);
+  });
+
+  test("over UDP the reply is held to one datagram", async (t) => {
+    const { udpUrl } = await rpcServer(t, (rpc) => {
+      rpc.method("items", async function* ([n, size]: [number, number]) {
+        for (let i = 0; i < n; i += 1) yield "i".repeat(size);
+      });
+    });
+    // The request is padded to a third of a datagram, so that no rule against amplification is what answers.
+    const batch = [call("items", [40, 1_000, "p".repeat(22_000)], 1), call("items", [40, 1_000], 2), call("items", [2, 10], 3)];
+    const reply = await udpRequest(udpUrl, "jsonrpc", {}, Buffer.from(JSON.stringify(batch)), { timeout: 5_000 });
+    assert.ok(reply.body.length <= 65_507 - 1024, `${reply.body.length} bytes`);
+    const answers = JSON.parse(reply.body.toString()) as Answer[];
+    assert.deepEqual(answers.map((a) => a.id), [1, 2, 3]);
+    assert.ok(answers.some((a) => a.error?.data?.code === "E_RPC_BUDGET"), "80 kB of items do not fit one datagram");
   });
 
   test("a budget too small for an error per call refuses the batch as a whole", async (t) => {
