@@ -36,19 +36,23 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
       throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password");
     }
     const address = ctx.peer.address;
-    const wait = throttle.waitFor(address, user);
-    if (wait > 0) {
-      throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
-        data: { retryAfterMs: wait },
-      });
-    }
-    throttle.begin(address, user); // counts as a failure until it succeeds: pipelined guesses cannot outrun it
-    const account = await store.verify(user, password);
-    if (account === null) {
-      ctx.logger.warn({ user: user.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
-      throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
-    }
-    throttle.succeeded(address, user);
+    const account = await throttle.oneAtATime(address, async () => {
+      if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
+      const wait = throttle.waitFor(address, user);
+      if (wait > 0) {
+        throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
+          data: { retryAfterMs: wait },
+        });
+      }
+      const found = await store.verify(user, password);
+      if (found === null) {
+        throttle.failed(address, user);
+        ctx.logger.warn({ user: user.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
+        throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
+      }
+      throttle.succeeded(address, user);
+      return found;
+    });
     ctx.session.set(SESSION_USER, account);
     ctx.logger.info({ user }, "logged in");
     return { header: { user: account.name, canExec: account.canExec } };

@@ -59,15 +59,6 @@ class Tier {
     while (this.#entries.size > this.#throttle.maxKeys) this.#entries.delete(this.#entries.keys().next().value as string);
   }
 
-  /** Takes back one counted failure (the attempt it stood for succeeded). */
-  unfail(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    entry.failures -= 1;
-    if (entry.failures <= 0) this.#entries.delete(key);
-    else entry.blockedUntil = this.#blockedUntil(entry);
-  }
-
   forget(key: string): void {
     this.#entries.delete(key);
   }
@@ -96,22 +87,26 @@ class Tier {
  * per user name alone: a correct password from an address that has not failed is never refused because other
  * addresses failed (OpenSSH's PerSourcePenalties and fail2ban throttle by source for the same reason).
  *
- * An attempt counts as a failure from the moment it begins until it succeeds, so that a client that pipelines many
- * guesses cannot have them all checked before the first failure is recorded. A success clears the address and
- * user pair; the address keeps its other failures (one valid account must not wash a guessing address clean).
+ * The attempts of one address are made one at a time ({@link oneAtATime}): a client that pipelines many guesses
+ * cannot have them all checked before the first failure is recorded, and many correct logins from one address
+ * at once (a connection pool, a NAT) are merely queued, never refused. A success clears the address and user
+ * pair; the address keeps its failures (one valid account must not wash a guessing address clean).
  *
  * @example
  * ```ts
  * const throttle = new LoginThrottle();
- * if (throttle.waitFor("10.0.0.1", "alice") === 0) {
- *   throttle.begin("10.0.0.1", "alice");
+ * await throttle.oneAtATime("10.0.0.1", async () => {
+ *   if (throttle.waitFor("10.0.0.1", "alice") > 0) throw new Error("wait");
  *   if (await store.verify("alice", password)) throttle.succeeded("10.0.0.1", "alice");
- * }
+ *   else throttle.failed("10.0.0.1", "alice");
+ * });
  * ```
  */
 export class LoginThrottle {
   readonly #addresses: Tier;
   readonly #pairs: Tier;
+  /** The last attempt queued per address; an entry goes when its queue empties. */
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(options: LoginThrottleOptions = {}) {
     const shared = {
@@ -129,21 +124,40 @@ export class LoginThrottle {
     return Math.max(this.#addresses.wait(address, now), this.#pairs.wait(pairKey(address, user), now));
   }
 
-  /** An attempt begins: it counts as a failure of the address and of the pair until {@link succeeded}. */
-  begin(address: string, user: string, now = Date.now()): void {
+  /** Records a failed attempt of `address` as `user`. */
+  failed(address: string, user: string, now = Date.now()): void {
     this.#addresses.fail(address, now);
     this.#pairs.fail(pairKey(address, user), now);
   }
 
-  /** The attempt begun for this address and user succeeded: the pair is cleared, the address's count taken back. */
+  /** Clears the failures of `address` as `user` after a success (the address's own failures stay). */
   succeeded(address: string, user: string): void {
-    this.#addresses.unfail(address);
     this.#pairs.forget(pairKey(address, user));
   }
 
-  /** How many addresses and pairs are remembered (bounded by `maxKeys` each). */
-  get size(): { addresses: number; pairs: number } {
-    return { addresses: this.#addresses.size, pairs: this.#pairs.size };
+  /**
+   * Runs `attempt` once the attempts queued before it for the same address have ended, so that each one sees the
+   * failures of those before it. Settles as `attempt` does. The queue holds no more than the requests the server
+   * has in flight (bounded by its connection and per-connection limits).
+   */
+  async oneAtATime<T>(address: string, attempt: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(address);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous === undefined ? mine : previous.then(() => mine);
+    this.#queues.set(address, tail);
+    try {
+      if (previous !== undefined) await previous;
+      return await attempt();
+    } finally {
+      release();
+      if (this.#queues.get(address) === tail) this.#queues.delete(address);
+    }
+  }
+
+  /** How many addresses and pairs are remembered (bounded by `maxKeys` each), and addresses with attempts queued. */
+  get size(): { addresses: number; pairs: number; queues: number } {
+    return { addresses: this.#addresses.size, pairs: this.#pairs.size, queues: this.#queues.size };
   }
 }
 
