@@ -15,8 +15,8 @@ export interface AuthOptions {
 /**
  * Adds the `auth` request type: `{ "type": "auth", "id": N, "user": NAME, "password": PASSWORD }`. On success the
  * connection acts as that user from then on, and the reply carries `{ user, canExec }`; a wrong name or password
- * gets `E_AUTH`, and repeated failures per peer address and per user name get `E_AUTH_THROTTLED` with
- * `data.retryAfterMs`. Only over stream connections (a datagram has no connection to remember a login).
+ * gets `E_AUTH`, and repeated failures from one peer address (for any names, and for one name) get
+ * `E_AUTH_THROTTLED` with `data.retryAfterMs` there; other addresses are not affected (see {@link LoginThrottle}). Only over stream connections (a datagram has no connection to remember a login).
  * The password is never logged.
  *
  * @example
@@ -35,20 +35,24 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
     if (typeof user !== "string" || typeof password !== "string") {
       throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password");
     }
-    const keys = [`peer:${ctx.peer.address}`, `user:${user}`];
-    const wait = throttle.waitFor(keys);
-    if (wait > 0) {
-      throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins: retry in ${Math.ceil(wait / 1000)} s`, {
-        data: { retryAfterMs: wait },
-      });
-    }
-    const account = await store.verify(user, password);
-    if (account === null) {
-      throttle.failed(keys);
-      ctx.logger.warn({ user, peer: ctx.peer.address }, "failed login");
-      throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
-    }
-    throttle.succeeded(keys);
+    const address = ctx.peer.address;
+    const account = await throttle.oneAtATime(address, async () => {
+      if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
+      const wait = throttle.waitFor(address, user);
+      if (wait > 0) {
+        throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
+          data: { retryAfterMs: wait },
+        });
+      }
+      const found = await store.verify(user, password);
+      if (found === null) {
+        throttle.failed(address, user);
+        ctx.logger.warn({ user: user.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
+        throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
+      }
+      throttle.succeeded(address, user);
+      return found;
+    });
     ctx.session.set(SESSION_USER, account);
     ctx.logger.info({ user }, "logged in");
     return { header: { user: account.name, canExec: account.canExec } };

@@ -1,14 +1,24 @@
+import { USER_NAME } from "./store.js";
+
 /** Options of a {@link LoginThrottle}. */
 export interface LoginThrottleOptions {
-  /** Failures allowed before waiting is imposed. Default 3. */
-  freeFailures?: number;
+  /**
+   * Failed logins one address may make, whatever the user names, before its next attempt must wait. Default 10:
+   * many people may share one address (a NAT, an office), so this allowance is wider than the one per user.
+   */
+  addressFreeFailures?: number;
+  /** Failed logins one address may make for one user name before the next attempt of that pair must wait. Default 3. */
+  userFreeFailures?: number;
   /** First wait, doubled on each further failure. Default 1,000 ms. */
   baseDelay?: number;
   /** Longest wait. Default 60,000 ms. */
   maxDelay?: number;
   /** Failures are forgotten after this long without one. Default 15 minutes. */
   forgetAfter?: number;
-  /** Most keys remembered (oldest forgotten first), so a flood of names cannot exhaust memory. Default 100,000. */
+  /**
+   * Most entries remembered per tier (addresses; address and user pairs), least recently failed forgotten first,
+   * so that a spray of names or addresses cannot exhaust memory. Default 100,000.
+   */
   maxKeys?: number;
 }
 
@@ -18,70 +28,149 @@ interface Entry {
   lastFailure: number;
 }
 
-/**
- * Slows down password guessing: after a few failures for a key (a peer address, a user name), further attempts
- * are refused until a wait that doubles with each failure has passed. A success clears the key.
- *
- * @example
- * ```ts
- * const throttle = new LoginThrottle();
- * const wait = throttle.waitFor(["peer:10.0.0.1", "user:alice"]); // 0 when an attempt may be made
- * throttle.failed(["peer:10.0.0.1", "user:alice"]);
- * ```
- */
-export class LoginThrottle {
-  #entries = new Map<string, Entry>();
-  #freeFailures: number;
-  #baseDelay: number;
-  #maxDelay: number;
-  #forgetAfter: number;
-  #maxKeys: number;
+/** One tier of the throttle: failure counts by key, in least-recently-failed-first order, bounded in size. */
+class Tier {
+  readonly #entries = new Map<string, Entry>();
+  readonly #free: number;
+  readonly #throttle: Required<Omit<LoginThrottleOptions, "addressFreeFailures" | "userFreeFailures">>;
 
-  constructor(options: LoginThrottleOptions = {}) {
-    this.#freeFailures = options.freeFailures ?? 3;
-    this.#baseDelay = options.baseDelay ?? 1_000;
-    this.#maxDelay = options.maxDelay ?? 60_000;
-    this.#forgetAfter = options.forgetAfter ?? 15 * 60_000;
-    this.#maxKeys = options.maxKeys ?? 100_000;
+  constructor(free: number, throttle: Required<Omit<LoginThrottleOptions, "addressFreeFailures" | "userFreeFailures">>) {
+    this.#free = free;
+    this.#throttle = throttle;
   }
 
-  /** Milliseconds to wait before any of these keys may try again (0: now). */
-  waitFor(keys: string[], now = Date.now()): number {
-    let wait = 0;
-    for (const key of keys) {
-      const entry = this.#live(key, now);
-      if (entry !== undefined) wait = Math.max(wait, entry.blockedUntil - now);
-    }
-    return wait;
+  get size(): number {
+    return this.#entries.size;
   }
 
-  /** Records a failed attempt for each key. */
-  failed(keys: string[], now = Date.now()): void {
-    for (const key of keys) {
-      const entry = this.#live(key, now) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
-      entry.failures += 1;
-      entry.lastFailure = now;
-      const over = entry.failures - this.#freeFailures;
-      if (over >= 0) entry.blockedUntil = now + Math.min(this.#maxDelay, this.#baseDelay * 2 ** Math.min(over, 30));
-      this.#entries.delete(key); // re-insert: the Map's order is then least recently failed first
-      this.#entries.set(key, entry);
-    }
-    while (this.#entries.size > this.#maxKeys) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
-    }
+  wait(key: string, now: number): number {
+    const entry = this.#live(key, now);
+    return entry === undefined ? 0 : Math.max(0, entry.blockedUntil - now);
   }
 
-  /** Clears the keys after a success. */
-  succeeded(keys: string[]): void {
-    for (const key of keys) this.#entries.delete(key);
+  fail(key: string, now: number): void {
+    const entry = this.#live(key, now) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
+    entry.failures += 1;
+    entry.lastFailure = now;
+    entry.blockedUntil = this.#blockedUntil(entry);
+    this.#entries.delete(key); // re-insert: the Map's order is then least recently failed first
+    this.#entries.set(key, entry);
+    // Evicting the oldest keeps memory bounded; what is evicted is what an attacker failed with longest ago.
+    while (this.#entries.size > this.#throttle.maxKeys) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  #blockedUntil(entry: Entry): number {
+    const over = entry.failures - this.#free;
+    if (over < 0) return 0;
+    const { baseDelay, maxDelay } = this.#throttle;
+    return entry.lastFailure + Math.min(maxDelay, baseDelay * 2 ** Math.min(over, 30));
   }
 
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key);
-    if (entry !== undefined && now - entry.lastFailure > this.#forgetAfter) {
+    if (entry !== undefined && now - entry.lastFailure > this.#throttle.forgetAfter) {
       this.#entries.delete(key);
       return undefined;
     }
     return entry;
   }
+}
+
+/**
+ * Slows down password guessing without handing anyone a way to lock a user out. Failures are counted per peer
+ * address (for any user names) and per address and user name; once either count passes its allowance, that
+ * address (or that address for that user) must wait, doubling with each further failure. Nothing is counted
+ * per user name alone: a correct password from an address that has not failed is never refused because other
+ * addresses failed (OpenSSH's PerSourcePenalties and fail2ban throttle by source for the same reason).
+ *
+ * The attempts of one address are made one at a time ({@link oneAtATime}): a client that pipelines many guesses
+ * cannot have them all checked before the first failure is recorded, and many correct logins from one address
+ * at once (a connection pool, a NAT) are merely queued, never refused. A success clears the address and user
+ * pair; the address keeps its failures (one valid account must not wash a guessing address clean).
+ *
+ * @example
+ * ```ts
+ * const throttle = new LoginThrottle();
+ * await throttle.oneAtATime("10.0.0.1", async () => {
+ *   if (throttle.waitFor("10.0.0.1", "alice") > 0) throw new Error("wait");
+ *   if (await store.verify("alice", password)) throttle.succeeded("10.0.0.1", "alice");
+ *   else throttle.failed("10.0.0.1", "alice");
+ * });
+ * ```
+ */
+export class LoginThrottle {
+  readonly #addresses: Tier;
+  readonly #pairs: Tier;
+  /** The last attempt queued per address; an entry goes when its queue empties. */
+  readonly #queues = new Map<string, Promise<void>>();
+
+  constructor(options: LoginThrottleOptions = {}) {
+    const shared = {
+      baseDelay: checked("baseDelay", options.baseDelay, 1_000),
+      maxDelay: checked("maxDelay", options.maxDelay, 60_000),
+      forgetAfter: checked("forgetAfter", options.forgetAfter, 15 * 60_000),
+      maxKeys: checked("maxKeys", options.maxKeys, 100_000),
+    };
+    this.#addresses = new Tier(checked("addressFreeFailures", options.addressFreeFailures, 10), shared);
+    this.#pairs = new Tier(checked("userFreeFailures", options.userFreeFailures, 3), shared);
+  }
+
+  /** Milliseconds `address` must wait before it may try to log in as `user` (0: now). */
+  waitFor(address: string, user: string, now = Date.now()): number {
+    return Math.max(this.#addresses.wait(address, now), this.#pairs.wait(pairKey(address, user), now));
+  }
+
+  /** Records a failed attempt of `address` as `user`. */
+  failed(address: string, user: string, now = Date.now()): void {
+    this.#addresses.fail(address, now);
+    this.#pairs.fail(pairKey(address, user), now);
+  }
+
+  /** Clears the failures of `address` as `user` after a success (the address's own failures stay). */
+  succeeded(address: string, user: string): void {
+    this.#pairs.forget(pairKey(address, user));
+  }
+
+  /**
+   * Runs `attempt` once the attempts queued before it for the same address have ended, so that each one sees the
+   * failures of those before it. Settles as `attempt` does. The queue holds no more than the requests the server
+   * has in flight (bounded by its connection and per-connection limits).
+   */
+  async oneAtATime<T>(address: string, attempt: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(address);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous === undefined ? mine : previous.then(() => mine);
+    this.#queues.set(address, tail);
+    try {
+      if (previous !== undefined) await previous;
+      return await attempt();
+    } finally {
+      release();
+      if (this.#queues.get(address) === tail) this.#queues.delete(address);
+    }
+  }
+
+  /** How many addresses and pairs are remembered (bounded by `maxKeys` each), and addresses with attempts queued. */
+  get size(): { addresses: number; pairs: number; queues: number } {
+    return { addresses: this.#addresses.size, pairs: this.#pairs.size, queues: this.#queues.size };
+  }
+}
+
+/**
+ * A name that is no valid user name can never log in: all such names share one key, so that long forged names
+ * cost no memory and cannot be varied to dodge the per-user count.
+ */
+function pairKey(address: string, user: string): string {
+  return `${address}\n${USER_NAME.test(user) ? user : "\n(invalid name)"}`;
+}
+
+function checked(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`options.${name} must be a non-negative integer`);
+  return value;
 }

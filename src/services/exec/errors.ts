@@ -1,6 +1,9 @@
 /** Error codes of remote commands (see docs/errors.md). `E_FORBIDDEN` and `E_AUTH` come from the accounts. */
 export const ExecErrorCode = {
-  /** The request's fields are malformed (argv missing or not strings, a bad timeout, tty asked for). */
+  /**
+   * The request's fields are malformed (argv missing or not strings, a bad timeout, tty asked for), or the argv is
+   * one the OS cannot take (a NUL byte, a name or argument over its limits; see os-limits.ts).
+   */
   INVALID_PARAMS: "E_INVALID_PARAMS",
   /** The server's policy refuses this command: not on `--exec-allow`, or a shell without `--exec-shell`. */
   NOT_ALLOWED: "E_EXEC_NOT_ALLOWED",

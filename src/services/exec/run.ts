@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { WharfError } from "../../wire/index.js";
 import { ExecErrorCode } from "./errors.js";
 import type { ExecResult, OutputStream } from "./messages.js";
+import { spawnFailure } from "./os-limits.js";
 import { KILL_GRACE_MS, signalGroup, trackGroup, untrackGroup } from "./process-group.js";
 
 /** What a run needs: the program, its surroundings, its limits, and where its output goes. */
@@ -29,7 +30,9 @@ export interface RunSpec {
 
 /**
  * A command started in a process group of its own. `result` settles once the command has exited and all its
- * output is delivered: it resolves the exit code or signal, or rejects with why it was stopped.
+ * output is delivered: it resolves the exit code or signal, or rejects with why it was stopped. The constructor
+ * throws a WharfError when the OS refuses the spawn outright (`E_INVALID_PARAMS` for an argument vector it
+ * cannot take, `E_EXEC_SPAWN` otherwise).
  *
  * @example
  * ```ts
@@ -55,7 +58,12 @@ export class ExecRun {
 
   constructor(spec: RunSpec) {
     this.#spec = spec;
-    this.#child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: "pipe" });
+    try {
+      this.#child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: "pipe" });
+    } catch (err) {
+      // E2BIG, ENAMETOOLONG and a NUL byte are thrown here rather than emitted; checkSpawn() should have caught them
+      throw spawnFailure(spec.file, err);
+    }
     this.pid = this.#child.pid;
     this.#outputs = [this.#child.stdout, this.#child.stderr];
     this.#child.stdin.on("error", () => {}); // EPIPE when the command stops reading: stdin is then closed
@@ -91,7 +99,7 @@ export class ExecRun {
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => this.#child.once("error", resolve));
     const name = this.#spec.file;
     if (err.code === "ENOENT") throw new WharfError(ExecErrorCode.NOT_FOUND, `${name}: command not found`, { data: { errno: err.code } });
-    throw new WharfError(ExecErrorCode.SPAWN, `${name}: cannot start: ${err.code ?? err.message}`, { data: { errno: err.code } });
+    throw spawnFailure(name, err);
   }
 
   async #supervise(): Promise<ExecResult> {

@@ -7,6 +7,7 @@ import { AccountErrorCode, currentUser, type AccountStore } from "../accounts/in
 import { ExecErrorCode } from "./errors.js";
 import { parseRunFields, parseStdinFields } from "./messages.js";
 import { cleanEnv, resolveCommand, userHome, type ExecPolicy } from "./policy.js";
+import { checkArgv, checkSpawn } from "./os-limits.js";
 import { ExecRun } from "./run.js";
 
 /** What {@link registerExec} needs. */
@@ -50,6 +51,7 @@ export function registerExec(server: Server, deps: ExecDeps): void {
 
   server.handle("exec.run", async (header, _body, ctx) => {
     const fields = parseRunFields(header);
+    checkArgv(fields.argv, fields.shell === true);
     if (ctx.channel === null) throw new WharfError(ExecErrorCode.INVALID_PARAMS, "exec needs a stream connection (tcp, tls or unix), not udp");
     const name = currentUser(ctx).name;
     const account = await deps.accounts.get(name); // fresh: the permission may have been taken away since login
@@ -68,11 +70,13 @@ export function registerExec(server: Server, deps: ExecDeps): void {
     try {
       const home = await userHome(deps.dataDir, name);
       if (ctx.aborted) throw ctx.signal.reason;
+      const env = cleanEnv(name, home);
+      checkSpawn({ file, args, env, cwd: home });
       const run = new ExecRun({
         file,
         args,
         cwd: home,
-        env: cleanEnv(name, home),
+        env,
         timeout: Math.min(fields.timeout ?? policy.execTimeout, policy.execTimeout),
         maxOutput: policy.execMaxOutput,
         stdin: fields.stdin === true,

@@ -29,6 +29,7 @@ export class RpcContext {
   #listeners: ((reason: WharfError) => void)[] | null = null;
   #timer: NodeJS.Timeout | undefined;
   #linked = false;
+  #unlink: (() => void) | null = null;
 
   /** @internal Made by the server for each call; `timeout` in ms. */
   constructor(method: string, request: RequestContext, timeout: number | undefined) {
@@ -94,9 +95,11 @@ export class RpcContext {
     this.#listeners = null;
   }
 
-  /** @internal The call is over: its deadline timer goes. */
+  /** @internal The call is over: its deadline timer goes, and so does its listener on the request's signal. */
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#unlink?.();
+    this.#unlink = null;
   }
 
   /** Follows the request's own signal (client cancel, connection loss, server destroy) from first need on. */
@@ -105,8 +108,13 @@ export class RpcContext {
     this.#linked = true;
     const signal = this.#request.signal;
     const follow = (): void => this.abort(asCallError(signal.reason));
-    if (signal.aborted) follow();
-    else signal.addEventListener("abort", follow, { once: true });
+    if (signal.aborted) {
+      follow();
+      return;
+    }
+    // The calls of a batch share one request: without removal, its signal would collect a listener per call.
+    signal.addEventListener("abort", follow, { once: true });
+    this.#unlink = () => signal.removeEventListener("abort", follow);
   }
 }
 

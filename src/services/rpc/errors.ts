@@ -14,6 +14,9 @@ export const RpcErrorCode = {
   INTERNAL: ErrorCode.INTERNAL,
   /** The server is draining for shutdown and takes no new calls (`health.check` still answers). */
   SHUTTING_DOWN: ErrorCode.SHUTTING_DOWN,
-  /** A JSON-RPC batch exceeds its total-cost or reply-size budget */
-  RPC_BUDGET: "E_RPC_BUDGET",
+  /**
+   * The reply would pass its size budget: a JSON-RPC request's reply budget (4 MiB by default) is spent, so this
+   * call was stopped or not run; or an `rpc.call` result does not fit in a reply header.
+   */
+  BUDGET: "E_RPC_BUDGET",
 } as const;

@@ -28,7 +28,9 @@ export {
 export { RpcContext } from "./context.js";
 export { registerDemoMethods } from "./demo.js";
 export { RpcErrorCode } from "./errors.js";
-export { answerJsonRpc, JsonRpcCode, MAX_BATCH, MAX_STREAM_ITEMS, toJsonRpcError } from "./jsonrpc.js";
+export { answerJsonRpc, BATCH_CONCURRENCY, JsonRpcCode, MAX_BATCH, MAX_STREAM_ITEMS, toJsonRpcError, type AnswerJsonRpcOptions } from "./jsonrpc.js";
+export { DEFAULT_REPLY_BUDGET, MIN_REPLY_BUDGET } from "./budget.js";
+export { DEFAULT_SLICE_MS, TimeSlice } from "./time-slice.js";
 export { RpcRegistry, describeIssues, type MethodInfo, type MethodOptions, type RpcHandler, type RpcRegistryOptions } from "./registry.js";
 export { registerRpc, type RegisterRpcOptions } from "./server.js";
 export { ErrorCode, WharfError } from "../../wire/index.js";

@@ -1,15 +1,20 @@
 /**
  * JSON-RPC 2.0 over a wharf frame: request type `jsonrpc`, whose body is a JSON-RPC request (one object, or a
  * batch array) and whose reply body is the JSON-RPC response (none when every call was a notification).
- * See docs/rpc.md for the mapping of wharf errors to JSON-RPC error codes.
+ * See docs/rpc.md for the mapping of wharf errors to JSON-RPC error codes, and for the reply budget. Responses
+ * are encoded call by call (a stream item by item) as they are made, so that their size is known while the
+ * work is done, not after all of it is held in memory.
  */
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
-import { isAsyncIterable, pump, settle } from "./call.js";
+import { BudgetSpent, CallAccount, DEFAULT_REPLY_BUDGET, MIN_REPLY_BUDGET, ReplyBudget } from "./budget.js";
+import { isAsyncIterable, pump, settle as settleCall } from "./call.js";
 import { RpcContext } from "./context.js";
 import { RpcErrorCode } from "./errors.js";
 import type { RpcRegistry } from "./registry.js";
+import { rpcTimeSlice } from "./time-slice.js";
 
 /** The error codes JSON-RPC 2.0 defines, and the one wharf uses for every other (application) error. */
 export const JsonRpcCode = {
@@ -25,6 +30,16 @@ export const JsonRpcCode = {
 /** Most calls in one batch, and most items of a streaming method collected into one JSON-RPC result. */
 export const MAX_BATCH = 10_000;
 export const MAX_STREAM_ITEMS = 10_000;
+/** Calls of one batch that run at once; each next call starts, in request order, when one of them ends. */
+export const BATCH_CONCURRENCY = 16;
+
+/** Options of {@link answerJsonRpc}. */
+export interface AnswerJsonRpcOptions {
+  /** The deadline of every call of the request, in ms (the frame header's `timeout`). */
+  timeout?: number;
+  /** Most bytes of the reply body (see docs/rpc.md, "Budgets"). Default {@link DEFAULT_REPLY_BUDGET}. */
+  replyBudget?: number;
+}
 
 type Id = string | number | null;
 
@@ -34,14 +49,17 @@ interface JsonRpcError {
   data?: unknown;
 }
 
-type Response = { jsonrpc: "2.0"; result: unknown; id: Id } | { jsonrpc: "2.0"; error: JsonRpcError; id: Id };
-
-function failure(id: Id, code: number, message: string, data?: unknown): Response {
-  return { jsonrpc: "2.0", error: data === undefined ? { code, message } : { code, message, data }, id };
-}
-
 function validId(id: unknown): id is Id {
   return id === null || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
+/** A response, encoded: `idText` is the JSON of its id, `member` "result" or "error" with its JSON. */
+function response(idText: string, member: "result" | "error", json: string): string {
+  return `{"jsonrpc":"2.0","${member}":${json},"id":${idText}}`;
+}
+
+function failure(idText: string, code: number, message: string): string {
+  return response(idText, "error", JSON.stringify({ code, message }));
 }
 
 /** Maps what a call threw to a JSON-RPC error object. Unexpected errors are logged, not leaked. */
@@ -68,47 +86,167 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
   return original instanceof Uint8Array ? Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString("base64") : value;
 }
 
-async function callOne(registry: RpcRegistry, request: unknown, req: RequestContext, timeout: number | undefined): Promise<Response | null> {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    return failure(null, JsonRpcCode.INVALID_REQUEST, "Invalid Request: not an object");
+/** A value as JSON (`undefined` as null, as in an array). Throws for what JSON cannot hold (BigInt, cycles). */
+function encodeValue(value: unknown): string {
+  return JSON.stringify(value, replacer) ?? "null";
+}
+
+/** One JSON-RPC request being answered: its calls share a reply budget and are stopped together when it is spent. */
+class Reply {
+  readonly budget: ReplyBudget;
+  readonly #running = new Set<RpcContext>();
+  readonly #errorJson: string;
+  #spent: BudgetSpent | null = null;
+
+  constructor(
+    readonly registry: RpcRegistry,
+    readonly req: RequestContext,
+    readonly timeout: number | undefined,
+    limit: number,
+  ) {
+    this.budget = new ReplyBudget(limit);
+    this.#errorJson = JSON.stringify(toJsonRpcError(new BudgetSpent(limit), req.logger, ""));
   }
+
+  /** The budget error of a call, encoded: the same bytes whether it is set aside or sent. */
+  budgetError(idText: string): string {
+    return response(idText, "error", this.#errorJson);
+  }
+
+  get spent(): boolean {
+    return this.#spent !== null;
+  }
+
+  /** The budget ran out: every call still running is stopped (its signal fires with `E_RPC_BUDGET`). */
+  spend(): BudgetSpent {
+    if (this.#spent === null) {
+      this.#spent = new BudgetSpent(this.budget.limit);
+      for (const ctx of this.#running) ctx.abort(this.#spent);
+    }
+    return this.#spent;
+  }
+
+  track(ctx: RpcContext): void {
+    this.#running.add(ctx);
+    if (this.#spent !== null) ctx.abort(this.#spent);
+  }
+
+  untrack(ctx: RpcContext): void {
+    this.#running.delete(ctx);
+  }
+}
+
+/** What a call's request says before it runs: whether it is answered, and the JSON of the id it is answered with. */
+function idOf(request: unknown): { notification: boolean; idText: string } {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) return { notification: false, idText: "null" };
   const call = request as Record<string, unknown>;
-  const notification = !Object.hasOwn(call, "id");
-  const id = validId(call.id) ? call.id : null;
-  if (call.jsonrpc !== "2.0") return failure(id, JsonRpcCode.INVALID_REQUEST, 'Invalid Request: jsonrpc must be "2.0"');
-  if (typeof call.method !== "string") return failure(id, JsonRpcCode.INVALID_REQUEST, "Invalid Request: method must be a string");
-  if (!notification && !validId(call.id)) return failure(null, JsonRpcCode.INVALID_REQUEST, "Invalid Request: id must be a string, a number or null");
-  if (call.params !== undefined && (typeof call.params !== "object" || call.params === null)) {
-    return failure(id, JsonRpcCode.INVALID_REQUEST, "Invalid Request: params must be an array or an object");
+  return { notification: !Object.hasOwn(call, "id"), idText: validId(call.id) ? JSON.stringify(call.id) : "null" };
+}
+
+/** Why a call's request is not valid JSON-RPC 2.0, or null. */
+function invalidRequest(request: unknown, notification: boolean): string | null {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) return "Invalid Request: not an object";
+  const call = request as Record<string, unknown>;
+  if (call.jsonrpc !== "2.0") return 'Invalid Request: jsonrpc must be "2.0"';
+  if (typeof call.method !== "string") return "Invalid Request: method must be a string";
+  if (!notification && !validId(call.id)) return "Invalid Request: id must be a string, a number or null";
+  if (call.params !== undefined && (typeof call.params !== "object" || call.params === null)) return "Invalid Request: params must be an array or an object";
+  return null;
+}
+
+/**
+ * Runs one call and encodes its response (null for a notification). Its output is taken from the reply budget as
+ * it is produced, item by item for a stream; when the budget cannot give it, the call is stopped and answers
+ * `E_RPC_BUDGET` (set aside for it in advance), and the other calls of the reply are stopped too.
+ */
+async function runCall(reply: Reply, request: unknown, account: CallAccount): Promise<string | null> {
+  const { notification, idText } = idOf(request);
+  const settle = (text: string): string => {
+    if (account.close(Buffer.byteLength(text))) return text;
+    reply.spend();
+    return reply.budgetError(idText);
+  };
+  const invalid = invalidRequest(request, notification);
+  if (invalid !== null) return settle(failure(idText, JsonRpcCode.INVALID_REQUEST, invalid));
+  if (reply.spent) {
+    account.refund();
+    return notification ? null : reply.budgetError(idText);
   }
+  const call = request as { method: string; params?: unknown };
   const method = call.method;
   let ctx: RpcContext | null = null;
   try {
-    const entry = registry.lookup(method);
-    ctx = new RpcContext(method, req, timeout);
-    let value = await settle(registry.invoke(entry, call.params, ctx), ctx);
+    const entry = reply.registry.lookup(method);
+    ctx = new RpcContext(method, reply.req, reply.timeout);
+    reply.track(ctx);
+    const value = await settleCall(reply.registry.invoke(entry, call.params, ctx), ctx);
+    let json: string;
     if (isAsyncIterable(value)) {
-      const items: unknown[] = [];
-      await pump(value, ctx, (item) => {
-        if (items.length >= MAX_STREAM_ITEMS) {
-          throw new WharfError(RpcErrorCode.INVALID_PARAMS, `${method} streams more than ${MAX_STREAM_ITEMS} items: call it with a wharf client`);
-        }
-        items.push(item);
-      });
-      value = items;
+      json = await collect(reply, value, ctx, account, notification);
+    } else {
+      if (notification) {
+        account.release();
+        return null;
+      }
+      json = encodeValue(value === undefined ? null : value);
     }
-    return notification ? null : { jsonrpc: "2.0", result: value === undefined ? null : value, id };
+    if (notification) {
+      account.release();
+      return null;
+    }
+    return settle(response(idText, "result", json));
   } catch (err) {
-    const error = toJsonRpcError(err, req.logger, method); // logs unexpected failures, notifications too
-    return notification ? null : { jsonrpc: "2.0", error, id };
+    if (err instanceof BudgetSpent) {
+      account.refund();
+      return notification ? null : reply.budgetError(idText);
+    }
+    const error = toJsonRpcError(err, reply.req.logger, method); // logs unexpected failures, notifications too
+    if (notification) {
+      account.release();
+      return null;
+    }
+    return settle(response(idText, "error", JSON.stringify(error)));
   } finally {
-    ctx?.dispose();
+    if (ctx !== null) {
+      reply.untrack(ctx);
+      ctx.dispose();
+    }
   }
 }
 
 /**
- * Answers a JSON-RPC 2.0 request body: a single call, a notification, or a batch (whose calls run concurrently,
- * answered in request order). Resolves the response body, or null when nothing is to be answered.
+ * Collects a stream's items into the JSON of an array, each item taken from the budget as it comes (for a
+ * notification too: its items cost the same work, though nothing is kept).
+ */
+async function collect(reply: Reply, items: AsyncIterable<unknown>, ctx: RpcContext, account: CallAccount, notification: boolean): Promise<string> {
+  // Joined every 1,024 items: a flat array of millions of small strings costs far more than their bytes.
+  const joined: string[] = [];
+  let chunk: string[] = [];
+  let count = 0;
+  await pump(items, ctx, (item) => {
+    if (count >= MAX_STREAM_ITEMS) {
+      throw new WharfError(RpcErrorCode.INVALID_PARAMS, `${ctx.method} streams more than ${MAX_STREAM_ITEMS} items: call it with a wharf client`);
+    }
+    const text = encodeValue(item);
+    if (!account.take(Buffer.byteLength(text) + 1)) throw reply.spend(); // + 1: the comma
+    count += 1;
+    if (notification) return;
+    chunk.push(text);
+    if (chunk.length === 1024) {
+      joined.push(chunk.join(","));
+      chunk = [];
+    }
+  });
+  if (chunk.length > 0) joined.push(chunk.join(","));
+  return `[${joined.join(",")}]`;
+}
+
+/**
+ * Answers a JSON-RPC 2.0 request body: a single call, a notification, or a batch (whose calls run
+ * {@link BATCH_CONCURRENCY} at a time, started and answered in request order). Resolves the response body, or null
+ * when nothing is to be answered. The reply never exceeds `options.replyBudget` bytes: once the calls' output would
+ * pass it, the call that found it spent, the calls still running and those not started answer `E_RPC_BUDGET`
+ * (JSON-RPC -32000); calls that had finished keep their results. Long work yields the event loop to other clients.
  *
  * @example
  * ```ts
@@ -116,23 +254,46 @@ async function callOne(registry: RpcRegistry, request: unknown, req: RequestCont
  * // {"jsonrpc":"2.0","result":3,"id":1}
  * ```
  */
-export async function answerJsonRpc(registry: RpcRegistry, body: Buffer, req: RequestContext, timeout?: number): Promise<Buffer | null> {
+export async function answerJsonRpc(registry: RpcRegistry, body: Buffer, req: RequestContext, options: AnswerJsonRpcOptions = {}): Promise<Buffer | null> {
+  const limit = options.replyBudget ?? DEFAULT_REPLY_BUDGET;
+  if (!Number.isSafeInteger(limit) || limit < MIN_REPLY_BUDGET) throw new RangeError(`options.replyBudget must be an integer of at least ${MIN_REPLY_BUDGET} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
   } catch (err) {
-    return encode(failure(null, JsonRpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
+    return Buffer.from(failure("null", JsonRpcCode.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
   }
-  if (!Array.isArray(parsed)) {
-    const response = await callOne(registry, parsed, req, timeout);
-    return response === null ? null : encode(response);
+  const batch = Array.isArray(parsed);
+  const calls: unknown[] = batch ? (parsed as unknown[]) : [parsed];
+  if (calls.length === 0) return Buffer.from(failure("null", JsonRpcCode.INVALID_REQUEST, "Invalid Request: empty batch"));
+  if (calls.length > MAX_BATCH) return Buffer.from(failure("null", JsonRpcCode.INVALID_REQUEST, `Invalid Request: a batch holds at most ${MAX_BATCH} calls`));
+  const reply = new Reply(registry, req, options.timeout, limit);
+  // Every call may end up answered with its budget error, so those bytes (and the array's brackets and commas)
+  // are set aside first: whatever runs out later, the reply fits.
+  const reserved = calls.map((call) => Buffer.byteLength(reply.budgetError(idOf(call).idText)));
+  const total = reserved.reduce((sum, n) => sum + n, batch ? calls.length + 1 : 0);
+  if (!reply.budget.reserve(total)) {
+    const error = toJsonRpcError(
+      new WharfError(RpcErrorCode.BUDGET, `the reply budget of ${limit} bytes cannot hold an answer to each of ${calls.length} calls`, { data: { budget: limit } }),
+      req.logger,
+      "",
+    );
+    return Buffer.from(response("null", "error", JSON.stringify(error)));
   }
-  if (parsed.length === 0) return encode(failure(null, JsonRpcCode.INVALID_REQUEST, "Invalid Request: empty batch"));
-  if (parsed.length > MAX_BATCH) return encode(failure(null, JsonRpcCode.INVALID_REQUEST, `Invalid Request: a batch holds at most ${MAX_BATCH} calls`));
-  const responses = (await Promise.all(parsed.map((call) => callOne(registry, call, req, timeout)))).filter((r) => r !== null);
-  return responses.length === 0 ? null : encode(responses);
-}
-
-function encode(response: Response | Response[]): Buffer {
-  return Buffer.from(JSON.stringify(response, replacer));
+  // Each running call listens on the request's signal (and stops listening when it ends): up to one per lane.
+  if (calls.length > 1) setMaxListeners(BATCH_CONCURRENCY + 10, req.signal);
+  const replies: (string | null)[] = new Array<string | null>(calls.length).fill(null);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < calls.length && !req.aborted) {
+      const index = next++;
+      replies[index] = await runCall(reply, calls[index], new CallAccount(reply.budget, reserved[index]));
+      const turn = rpcTimeSlice.due(); // a batch of quick calls is work in microtasks only, as a stream is
+      if (turn !== undefined) await turn;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, calls.length) }, lane));
+  if (!batch) return replies[0] === null ? null : Buffer.from(replies[0]);
+  const answered = replies.filter((text) => text !== null);
+  return answered.length === 0 ? null : Buffer.from(`[${answered.join(",")}]`);
 }

@@ -3,8 +3,9 @@
  */
 import type { Executor } from "../../pool/index.js";
 import type { RequestContext, Server } from "../../server/index.js";
-import { WharfError, type RequestHeader } from "../../wire/index.js";
+import { MAX_DATAGRAM_SIZE, WharfError, type RequestHeader } from "../../wire/index.js";
 import { toFrame, unpack } from "./binary.js";
+import { DEFAULT_REPLY_BUDGET, MIN_REPLY_BUDGET } from "./budget.js";
 import { isAsyncIterable, pump, settle } from "./call.js";
 import { RpcContext } from "./context.js";
 import { RpcErrorCode } from "./errors.js";
@@ -15,6 +16,36 @@ import { RpcRegistry } from "./registry.js";
 export interface RegisterRpcOptions {
   /** The default pool of methods registered with a task. */
   executor?: Executor;
+  /**
+   * Most bytes of a JSON-RPC reply body (see docs/rpc.md, "Budgets"). Default: 4 MiB, or the server's
+   * `maxBodySize` when that is smaller. Over UDP a reply is also held to one datagram.
+   */
+  replyBudget?: number;
+}
+
+/** Room for the reply header beside a JSON-RPC reply body in one datagram. */
+const DATAGRAM_HEADER_ROOM = 1024;
+
+/**
+ * Refuses a reply frame whose header would pass the server's header limit (an `rpc.call` result travels as JSON
+ * in the header): the caller gets a documented error instead of a reply that cannot be encoded. Only values that
+ * may be large are measured, so that a number or a short string costs nothing more.
+ */
+function checkHeaderFits(fields: Record<string, unknown>, what: string, maxHeaderSize: number): void {
+  let small = true;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === "object" && value !== null) small = false;
+    else if (typeof value === "string" && value.length * 6 > maxHeaderSize / 2) small = false; // \u0000 is six bytes
+  }
+  if (small) return;
+  const bytes = Buffer.byteLength(JSON.stringify(fields));
+  // The header also holds the id and a few fields of the runtime's own: keep a little room for them.
+  if (bytes > maxHeaderSize - 256) {
+    throw new WharfError(RpcErrorCode.BUDGET, `${what} takes ${bytes} bytes of JSON, more than a reply header holds (${maxHeaderSize}): return binary data (a Buffer travels in the body), or stream it`, {
+      data: { bytes, maxHeaderSize },
+    });
+  }
 }
 
 function timeoutOf(header: RequestHeader): number | undefined {
@@ -26,7 +57,7 @@ function timeoutOf(header: RequestHeader): number | undefined {
   return timeout;
 }
 
-async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buffer, req: RequestContext) {
+async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buffer, req: RequestContext, maxHeaderSize: number) {
   const entry = registry.lookup(header.method);
   const timeout = timeoutOf(header);
   const params = unpack(header.params, header.parts, body);
@@ -34,13 +65,16 @@ async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buf
   try {
     const value = await settle(registry.invoke(entry, params, ctx), ctx);
     if (isAsyncIterable(value)) {
+      // Sent item by item with backpressure: a long stream costs the server no memory, so it has no byte budget.
       const count = await pump(value, ctx, (item) => {
         const frame = toFrame("item", item);
+        checkHeaderFits(frame.fields, `${entry.name}: a stream item`, maxHeaderSize);
         return req.send(frame.fields, frame.body);
       });
       return { header: { end: true, count } };
     }
     const frame = toFrame("result", value);
+    checkHeaderFits(frame.fields, `${entry.name}: the result`, maxHeaderSize);
     return { header: frame.fields, body: frame.body };
   } finally {
     ctx.dispose();
@@ -66,17 +100,23 @@ async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buf
  */
 export function registerRpc(server: Server, options: RegisterRpcOptions = {}): RpcRegistry {
   const registry = new RpcRegistry({ executor: options.executor, draining: () => server.state !== "serving" });
+  const replyBudget = options.replyBudget ?? Math.max(MIN_REPLY_BUDGET, Math.min(DEFAULT_REPLY_BUDGET, server.limits.maxBodySize));
+  if (!Number.isSafeInteger(replyBudget) || replyBudget < MIN_REPLY_BUDGET) {
+    throw new RangeError(`options.replyBudget must be an integer of at least ${MIN_REPLY_BUDGET} bytes`);
+  }
+  const udpBudget = Math.max(MIN_REPLY_BUDGET, Math.min(replyBudget, MAX_DATAGRAM_SIZE - DATAGRAM_HEADER_ROOM));
+  const maxHeaderSize = server.limits.maxHeaderSize;
   registry.method("rpc.list", () => registry.list(), { description: "every method, with the JSON Schema of its parameters where known" });
   registry.method("health.check", () => ({ status: registry.status }), {
     description: "SERVING, or NOT_SERVING while the server drains for shutdown",
     duringDrain: true,
   });
   // Both types stay open while draining so that health.check can say NOT_SERVING; the registry refuses the rest.
-  server.handle("rpc.call", (header, body: Buffer, req) => serveCall(registry, header, body, req), { duringDrain: true });
+  server.handle("rpc.call", (header, body: Buffer, req) => serveCall(registry, header, body, req, maxHeaderSize), { duringDrain: true });
   server.handle(
     "jsonrpc",
     async (header, body: Buffer, req) => {
-      const reply = await answerJsonRpc(registry, body, req, timeoutOf(header));
+      const reply = await answerJsonRpc(registry, body, req, { timeout: timeoutOf(header), replyBudget: req.peer.transport === "udp" ? udpBudget : replyBudget });
       return reply === null ? undefined : { body: reply };
     },
     { duringDrain: true },

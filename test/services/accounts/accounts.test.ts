@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
-import { connect, udpRequest, WharfError } from "../../../src/client/index.js";
+import { once } from "node:events";
+import { connect as netConnect } from "node:net";
+import { describe, test, type TestContext } from "node:test";
+import { Connection, connect, udpRequest, WharfError } from "../../../src/client/index.js";
 import { AccountStore, LoginThrottle, currentUser, login, registerAuth } from "../../../src/services/accounts/index.js";
 import { runWharf, tempDir, WHARF_BIN } from "../../helpers/cli.js";
 import { startServer } from "../../helpers/server.js";
@@ -50,28 +52,83 @@ describe("AccountStore", () => {
 });
 
 describe("LoginThrottle", () => {
-  test("lets a few failures pass, then imposes doubling waits, and a success clears them", () => {
-    const throttle = new LoginThrottle({ freeFailures: 2, baseDelay: 100, maxDelay: 350 });
-    const keys = ["peer:x"];
-    throttle.failed(keys, 0);
-    assert.equal(throttle.waitFor(keys, 0), 0);
-    throttle.failed(keys, 0);
-    assert.equal(throttle.waitFor(keys, 0), 100);
-    throttle.failed(keys, 0);
-    assert.equal(throttle.waitFor(keys, 0), 200);
-    throttle.failed(keys, 0);
-    assert.equal(throttle.waitFor(keys, 0), 350);
-    throttle.succeeded(keys);
-    assert.equal(throttle.waitFor(keys, 0), 0);
+  test("lets a few failures pass, then imposes doubling waits, and a success clears the pair", () => {
+    const throttle = new LoginThrottle({ userFreeFailures: 2, addressFreeFailures: 100, baseDelay: 100, maxDelay: 350 });
+    throttle.failed("10.0.0.1", "alice", 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 0), 0);
+    throttle.failed("10.0.0.1", "alice", 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 0), 100);
+    throttle.failed("10.0.0.1", "alice", 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 0), 200);
+    throttle.failed("10.0.0.1", "alice", 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 0), 350);
+    assert.equal(throttle.waitFor("10.0.0.1", "bob", 0), 0, "the pair is throttled, not the address (100 free)");
+    assert.equal(throttle.waitFor("10.0.0.2", "alice", 0), 0, "nor the user from elsewhere");
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 200), 150, "the wait runs from the last failure");
+    throttle.succeeded("10.0.0.1", "alice");
+    assert.equal(throttle.waitFor("10.0.0.1", "alice", 0), 0);
+  });
+
+  test("failures for many names throttle the address, and a success does not wash them away", () => {
+    const throttle = new LoginThrottle({ userFreeFailures: 100, addressFreeFailures: 3, baseDelay: 1_000 });
+    for (const user of ["a", "b", "carol"]) throttle.failed("10.0.0.1", user, 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "dave", 0), 1_000, "three failures, whatever the names");
+    throttle.succeeded("10.0.0.1", "carol");
+    assert.equal(throttle.waitFor("10.0.0.1", "dave", 0), 1_000, "one valid account does not clear a guessing address");
+    assert.equal(throttle.waitFor("10.0.0.9", "dave", 0), 0);
+    assert.equal(throttle.waitFor("10.0.0.1", "dave", 15 * 60_000 + 1), 0, "failures are forgotten after 15 minutes");
+  });
+
+  test("memory stays bounded under a spray of names and addresses", () => {
+    const throttle = new LoginThrottle({ maxKeys: 1_000 });
+    for (let i = 0; i < 20_000; i += 1) throttle.failed(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `user${i}`, i);
+    assert.deepEqual(throttle.size, { addresses: 1_000, pairs: 1_000, queues: 0 });
+    for (let i = 0; i < 5_000; i += 1) throttle.failed("10.9.9.9", "x".repeat(60_000) + i, 30_000);
+    assert.equal(throttle.size.pairs, 1_000);
+    assert.ok(throttle.waitFor("10.9.9.9", "y".repeat(50_000), 30_000) > 0, "names that cannot exist share one key, and the address is throttled");
+    assert.equal(throttle.waitFor("10.0.78.31", "user19999", 19_999), 0, "the newest spray entries are kept and still below their allowance");
+    assert.ok(throttle.waitFor("10.9.9.9", "alice", 30_000) > 0);
+  });
+
+  test("oneAtATime() runs the attempts of one address in order, those of other addresses beside them", async () => {
+    const throttle = new LoginThrottle();
+    const log: string[] = [];
+    const attempt = (name: string, ms: number) => async () => {
+      log.push(`${name}+`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`${name}-`);
+      if (name === "a2") throw new Error("a2 failed");
+      return name;
+    };
+    const results = await Promise.allSettled([
+      throttle.oneAtATime("A", attempt("a1", 30)),
+      throttle.oneAtATime("A", attempt("a2", 10)),
+      throttle.oneAtATime("A", attempt("a3", 1)),
+      throttle.oneAtATime("B", attempt("b1", 5)),
+    ]);
+    assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? r.value : "rejected")), ["a1", "rejected", "a3", "b1"]);
+    assert.deepEqual(log.filter((entry) => entry.startsWith("a")), ["a1+", "a1-", "a2+", "a2-", "a3+", "a3-"], "A one at a time, a failure does not stop the queue");
+    assert.ok(log.indexOf("b1-") < log.indexOf("a1-"), "B did not wait for A");
+    assert.equal(throttle.size.queues, 0, "no queue is left behind");
   });
 });
+
+/** A connection to `url` from another loopback address (Linux routes all of 127.0.0.0/8 to lo). */
+async function connectFrom(t: TestContext, url: string, localAddress: string): Promise<Connection> {
+  const { port } = new URL(url);
+  const socket = netConnect({ host: "127.0.0.1", port: Number(port), localAddress, allowHalfOpen: true });
+  await once(socket, "connect");
+  const conn = new Connection(socket, { label: `${url} from ${localAddress}` });
+  t.after(() => conn.destroy());
+  return conn;
+}
 
 describe("auth over the wire", () => {
   test("a connection acts as the user it logged in as; wrong passwords get E_AUTH, then E_AUTH_THROTTLED", async (t) => {
     const store = new AccountStore(tempDir(t));
     await store.add("alice", "pw");
     const { url, udpUrl } = await startServer(t, {}, (server) => {
-      registerAuth(server, store, { throttle: { freeFailures: 2, baseDelay: 60_000 } });
+      registerAuth(server, store, { throttle: { userFreeFailures: 2, addressFreeFailures: 2, baseDelay: 60_000 } });
       server.handle("whoami", (_h, _b, ctx) => ({ header: { user: currentUser(ctx).name } }));
     });
     const conn = await connect(url);
@@ -84,6 +141,57 @@ describe("auth over the wire", () => {
     t.after(() => other.destroy());
     assert.equal(await codeOf(login(other, "alice", "pw")), "E_AUTH_THROTTLED", "the throttle is per peer, not per connection");
     assert.equal(await codeOf(udpRequest(udpUrl, "auth", { user: "alice", password: "pw" })), "E_FORBIDDEN");
+  });
+
+  test("failures from one address cannot lock a user out from another (issue 11, case 8)", async (t) => {
+    const store = new AccountStore(tempDir(t));
+    await store.add("alice", "pw");
+    await store.add("bob", "pw");
+    const { url } = await startServer(t, {}, (server) => {
+      registerAuth(server, store, { throttle: { userFreeFailures: 3, addressFreeFailures: 5, baseDelay: 60_000 } });
+    });
+    const attacker = await connectFrom(t, url, "127.0.0.2");
+    const codes: string[] = [];
+    for (let i = 0; i < 5; i += 1) codes.push(await codeOf(login(attacker, "alice", `guess${i}`)));
+    assert.deepEqual(codes, ["E_AUTH", "E_AUTH", "E_AUTH", "E_AUTH_THROTTLED", "E_AUTH_THROTTLED"]);
+    const throttled = await login(attacker, "alice", "pw").catch((err: WharfError) => err);
+    assert.ok(throttled instanceof WharfError && throttled.code === "E_AUTH_THROTTLED", "even the right password waits at 127.0.0.2");
+    const retry = (throttled.data as { retryAfterMs: number }).retryAfterMs;
+    assert.ok(retry > 50_000 && retry <= 60_000, `retryAfterMs ${retry}`);
+
+    const started = Date.now();
+    const owner = await connectFrom(t, url, "127.0.0.3");
+    assert.deepEqual(await login(owner, "alice", "pw"), { user: "alice", canExec: false });
+    assert.ok(Date.now() - started < 2_000, "at once, not after a wait");
+
+    assert.equal(await codeOf(login(attacker, "bob", "wrong")), "E_AUTH", "another name: the address has failed 3 times of 5 allowed");
+    assert.equal(await codeOf(login(attacker, "nobody", "wrong")), "E_AUTH");
+    assert.equal(await codeOf(login(attacker, "bob", "pw")), "E_AUTH_THROTTLED", "now the address itself waits, whatever the name");
+    const bob = await connectFrom(t, url, "127.0.0.3");
+    assert.equal((await login(bob, "bob", "pw")).user, "bob", "and bob still logs in from elsewhere");
+  });
+
+  test("pipelined guesses cannot all be checked before the first failure counts", async (t) => {
+    const store = new AccountStore(tempDir(t));
+    await store.add("alice", "pw");
+    const { url } = await startServer(t, {}, (server) => {
+      registerAuth(server, store, { throttle: { userFreeFailures: 3, baseDelay: 60_000 } });
+    });
+    const attacker = await connectFrom(t, url, "127.0.0.4");
+    const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => codeOf(login(attacker, "alice", `guess${i}`))));
+    assert.deepEqual(codes, [...Array<string>(3).fill("E_AUTH"), ...Array<string>(17).fill("E_AUTH_THROTTLED")]);
+  });
+
+  test("many correct logins at once from one address are all let in", async (t) => {
+    const store = new AccountStore(tempDir(t));
+    await store.add("alice", "pw");
+    const { url } = await startServer(t, {}, (server) => {
+      registerAuth(server, store, { throttle: { userFreeFailures: 3, addressFreeFailures: 3, baseDelay: 60_000 } });
+    });
+    const pool = await Promise.all(Array.from({ length: 12 }, () => connectFrom(t, url, "127.0.0.5")));
+    const logins = await Promise.all(pool.map((conn) => login(conn, "alice", "pw")));
+    assert.deepEqual(new Set(logins.map((l) => l.user)), new Set(["alice"]));
+    assert.equal(logins.length, 12);
   });
 
   test("login succeeds with the right password", async (t) => {

@@ -2,17 +2,18 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { connect, WharfError, type Connection } from "../../../src/client/index.js";
 import type { Server } from "../../../src/server/index.js";
-import { registerRpc, type RpcRegistry } from "../../../src/services/rpc/index.js";
+import { registerRpc, type RegisterRpcOptions, type RpcRegistry } from "../../../src/services/rpc/index.js";
 import { startServer } from "../../helpers/server.js";
 
 /** An in-process server with RPC (methods added by `setup`), and a connection to it. */
 export async function rpcServer(
   t: TestContext,
   setup: (rpc: RpcRegistry, server: Server) => void = () => {},
+  options: RegisterRpcOptions = {},
 ): Promise<{ server: Server; url: string; udpUrl: string; conn: Connection; rpc: RpcRegistry }> {
   let rpc!: RpcRegistry;
   const { server, url, udpUrl } = await startServer(t, {}, (s) => {
-    rpc = registerRpc(s);
+    rpc = registerRpc(s, options);
     setup(rpc, s);
   });
   const conn = await connect(url);

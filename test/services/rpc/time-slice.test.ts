@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { TimeSlice } from "../../../src/services/rpc/index.js";
+
+/** Microtask-only work for `ms` milliseconds, asking `slice` between steps when one is given. */
+async function busy(ms: number, slice: TimeSlice | null): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const turn = slice?.due();
+    if (turn !== undefined) await turn;
+    else await null; // a step of an async generator that never waits: a microtask, never a turn of the loop
+  }
+}
+
+/** Runs `work` while a 1 ms interval measures the longest stretch the event loop was held. */
+async function longestHold(work: () => Promise<unknown>): Promise<{ hold: number; ticks: number }> {
+  let last = performance.now();
+  let hold = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    hold = Math.max(hold, now - last);
+    last = now;
+    ticks += 1;
+  }, 1);
+  try {
+    last = performance.now();
+    await work();
+    hold = Math.max(hold, performance.now() - last);
+    return { hold, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe("TimeSlice", () => {
+  test("microtask-only work holds the event loop until it is done, unless it asks due()", async () => {
+    const without = await longestHold(() => Promise.all([busy(150, null), busy(150, null)]));
+    assert.equal(without.ticks, 0, "no timer ran during 300 ms of microtasks");
+    assert.ok(without.hold >= 140);
+    const slice = new TimeSlice(5);
+    const withSlice = await longestHold(() => Promise.all([busy(150, slice), busy(150, slice), busy(150, slice)]));
+    // Loose bounds: on a loaded machine the process itself may be descheduled for a while.
+    assert.ok(withSlice.ticks >= 2, `${withSlice.ticks} timer runs`);
+    assert.ok(withSlice.hold < 120, `the loop was held for ${Math.round(withSlice.hold)} ms at most`);
+  });
+
+  test("once the slice is used up, every caller waits for the same turn, and a new slice begins after it", async () => {
+    const slice = new TimeSlice(40);
+    const end = performance.now() + 45;
+    while (performance.now() < end); // use the slice up
+    const first = slice.due();
+    assert.ok(first !== undefined);
+    assert.equal(slice.due(), first, "a second caller gets the same turn, not a slice of its own");
+    await first;
+    assert.equal(slice.due(), undefined, "a fresh slice");
+  });
+
+  test("due() costs nothing while the slice has time left, and refuses a bad length", () => {
+    const slice = new TimeSlice(1_000);
+    assert.equal(slice.due(), undefined);
+    assert.throws(() => new TimeSlice(0), RangeError);
+  });
+});
