@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Executor, Task } from "../../pool/index.js";
-import { WharfError } from "../../wire/index.js";
+import { WharfError, describeErrorCode } from "../../wire/index.js";
 import { AccountErrorCode } from "../accounts/index.js";
 import type { RpcContext } from "./context.js";
 import { RpcErrorCode } from "./errors.js";
@@ -198,10 +198,17 @@ async function runTask(entry: MethodEntry, params: unknown, ctx: RpcContext): Pr
   }
 }
 
-/** A WharfError thrown in a worker comes back as a plain Error named WharfError: give it its class back. */
+/**
+ * A wharf error thrown in a worker (a WharfError, or a sync or pool error) comes back as a plain Error with its
+ * name and code: give it the family back, so its code reaches the caller instead of `E_INTERNAL`. Only codes of
+ * the registry count, or any code of an error named WharfError: an Error with an arbitrary `code` (a Node
+ * `ENOENT`) stays internal.
+ */
 function fromWorker(err: unknown): unknown {
+  if (err instanceof WharfError) return err;
   const candidate = err as { name?: unknown; code?: unknown; message?: unknown; data?: unknown };
-  if (err instanceof Error && candidate.name === "WharfError" && typeof candidate.code === "string") {
+  const ours = candidate.name === "WharfError" || (typeof candidate.code === "string" && describeErrorCode(candidate.code) !== undefined);
+  if (err instanceof Error && typeof candidate.code === "string" && ours) {
     return new WharfError(candidate.code, String(candidate.message), { data: candidate.data });
   }
   return err;

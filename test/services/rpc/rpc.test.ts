@@ -242,8 +242,9 @@ describe("wharf/rpc calls", () => {
       rpc.method("fib", task(fixtures, "fib"), { executor: pool, params: z.tuple([z.number().int().max(35)]) });
       rpc.method("refuse", task(fixtures, "refuse"), { executor: pool });
       rpc.method("sum", task(fixtures, "sum"), { executor: pool });
+      rpc.method("empty", task(fixtures, "empty"), { executor: pool });
     });
-    const api = rpcClient<{ fib(n: number): { value: number; threadId: number }; refuse(why: string): never; sum(b: Buffer): number }>(conn);
+    const api = rpcClient<{ fib(n: number): { value: number; threadId: number }; refuse(why: string): never; sum(b: Buffer): number; empty(): never }>(conn);
     const { value, threadId } = await api.fib(25);
     assert.equal(value, 75025);
     assert.notEqual(threadId, 0, "ran on a worker thread");
@@ -251,6 +252,7 @@ describe("wharf/rpc calls", () => {
     const refused = await failureOf(api.refuse("no"));
     assert.equal(refused.code, "E_REFUSED");
     assert.deepEqual(refused.data, { reason: "no" });
+    assert.equal((await failureOf(api.empty())).code, "E_QUEUE_EMPTY", "a sync error thrown in a worker keeps its code");
     assert.equal((await failureOf((api.fib as unknown as (n: number) => PromiseLike<unknown>)(99))).code, "E_INVALID_PARAMS");
   });
 
