@@ -18,6 +18,7 @@ import {
 } from "../wire/index.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
+import { Session } from "./session.js";
 import { TickCork } from "./tick-cork.js";
 import type { ReplyInit, Route, Router } from "./router.js";
 
@@ -48,7 +49,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink {
   #host: ConnectionHost;
   #logger: Logger;
   #decoder: FrameDecoder;
-  #session = new Map<string, unknown>();
+  #session = new Session();
   /**
    * Requests in flight, oldest first. An array, not a Map keyed by id: a long-lived Map whose keys churn
    * reallocates its hash table every few requests, and those tables, reachable from an old object, keep V8's

@@ -13,6 +13,7 @@ import {
 } from "../wire/index.js";
 import { RequestContext, type DatagramSender, type PeerInfo } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
+import { Session } from "./session.js";
 import type { ReplyInit, Router } from "./router.js";
 
 /** What a UDP endpoint needs from its server. */
@@ -109,7 +110,7 @@ export class UdpEndpoint implements DatagramSender {
     }
     const peer: PeerInfo = { transport: "udp", address: rinfo.address, port: rinfo.port, family: rinfo.family };
     // Datagrams share no connection, so each gets a session of its own: a login over udp must not leak to others.
-    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Map(), null, this);
+    const ctx = new RequestContext(id, type, 0, peer, this.#host.logger, new Session(), null, this);
     this.#inFlight.add(ctx);
     let result;
     try {

@@ -1,11 +1,12 @@
 import type { Connection } from "../../client/index.js";
-import type { RequestContext, Server } from "../../server/index.js";
+import { SessionKey, type RequestContext, type Server } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
 import { AccountErrorCode } from "./errors.js";
 import type { Account, AccountStore } from "./store.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";
 
-const SESSION_USER = "wharf.user";
+/** The account a connection logged in as. */
+const SESSION_USER = new SessionKey<Account>("wharf.user");
 
 /** Options of {@link registerAuth}. */
 export interface AuthOptions {
@@ -57,7 +58,7 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
 
 /** The account this request's connection logged in as; throws `E_AUTH` when it has not. */
 export function currentUser(ctx: RequestContext): Account {
-  const account = ctx.session.get(SESSION_USER) as Account | undefined;
+  const account = ctx.session.get(SESSION_USER);
   if (account === undefined) throw new WharfError(AccountErrorCode.AUTH, "log in first (request type auth)");
   return account;
 }

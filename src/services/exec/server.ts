@@ -1,7 +1,7 @@
 /**
  * The server side of remote commands: the `exec.run` and `exec.stdin` request types.
  */
-import type { RequestContext, Server } from "../../server/index.js";
+import { SessionKey, type RequestContext, type Server } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
 import { AccountErrorCode, currentUser, type AccountStore } from "../accounts/index.js";
 import { ExecErrorCode } from "./errors.js";
@@ -18,16 +18,11 @@ export interface ExecDeps {
   config: ExecPolicy;
 }
 
-const SESSION_RUNS = "wharf.exec.runs";
-
 /** The commands running for one connection, by the id of their `exec.run` request. */
+const SESSION_RUNS = new SessionKey<Map<number, ExecRun>>("wharf.exec.runs");
+
 function runsOf(ctx: RequestContext): Map<number, ExecRun> {
-  let runs = ctx.session.get(SESSION_RUNS) as Map<number, ExecRun> | undefined;
-  if (runs === undefined) {
-    runs = new Map();
-    ctx.session.set(SESSION_RUNS, runs);
-  }
-  return runs;
+  return ctx.session.getOrCreate(SESSION_RUNS, () => new Map());
 }
 
 /**

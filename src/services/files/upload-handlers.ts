@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import type { RequestContext } from "../../server/index.js";
+import { SessionKey, type RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
@@ -40,11 +40,11 @@ interface Upload {
   watchdog: NodeJS.Timeout | undefined;
 }
 
-const SESSION_UPLOADS = "files.uploads";
+const SESSION_UPLOADS = new SessionKey<Map<string, Upload>>("wharf.files.uploads");
 
 /** The uploads of a request's connection; they end (locks released, partials kept) when it closes. */
 function uploadsOf(ctx: RequestContext): Map<string, Upload> {
-  let uploads = ctx.session.get(SESSION_UPLOADS) as Map<string, Upload> | undefined;
+  let uploads = ctx.session.get(SESSION_UPLOADS);
   if (uploads === undefined) {
     const created = new Map<string, Upload>();
     uploads = created;
