@@ -2,7 +2,7 @@ import { appendFileSync } from "node:fs";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
-import { writeAtomically } from "../accounts/index.js";
+import { writeAtomically } from "../shared/atomic-write.js";
 import type { ChatMessage } from "./messages.js";
 
 /** A message as one line of a room's history file. */
