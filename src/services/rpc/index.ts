@@ -30,5 +30,5 @@ export { registerDemoMethods } from "./demo.js";
 export { RpcErrorCode } from "./errors.js";
 export { answerJsonRpc, JsonRpcCode, MAX_BATCH, MAX_STREAM_ITEMS, toJsonRpcError } from "./jsonrpc.js";
 export { RpcRegistry, describeIssues, type MethodInfo, type MethodOptions, type RpcHandler, type RpcRegistryOptions } from "./registry.js";
-export { registerRpc, type RegisterRpcOptions } from "./server.js";
+export { RpcService, registerRpc, type RegisterRpcOptions } from "./server.js";
 export { ErrorCode, WharfError } from "../../wire/index.js";
