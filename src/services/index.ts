@@ -1,3 +1,10 @@
+/**
+ * `wharf/services`: every service at once (`registerServices`, as `wharf serve` hosts them), their settings, and
+ * the contract each service follows ({@link Service}, {@link ServiceSet}). Each service also has a module of its
+ * own: `wharf/accounts`, `wharf/files`, `wharf/chat`, `wharf/exec`, `wharf/rpc`, `wharf/time`.
+ *
+ * @module
+ */
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";

@@ -1,5 +1,6 @@
 /**
- * Accounts: the users of a data folder, password hashing, login throttling and the `auth` request type.
+ * `wharf/accounts`: the users of a data folder (`AccountStore`), password hashing, login throttling, the `auth`
+ * request type (`registerAuth`), `login()` for clients and `currentUser(ctx)` for handlers. See docs/files.md.
  *
  * @module
  */
