@@ -42,6 +42,8 @@ interface Upload {
   /** The uploads of its connection (by token) and of its service: it leaves both when it ends. */
   ofConnection: Map<string, Upload>;
   ofService: OpenUploads;
+  /** Set by the first endUpload: later calls (connection close, stall, service close) await the same ending. */
+  ending: Promise<void> | null;
 }
 
 /** The uploads of one files service that have not ended, so that its close() can end them. */
@@ -82,11 +84,19 @@ function findUpload(ctx: RequestContext, token: string): Upload {
   return upload;
 }
 
-async function endUpload(upload: Upload): Promise<void> {
-  clearInterval(upload.watchdog);
-  upload.ofConnection.delete(upload.token);
-  upload.ofService.delete(upload);
-  await upload.lock.release();
+function endUpload(upload: Upload): Promise<void> {
+  upload.ending ??= (async () => {
+    clearInterval(upload.watchdog);
+    upload.ofConnection.delete(upload.token);
+    try {
+      await upload.lock.release();
+    } finally {
+      // Only once the lock file is gone: the service's close() must be able to await an ending begun elsewhere
+      // (the connection closing as the server shuts down).
+      upload.ofService.delete(upload);
+    }
+  })();
+  return upload.ending;
 }
 
 /**
@@ -152,7 +162,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
       sha256: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
-      ofConnection: uploadsOf(ctx), ofService: deps.openUploads,
+      ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
     };
     upload.ofConnection.set(token, upload);
     upload.ofService.add(upload);
