@@ -36,7 +36,8 @@ export interface ServeOptions {
   execMaxConcurrent: number;
   chatHistory: number;
   ntpPort?: number;
-  rpcDemo: boolean;
+  /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
+  rpcDemo?: boolean;
   gc: GcMode;
 }
 
