@@ -72,7 +72,7 @@ async function main(): Promise<number> {
       `load average ${loadavg()[0].toFixed(2)}`,
   );
   const servers = [
-    await start("wharf", [WHARF_CLI, "serve", "--port", "0", "--no-udp", "--log-level", "warn", "--data", dataDir]),
+    await start("wharf", [WHARF_CLI, "serve", "--port", "0", "--no-udp", "--rpc-demo", "--log-level", "warn", "--data", dataDir]),
     await start("grpc", [GRPC_SERVER, "serve"]),
   ];
   const results = new Map<string, RpcLoadResult[]>();

@@ -5,7 +5,7 @@ import { Option, type Command } from "commander";
 import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
 import { AccountStore } from "../services/accounts/index.js";
-import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig } from "../services/index.js";
+import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { CliError, action } from "./fail.js";
 import { integerOption, parseSize, secondsOption } from "./parse.js";
@@ -36,6 +36,8 @@ export interface ServeOptions {
   execMaxConcurrent: number;
   chatHistory: number;
   ntpPort?: number;
+  /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
+  rpcDemo?: boolean;
   gc: GcMode;
 }
 
@@ -75,6 +77,7 @@ export function registerServe(program: Command): void {
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
+    .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
     .addOption(
       new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
         .choices(["throughput", "incremental"])
@@ -92,16 +95,21 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
   if (cluster.isWorker) return serveWorker(options, logger);
-  const server = buildServer(options, logger);
+  const { server, services } = buildServerWithServices(options, logger);
   const ntp = await listenNtp(options, logger);
   const addresses = [...(await listenStreams(server, options)), ...(await listenUdp(server, options)), ...ntp.map((l) => l.url)];
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
-  onShutdownSignal(logger, () => closeAll(ntp, server.close({ timeout: options.shutdownTimeout })));
+  onShutdownSignal(logger, () => closeAll(ntp, stopServing(server, services, options)));
 }
 
 /** Makes a server with every service registered, configured from the options. */
 export function buildServer(options: ServeOptions, logger: Logger): Server {
+  return buildServerWithServices(options, logger).server;
+}
+
+/** {@link buildServer}, with the services it registered: close them once the server has closed. */
+export function buildServerWithServices(options: ServeOptions, logger: Logger): { server: Server; services: ServiceSet } {
   const server = new Server({
     logger,
     maxConnections: options.maxConnections,
@@ -110,8 +118,18 @@ export function buildServer(options: ServeOptions, logger: Logger): Server {
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger, config: serviceConfig(options) });
-  return server;
+  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger, config: serviceConfig(options) });
+  return { server, services };
+}
+
+/**
+ * The graceful stop of one process: the server first (new requests refused, in-flight ones finish within the
+ * shutdown timeout), then every service, awaited, so that nothing they hold outlives the process: chat history
+ * written, upload locks released, commands killed. Nothing relies on the process's `exit` event for this.
+ */
+async function stopServing(server: Server, services: ServiceSet, options: ServeOptions): Promise<void> {
+  await server.close({ timeout: options.shutdownTimeout });
+  await services.close();
 }
 
 function serviceConfig(options: ServeOptions): ServiceConfig {
@@ -124,6 +142,7 @@ function serviceConfig(options: ServeOptions): ServiceConfig {
     execMaxConcurrent: options.execMaxConcurrent,
     chatHistory: options.chatHistory,
     ntpPort: options.ntpPort ?? null,
+    rpcDemo: options.rpcDemo === true,
   };
 }
 
@@ -193,7 +212,7 @@ function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
  * replaces a worker that dies, and on SIGINT/SIGTERM shuts every worker down gracefully.
  */
 async function servePrimary(options: ServeOptions, logger: Logger): Promise<void> {
-  const server = buildServer(options, logger);
+  const { server, services } = buildServerWithServices(options, logger);
   const ntp = await listenNtp(options, logger);
   const udpAddresses = [...(await listenUdp(server, options)), ...ntp.map((l) => l.url)];
   let shuttingDown = false;
@@ -225,16 +244,16 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
       return exited;
     });
-    await Promise.all([closeAll(ntp, server.close({ timeout: options.shutdownTimeout })), ...exits]);
+    await Promise.all([closeAll(ntp, stopServing(server, services, options)), ...exits]);
   });
 }
 
 async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
-  const server = buildServer(options, logger);
+  const { server, services } = buildServerWithServices(options, logger);
   const addresses = await listenStreams(server, options);
-  const stop = (): Promise<void> => server.close({ timeout: options.shutdownTimeout });
+  const stop = (): Promise<void> => stopServing(server, services, options);
   process.on("message", (message: ClusterMessage) => {
-    if (message.wharf === "shutdown") void stop().then(() => process.exit(0));
+    if (message.wharf === "shutdown") void stop().then(() => process.exit(0), () => process.exit(1));
   });
   onShutdownSignal(logger, stop);
   process.send?.({ wharf: "listening", addresses } satisfies ClusterMessage);

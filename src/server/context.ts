@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { ErrorCode, WharfError } from "../wire/index.js";
+import type { Session } from "./session.js";
 
 /** Which transport a request came in on. */
 export type Transport = "tcp" | "tls" | "unix" | "udp";
@@ -84,7 +85,7 @@ export class RequestContext {
   readonly connectionId: number;
   readonly peer: PeerInfo;
   /** Per-connection state that handlers of one connection share (a session, for example). */
-  readonly session: Map<string, unknown>;
+  readonly session: Session;
   /** The connection, for handlers that outlive their request (null for datagrams). */
   readonly channel: ConnectionChannel | null;
   /** The UDP endpoint a datagram came in on, for sending to other peers (null for stream connections). */
@@ -100,7 +101,7 @@ export class RequestContext {
     connectionId: number,
     peer: PeerInfo,
     logger: Logger,
-    session: Map<string, unknown>,
+    session: Session,
     channel: (ConnectionChannel & ReplySink) | null = null,
     udp: DatagramSender | null = null,
   ) {

@@ -5,4 +5,5 @@
  */
 export { RequestContext, type ConnectionChannel, type DatagramSender, type PeerInfo, type Transport } from "./context.js";
 export { Router, type Handler, type HandlerOptions, type ReplyInit, type StreamedBody } from "./router.js";
+export { Session, SessionKey } from "./session.js";
 export { Server, type ServerOptions, type ServerState, type TcpListenOptions, type UdpListenOptions } from "./server.js";

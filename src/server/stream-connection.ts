@@ -20,6 +20,7 @@ import {
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame, toWireError } from "./reply.js";
+import { Session } from "./session.js";
 import { TickCork } from "./tick-cork.js";
 import type { ReplyInit, Route } from "./router.js";
 
@@ -59,7 +60,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #host: ConnectionHost;
   #logger: Logger;
   #decoder: FrameDecoder;
-  #session = new Map<string, unknown>();
+  #session = new Session();
   /**
    * Requests in flight, oldest first. An array, not a Map keyed by id: a long-lived Map whose keys churn
    * reallocates its hash table every few requests, and those tables, reachable from an old object, keep V8's

@@ -17,6 +17,7 @@ import { fitReply } from "./amplification.js";
 import { RequestContext, type DatagramSender, type PeerInfo } from "./context.js";
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame } from "./reply.js";
+import { Session } from "./session.js";
 import type { ReplyInit } from "./router.js";
 
 /** @internal What a UDP endpoint needs from its server. */
@@ -146,7 +147,7 @@ class DatagramRequest implements RequestSource {
   context(id: number, type: string): RequestContext {
     const peer: PeerInfo = { transport: "udp", address: this.#rinfo.address, port: this.#rinfo.port, family: this.#rinfo.family };
     // Datagrams share no connection, so each gets a session of its own: a login over udp must not leak to others.
-    return new RequestContext(id, type, 0, peer, this.logger, new Map(), null, this.#endpoint);
+    return new RequestContext(id, type, 0, peer, this.logger, new Session(), null, this.#endpoint);
   }
 
   started(ctx: RequestContext): void {

@@ -1,3 +1,10 @@
+/**
+ * `wharf/services`: every service at once (`registerServices`, as `wharf serve` hosts them), their settings, and
+ * the contract each service follows ({@link Service}, {@link ServiceSet}). Each service also has a module of its
+ * own: `wharf/accounts`, `wharf/files`, `wharf/chat`, `wharf/exec`, `wharf/rpc`, `wharf/time`.
+ *
+ * @module
+ */
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, registerAuth } from "./accounts/index.js";
@@ -6,6 +13,9 @@ import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
 import { registerDemoMethods, registerRpc } from "./rpc/index.js";
+import { ServiceSet } from "./service.js";
+
+export { ServiceSet, typesAdded, type Service } from "./service.js";
 
 /** Settings of the services, from `wharf serve`'s flags. Times in milliseconds, sizes in bytes. */
 export interface ServiceConfig {
@@ -25,6 +35,8 @@ export interface ServiceConfig {
   chatHistory: number;
   /** Time: UDP port for SNTP (RFC 4330) requests, or null for none. */
   ntpPort: number | null;
+  /** RPC: also offer the demo methods `math.add`, `echo` and `demo.count` (`--rpc-demo`). */
+  rpcDemo: boolean;
 }
 
 /** The defaults of {@link ServiceConfig}, also `wharf serve`'s. */
@@ -37,6 +49,7 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   execMaxConcurrent: 4,
   chatHistory: 1000,
   ntpPort: null,
+  rpcDemo: false,
 };
 
 /** What every service is given when `wharf serve` starts. */
@@ -48,12 +61,27 @@ export interface ServiceDeps {
   config: ServiceConfig;
 }
 
-/** Registers every service on a server. Each service adds one line here. */
-export function registerServices(server: Server, deps: ServiceDeps): void {
-  registerAuth(server, deps.accounts);
-  registerFiles(server, deps);
-  registerTime(server);
-  registerChat(server, deps);
-  registerExec(server, deps);
-  registerDemoMethods(registerRpc(server));
+/**
+ * Registers every service on a server and returns them, to close together once the server has closed. Each
+ * service adds one line here.
+ *
+ * @example
+ * ```ts
+ * const services = registerServices(server, { dataDir, accounts, logger, config: DEFAULT_SERVICE_CONFIG });
+ * // ... on shutdown: requests drain first, then the services let go of what they hold
+ * await server.close();
+ * await services.close();
+ * ```
+ */
+export function registerServices(server: Server, deps: ServiceDeps): ServiceSet {
+  const rpc = registerRpc(server);
+  if (deps.config.rpcDemo) registerDemoMethods(rpc);
+  return new ServiceSet([
+    registerAuth(server, deps.accounts),
+    registerFiles(server, deps),
+    registerTime(server),
+    registerChat(server, deps),
+    registerExec(server, deps),
+    rpc,
+  ]);
 }

@@ -55,6 +55,28 @@ describe("wharf serve", () => {
     }
   });
 
+  test("offers the demo RPC methods only with --rpc-demo, over TCP and UDP", async (t) => {
+    const plain = await startServe(t);
+    const bare = await connect(plain.url("tcp"));
+    t.after(() => bare.destroy());
+    const listOf = async (conn: typeof bare): Promise<string[]> => {
+      const reply = await conn.request("jsonrpc", {}, Buffer.from('{"jsonrpc":"2.0","method":"rpc.list","id":1}'));
+      return (JSON.parse(reply.body.toString()) as { result: { name: string }[] }).result.map((m) => m.name);
+    };
+    assert.deepEqual(await listOf(bare), ["health.check", "rpc.list"]);
+    const udpCall = await udpRequest(plain.url("udp"), "jsonrpc", {}, Buffer.from('{"jsonrpc":"2.0","method":"math.add","params":[1,2],"id":1}'));
+    assert.equal((JSON.parse(udpCall.body.toString()) as { error: { code: number } }).error.code, -32601, "no such method over UDP either");
+    assert.equal(await plain.stop(), 0);
+
+    const demo = await startServe(t, ["--rpc-demo"]);
+    const conn = await connect(demo.url("tcp"));
+    t.after(() => conn.destroy());
+    assert.deepEqual(await listOf(conn), ["demo.count", "echo", "health.check", "math.add", "rpc.list"]);
+    const added = await conn.request("jsonrpc", {}, Buffer.from('{"jsonrpc":"2.0","method":"math.add","params":[1,2],"id":1}'));
+    assert.equal((JSON.parse(added.body.toString()) as { result: number }).result, 3);
+    assert.equal(await demo.stop(), 0);
+  });
+
   test("--gc incremental serves as well; an unknown --gc mode fails with one line", async (t) => {
     const serve = await startServe(t, ["--gc", "incremental", "--no-udp"]);
     const conn = await connect(serve.url("tcp"));

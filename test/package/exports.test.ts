@@ -22,6 +22,27 @@ test("every subpath of the exports map imports by name from the project folder (
   }
 });
 
+/** What a program that hosts or uses a service needs, by subpath: each must be a named export. */
+const NEEDED: Record<string, string[]> = {
+  "wharf/server": ["Server", "Session", "SessionKey", "RequestContext"],
+  "wharf/accounts": ["AccountStore", "registerAuth", "login", "currentUser", "writeAtomically", "AccountErrorCode"],
+  "wharf/exec": ["execCommand", "registerExec", "login", "ExecErrorCode"],
+  "wharf/files": ["FilesClient", "registerFiles", "login", "FileErrorCode"],
+  "wharf/chat": ["ChatClient", "registerChat", "ChatService"],
+  "wharf/rpc": ["registerRpc", "registerDemoMethods", "RpcService", "rpcClient"],
+  "wharf/time": ["registerTime", "queryTime", "listenSntp"],
+  "wharf/services": ["registerServices", "ServiceSet", "DEFAULT_SERVICE_CONFIG", "typesAdded"],
+};
+
+test("each service's subpath exports what a program needs to host it or to use it as a client", () => {
+  for (const [name, wanted] of Object.entries(NEEDED)) {
+    assert.ok(`./${name.slice("wharf/".length)}` in pkg.exports, `${name} is in the exports map`);
+    const script = `const m = await import(${JSON.stringify(name)}); console.log(JSON.stringify(Object.keys(m)));`;
+    const names = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root }).toString()) as string[];
+    for (const symbol of wanted) assert.ok(names.includes(symbol), `${name} exports ${symbol}`);
+  }
+});
+
 test("the wharf bin is the built CLI", () => {
   const out = execFileSync(process.execPath, [new URL(pkg.bin.wharf, `file://${root}`).pathname, "--version"]).toString().trim();
   assert.match(out, /^\d+\.\d+\.\d+$/);

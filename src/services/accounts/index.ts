@@ -1,5 +1,6 @@
 /**
- * Accounts: the users of a data folder, password hashing, login throttling and the `auth` request type.
+ * `wharf/accounts`: the users of a data folder (`AccountStore`), password hashing, login throttling, the `auth`
+ * request type (`registerAuth`), `login()` for clients and `currentUser(ctx)` for handlers. See docs/files.md.
  *
  * @module
  */
@@ -7,5 +8,6 @@ export { AccountErrorCode } from "./errors.js";
 export { hashPassword, verifyPassword } from "./password.js";
 export { currentUser, login, registerAuth, type AuthOptions } from "./session.js";
 export { AccountStore, USER_NAME, assertUserName, type Account, type AddUserOptions } from "./store.js";
-export { writeAtomically } from "./write-atomically.js";
+/** Kept here for compatibility: the helper lives in services/shared, used by every service that writes files. */
+export { writeAtomically } from "../shared/atomic-write.js";
 export { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";

@@ -1,11 +1,13 @@
 import type { Connection } from "../../client/index.js";
-import type { RequestContext, Server } from "../../server/index.js";
+import { SessionKey, type RequestContext, type Server } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
+import { typesAdded, type Service } from "../service.js";
 import { AccountErrorCode } from "./errors.js";
 import type { Account, AccountStore } from "./store.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";
 
-const SESSION_USER = "wharf.user";
+/** The account a connection logged in as. */
+const SESSION_USER = new SessionKey<Account>("wharf.user");
 
 /** Options of {@link registerAuth}. */
 export interface AuthOptions {
@@ -17,7 +19,7 @@ export interface AuthOptions {
  * connection acts as that user from then on, and the reply carries `{ user, canExec }`; a wrong name or password
  * gets `E_AUTH`, and repeated failures from one peer address (for any names, and for one name) get
  * `E_AUTH_THROTTLED` with `data.retryAfterMs` there; other addresses are not affected (see {@link LoginThrottle}). Only over stream connections (a datagram has no connection to remember a login).
- * The password is never logged.
+ * The password is never logged. Returns the service (`name` "auth"); its `close()` has nothing to release.
  *
  * @example
  * ```ts
@@ -25,9 +27,9 @@ export interface AuthOptions {
  * server.handle("whoami", (_h, _b, ctx) => ({ header: { user: currentUser(ctx).name } }));
  * ```
  */
-export function registerAuth(server: Server, store: AccountStore, options: AuthOptions = {}): void {
+export function registerAuth(server: Server, store: AccountStore, options: AuthOptions = {}): Service {
   const throttle = new LoginThrottle(options.throttle);
-  server.handle("auth", async (header, _body, ctx) => {
+  const types = typesAdded(server, () => server.handle("auth", async (header, _body, ctx) => {
     if (ctx.peer.transport === "udp") {
       throw new WharfError(AccountErrorCode.FORBIDDEN, "log in over a stream connection (tcp, tls or unix), not udp");
     }
@@ -56,12 +58,14 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
     ctx.session.set(SESSION_USER, account);
     ctx.logger.info({ user }, "logged in");
     return { header: { user: account.name, canExec: account.canExec } };
-  });
+  }));
+  // Logins live in each connection's session and go with it; the throttle is memory only.
+  return { name: "auth", types, close: () => Promise.resolve() };
 }
 
 /** The account this request's connection logged in as; throws `E_AUTH` when it has not. */
 export function currentUser(ctx: RequestContext): Account {
-  const account = ctx.session.get(SESSION_USER) as Account | undefined;
+  const account = ctx.session.get(SESSION_USER);
   if (account === undefined) throw new WharfError(AccountErrorCode.AUTH, "log in first (request type auth)");
   return account;
 }

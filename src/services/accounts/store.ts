@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "./password.js";
-import { writeAtomically } from "./write-atomically.js";
+import { writeAtomically } from "../shared/atomic-write.js";
 
 /** A user as stored (without the password hash) and handed to services. */
 export interface Account {

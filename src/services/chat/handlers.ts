@@ -13,6 +13,7 @@ import {
 } from "./messages.js";
 import type { ChatDeps, ChatOptions } from "./options.js";
 import { ChatService } from "./service.js";
+import { typesAdded } from "../service.js";
 
 /** Room for a reply's header and framing inside one datagram. */
 const DATAGRAM_BODY_BUDGET = MAX_DATAGRAM_SIZE - 2_048;
@@ -35,7 +36,11 @@ const STREAM_BODY_BUDGET = 8 * 1024 * 1024;
  */
 export function registerChat(server: Server, deps: ChatDeps, options: ChatOptions = {}): ChatService {
   const chat = new ChatService(deps, options);
+  chat.types = typesAdded(server, () => addHandlers(server, chat));
+  return chat;
+}
 
+function addHandlers(server: Server, chat: ChatService): void {
   server.handle("chat.join", (header, _body, ctx) => {
     if (ctx.channel === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "over udp, join with chat.udp.join");
     const { room, since } = parseFields(joinFields, header);
@@ -118,8 +123,6 @@ export function registerChat(server: Server, deps: ChatDeps, options: ChatOption
       return { header: { room, count, remaining: messages.length - count, lastMsgId: r.lastMsgId, firstKept: r.firstKept() }, body };
     });
   });
-
-  return chat;
 }
 
 function budget(ctx: RequestContext): number {

@@ -1,8 +1,7 @@
-import { appendFileSync } from "node:fs";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
-import { writeAtomically } from "../accounts/index.js";
+import { writeAtomically } from "../shared/atomic-write.js";
 import type { ChatMessage } from "./messages.js";
 
 /** A message as one line of a room's history file. */
@@ -24,7 +23,7 @@ function toLine(message: ChatMessage): string {
  * The history file of one room: JSON lines, appended in msgId order. Appends never block the caller: lines queue
  * and one write at a time takes everything queued. When the file passes 2 × `keep` lines it is rewritten with the
  * last `keep` (atomically: temp file and rename). Nothing is fsynced per message (see docs/chat.md for what a
- * crash may lose); {@link flushSync} writes what is still queued when the process exits.
+ * crash may lose); a clean stop awaits {@link flush} through the chat service's close().
  */
 export class HistoryLog {
   readonly path: string;
@@ -45,8 +44,8 @@ export class HistoryLog {
   }
 
   /**
-   * Reads the file: the last `keep` messages, in order. Torn or repeated lines (a crash mid-write, a flush at exit
-   * racing a write) are skipped. Compacts the file when it holds more than `keep` lines.
+   * Reads the file: the last `keep` messages, in order. Torn or repeated lines (a crash mid-write, or a file
+   * written by an older wharf whose exit flush raced a write) are skipped. Compacts the file when it holds more than `keep` lines.
    */
   async load(room: string): Promise<ChatMessage[]> {
     let text: string;
@@ -87,23 +86,6 @@ export class HistoryLog {
   /** Resolves when everything queued so far is written. */
   async flush(): Promise<void> {
     while (this.#writing !== null) await this.#writing;
-  }
-
-  /**
-   * Writes whatever is queued or being written, synchronously: for the process's exit, when no asynchronous write
-   * will finish. A write in flight may then land twice; the loader skips repeated msgIds, and the leading newline
-   * ends a line that write may have torn.
-   */
-  flushSync(): void {
-    const pending = [...this.#inFlight, ...this.#queued];
-    if (pending.length === 0) return;
-    try {
-      appendFileSync(this.path, `\n${pending.map(toLine).join("")}`);
-      this.#inFlight = [];
-      this.#queued = [];
-    } catch (err) {
-      this.#logger.error({ err, path: this.path }, "chat history not written at exit");
-    }
   }
 
   async #drain(): Promise<void> {

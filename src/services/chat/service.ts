@@ -3,6 +3,7 @@ import { readdir } from "node:fs/promises";
 import { pino, type Logger } from "pino";
 import type { ConnectionChannel, RequestContext } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
+import type { Service } from "../service.js";
 import { AccountErrorCode, currentUser } from "../accounts/index.js";
 import { CookieJar } from "./cookie.js";
 import { DedupWindow } from "./dedup.js";
@@ -25,7 +26,10 @@ export interface SendResult {
  * The chat service's state: rooms, members (stream connections and datagram senders), direct-message inboxes,
  * retry memory and rate limits. Request handlers (handlers.ts) translate requests into these operations.
  */
-export class ChatService {
+export class ChatService implements Service {
+  readonly name = "chat";
+  /** The request types {@link registerChat} added for this service (empty for a service made without it). */
+  types: readonly string[] = [];
   readonly dataDir: string;
   readonly history: number;
   readonly maxQueuedBytes: number;
@@ -43,8 +47,7 @@ export class ChatService {
   #dedup: DedupWindow;
   #limiter: RateLimiter;
   #sweep: NodeJS.Timeout;
-  #onExit = (): void => this.#flushSync();
-  #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(deps: ChatDeps, options: ChatOptions = {}) {
     this.dataDir = deps.dataDir;
@@ -59,7 +62,6 @@ export class ChatService {
     this.#limiter = new RateLimiter(options.rate);
     this.#sweep = setInterval(() => this.#expireDatagramMembers(), Math.max(50, Math.min(10_000, this.udpTimeout / 4)));
     this.#sweep.unref();
-    process.on("exit", this.#onExit);
   }
 
   /** The room, created (and its history read) on first use. */
@@ -252,13 +254,16 @@ export class ChatService {
     await Promise.all([...this.#rooms.values()].map((room) => room.log?.flush()));
   }
 
-  /** Stops the timers and writes the history; the server's connections are closed by the server. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#sweep);
-    process.off("exit", this.#onExit);
-    await this.flush();
+  /**
+   * Stops the timers and resolves once every room's queued history is written; the server's connections are
+   * closed by the server (close it first). Idempotent: a second call awaits the first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#sweep);
+      await this.flush();
+    })();
+    return this.#closing;
   }
 
   #direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
@@ -304,9 +309,5 @@ export class ChatService {
     for (const member of this.#datagramMembers.values()) {
       if (member.lastHeard < oldest || member.sender.closed) this.drop(member);
     }
-  }
-
-  #flushSync(): void {
-    for (const room of this.#rooms.values()) room.log?.flushSync();
   }
 }

@@ -3,6 +3,8 @@
  *
  * @module
  */
+/** Re-exported: exec needs a logged-in connection of a user with `canExec`. */
+export { login } from "../accounts/index.js";
 export { execCommand, type ExecCommandOptions } from "./client.js";
 export { ExecErrorCode } from "./errors.js";
 export { parseRunFields, parseStdinFields, type ExecResult, type ExecRunFields, type ExecStdinFields, type OutputStream } from "./messages.js";

@@ -3,8 +3,8 @@
  * environment and the home folder.
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { WharfError } from "../../wire/index.js";
+import { homeOf } from "../shared/homes.js";
 import { ExecErrorCode } from "./errors.js";
 
 /**
@@ -59,7 +59,7 @@ export function resolveCommand(policy: ExecPolicy, argv: string[], shell: boolea
 
 /** The user's home folder, `<dataDir>/homes/<user>` (shared with the files service), made if missing. */
 export async function userHome(dataDir: string, user: string): Promise<string> {
-  const home = join(dataDir, "homes", user);
+  const home = homeOf(dataDir, user);
   await mkdir(home, { recursive: true, mode: 0o700 });
   return home;
 }

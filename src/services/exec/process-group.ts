@@ -11,8 +11,9 @@ const live = new Set<number>();
 let hooked = false;
 
 /**
- * Remembers a live process group so that it is killed even if this process exits without cleaning up (a server
- * that is stopped while commands run): the kernel does not kill detached children when their parent dies.
+ * Remembers a live process group so that it is killed even if this process exits without cleaning up: the kernel
+ * does not kill detached children when their parent dies. A clean stop does not rely on this (the exec service's
+ * close() kills and awaits every command); it is the last resort for a process that exits without closing.
  */
 export function trackGroup(pgid: number): void {
   live.add(pgid);

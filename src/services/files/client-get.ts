@@ -5,7 +5,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
-import { writeAtomically } from "../accounts/write-atomically.js";
+import { writeAtomically } from "../shared/atomic-write.js";
+import { syncDir } from "../shared/dir-sync.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
@@ -123,14 +124,5 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     }
     if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
     throw err;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -4,6 +4,7 @@ import { WharfError } from "../../wire/index.js";
 import { AccountErrorCode, currentUser, type Account, type AccountStore } from "../accounts/index.js";
 import type { FileLayout } from "./layout.js";
 import { MetaStore } from "./meta.js";
+import type { OpenUploads } from "./upload-handlers.js";
 
 /** What every files handler works with. */
 export interface FilesDeps {
@@ -14,6 +15,8 @@ export interface FilesDeps {
   partialTtl: number;
   /** An upload with no request and no byte for this long (ms) is ended, its lock released, its bytes kept. */
   stallTimeout: number;
+  /** The uploads begun and not ended: the service's close() ends them. */
+  openUploads: OpenUploads;
 }
 
 /** The logged-in user of a request, with their home. */

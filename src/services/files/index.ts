@@ -12,4 +12,4 @@ export { FileErrorCode } from "./errors.js";
 export { FileLayout } from "./layout.js";
 export { FileRequest, type FileEntry } from "./requests.js";
 export { normalizeRemotePath } from "./remote-path.js";
-export { registerFiles, type FilesOptions, type FilesService } from "./server.js";
+export { registerFiles, type FilesDeps, type FilesOptions, type FilesService } from "./server.js";

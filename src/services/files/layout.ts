@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, realpath } from "node:fs/promises";
 import { join } from "node:path";
-import { assertUserName } from "../accounts/index.js";
+import { homeOf, homesDir } from "../shared/homes.js";
 import { RESERVED_NAME } from "./remote-path.js";
 
 /** The files of one partial upload: the bytes, its description, and its lock. */
@@ -31,13 +31,12 @@ export class FileLayout {
 
   constructor(dataDir: string) {
     this.dataDir = dataDir;
-    this.homesDir = join(dataDir, "homes");
+    this.homesDir = homesDir(dataDir);
   }
 
   /** The home of a user (not created). */
   homeOf(user: string): string {
-    assertUserName(user);
-    return join(this.homesDir, user);
+    return homeOf(this.dataDir, user);
   }
 
   /** Creates the home and its service folders if needed; resolves the home's real path. */

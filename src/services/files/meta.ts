@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { constants, type BigIntStats } from "node:fs";
 import { open, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { writeAtomically } from "../accounts/write-atomically.js";
+import { writeAtomically } from "../shared/atomic-write.js";
 import { hashFileRange } from "./hashing-io.js";
 
 /** What the service remembers of a stored file. Valid while the file's inode, size and mtime are unchanged. */

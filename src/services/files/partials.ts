@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { writeAtomically } from "../accounts/write-atomically.js";
+import { writeAtomically } from "../shared/atomic-write.js";
 import type { FileLayout, PartialPaths } from "./layout.js";
 import { LockFile } from "./lock-file.js";
 

@@ -1,20 +1,42 @@
+import { pino, type Logger } from "pino";
 import type { Server } from "../../server/index.js";
+import { AccountStore } from "../accounts/index.js";
 import type { ServiceDeps } from "../index.js";
+import { once, typesAdded, type Service } from "../service.js";
 import { sendDownload } from "./download-handler.js";
-import type { FilesDeps } from "./home.js";
+import type { FilesDeps as HandlerDeps } from "./home.js";
 import { FileLayout } from "./layout.js";
 import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
 import { listPath, makeDirectory, movePath, removePath, statPath } from "./tree-handlers.js";
-import { abortUpload, beginUpload, commitUpload, receiveUpload } from "./upload-handlers.js";
+import { abortUpload, beginUpload, commitUpload, endOpenUploads, receiveUpload, type OpenUploads } from "./upload-handlers.js";
+
+/** How long an untouched partial upload is kept by default: the same as `wharf serve --partial-ttl`. */
+const DEFAULT_PARTIAL_TTL = 24 * 3600_000;
 
 /** The running files service: its data layout, and its partial-upload sweeper. */
-export interface FilesService {
+export interface FilesService extends Service {
+  readonly name: "files";
   readonly layout: FileLayout;
   /** Deletes expired partial uploads now; resolves how many. */
   sweep(): Promise<number>;
-  /** Stops the periodic sweep. */
-  close(): void;
+  /**
+   * Stops the periodic sweep (and awaits one that runs), then ends every upload still open: their locks are
+   * released and their partials kept, so the clients can resume against the next server. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** What {@link registerFiles} needs; `wharf serve`'s {@link ServiceDeps} has all of it. */
+export interface FilesDeps {
+  /** The data folder: homes are `<dataDir>/homes/<user>`. */
+  dataDir: string;
+  /** The users, who log in with `registerAuth` on the same server. */
+  accounts: AccountStore;
+  /** Default: silent. */
+  logger?: Logger;
+  /** `partialTtl`: partial uploads untouched this long (ms) are deleted; default 24 hours. */
+  config?: { partialTtl?: number };
 }
 
 /** Options of {@link registerFiles}. */
@@ -29,42 +51,61 @@ export interface FilesOptions {
 /**
  * Adds the files service (docs/files.md) to a server: `files.stat`, `files.list`, `files.mkdir`, `files.rm`,
  * `files.mv`, `files.put.begin|data|commit|abort` and `files.get`, all acting inside the logged-in user's home.
- * Expired partial uploads (`config.partialTtl`) are swept at once and then periodically.
+ * Expired partial uploads (`config.partialTtl`) are swept at once and then periodically. Users log in with the
+ * `auth` request type: register it with {@link registerAuth} on the same server and the same accounts.
  *
  * @example
  * ```ts
  * const server = new Server();
  * const accounts = new AccountStore(dataDir);
- * registerAuth(server, accounts);
- * const files = registerFiles(server, { dataDir, accounts, logger, config: DEFAULT_SERVICE_CONFIG });
- * // ... later
- * files.close();
+ * const auth = registerAuth(server, accounts);
+ * const files = registerFiles(server, { dataDir, accounts });
+ * // ... on shutdown
+ * await server.close();
+ * await files.close();
  * ```
  */
-export function registerFiles(server: Server, deps: ServiceDeps, options: FilesOptions = {}): FilesService {
+export function registerFiles(server: Server, deps: FilesDeps, options: FilesOptions = {}): FilesService {
   const stallTimeout = options.stallTimeout ?? 60_000;
   if (!Number.isSafeInteger(stallTimeout) || stallTimeout <= 0) throw new RangeError("options.stallTimeout must be a positive integer (ms)");
+  if (typeof deps?.dataDir !== "string") throw new TypeError("deps.dataDir must be the data folder's path");
+  if (!(deps.accounts instanceof AccountStore)) throw new TypeError("deps.accounts must be an AccountStore");
+  const partialTtl = deps.config?.partialTtl ?? DEFAULT_PARTIAL_TTL;
   const layout = new FileLayout(deps.dataDir);
-  const logger = deps.logger.child({ service: "files" });
-  const files: FilesDeps = { layout, accounts: deps.accounts, logger, partialTtl: deps.config.partialTtl, stallTimeout };
-  server.handle(FileRequest.STAT, (header, _body, ctx) => statPath(files, header, ctx));
-  server.handle(FileRequest.LIST, (header, _body, ctx) => listPath(files, header, ctx));
-  server.handle(FileRequest.MKDIR, (header, _body, ctx) => makeDirectory(files, header, ctx));
-  server.handle(FileRequest.RM, (header, _body, ctx) => removePath(files, header, ctx));
-  server.handle(FileRequest.MV, (header, _body, ctx) => movePath(files, header, ctx));
-  server.handle(FileRequest.PUT_BEGIN, (header, _body, ctx) => beginUpload(files, header, ctx));
-  server.handle(FileRequest.PUT_DATA, (header, body, ctx) => receiveUpload(files, header, body, ctx), { body: "stream" });
-  server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
-  server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
-  server.handle(FileRequest.GET, (header, _body, ctx) => sendDownload(files, header, ctx));
+  const logger = (deps.logger ?? pino({ level: "silent" })).child({ service: "files" });
+  const openUploads: OpenUploads = new Set();
+  const files: HandlerDeps = { layout, accounts: deps.accounts, logger, partialTtl, stallTimeout, openUploads };
+  const types = typesAdded(server, () => {
+    server.handle(FileRequest.STAT, (header, _body, ctx) => statPath(files, header, ctx));
+    server.handle(FileRequest.LIST, (header, _body, ctx) => listPath(files, header, ctx));
+    server.handle(FileRequest.MKDIR, (header, _body, ctx) => makeDirectory(files, header, ctx));
+    server.handle(FileRequest.RM, (header, _body, ctx) => removePath(files, header, ctx));
+    server.handle(FileRequest.MV, (header, _body, ctx) => movePath(files, header, ctx));
+    server.handle(FileRequest.PUT_BEGIN, (header, _body, ctx) => beginUpload(files, header, ctx));
+    server.handle(FileRequest.PUT_DATA, (header, body, ctx) => receiveUpload(files, header, body, ctx), { body: "stream" });
+    server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
+    server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
+    server.handle(FileRequest.GET, (header, _body, ctx) => sendDownload(files, header, ctx));
+  });
 
-  const sweep = (): Promise<number> => sweepPartials(layout, deps.config.partialTtl, logger);
+  // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = (): Promise<number> => {
+    const run = sweepPartials(layout, partialTtl, logger);
+    sweeping = run.catch(() => {});
+    return run;
+  };
   const sweepQuietly = (): void => {
     sweep().catch((err: unknown) => logger.error({ err }, "sweeping partial uploads failed"));
   };
   sweepQuietly();
-  const interval = Math.min(10 * 60_000, Math.max(1_000, deps.config.partialTtl / 4));
+  const interval = Math.min(10 * 60_000, Math.max(1_000, partialTtl / 4));
   const timer = setInterval(sweepQuietly, interval);
   timer.unref();
-  return { layout, sweep, close: () => clearInterval(timer) };
+  const close = once(async () => {
+    clearInterval(timer);
+    await sweeping;
+    await endOpenUploads(openUploads);
+  });
+  return { name: "files", types, layout, sweep, close };
 }

@@ -3,8 +3,9 @@ import { constants } from "node:fs";
 import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import type { RequestContext } from "../../server/index.js";
+import { SessionKey, type RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
+import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -38,13 +39,29 @@ interface Upload {
   /** Set when the upload went quiet for too long and was ended: no byte of it may be written after that. */
   stalled: boolean;
   watchdog: NodeJS.Timeout | undefined;
+  /** The uploads of its connection (by token) and of its service: it leaves both when it ends. */
+  ofConnection: Map<string, Upload>;
+  ofService: OpenUploads;
+  /** Set by the first endUpload: later calls (connection close, stall, service close) await the same ending. */
+  ending: Promise<void> | null;
 }
 
-const SESSION_UPLOADS = "files.uploads";
+/** The uploads of one files service that have not ended, so that its close() can end them. */
+export type OpenUploads = Set<Upload>;
+
+/**
+ * Ends every open upload of a service (locks released, partials kept for a resume): for the service's close(),
+ * once the server has stopped its requests.
+ */
+export async function endOpenUploads(open: OpenUploads): Promise<void> {
+  await Promise.all([...open].map((upload) => endUpload(upload)));
+}
+
+const SESSION_UPLOADS = new SessionKey<Map<string, Upload>>("wharf.files.uploads");
 
 /** The uploads of a request's connection; they end (locks released, partials kept) when it closes. */
 function uploadsOf(ctx: RequestContext): Map<string, Upload> {
-  let uploads = ctx.session.get(SESSION_UPLOADS) as Map<string, Upload> | undefined;
+  let uploads = ctx.session.get(SESSION_UPLOADS);
   if (uploads === undefined) {
     const created = new Map<string, Upload>();
     uploads = created;
@@ -52,7 +69,7 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
     ctx.channel?.onClose(() => {
       // An upload whose bytes are being received ends in its data handler, once what arrived is written: its
       // lock must not go before that, or another upload could start on the partial meanwhile.
-      for (const upload of created.values()) if (!upload.sending) void endUpload(ctx, upload);
+      for (const upload of created.values()) if (!upload.sending) void endUpload(upload);
     });
   }
   return uploads;
@@ -67,10 +84,19 @@ function findUpload(ctx: RequestContext, token: string): Upload {
   return upload;
 }
 
-async function endUpload(ctx: RequestContext, upload: Upload): Promise<void> {
-  clearInterval(upload.watchdog);
-  uploadsOf(ctx).delete(upload.token);
-  await upload.lock.release();
+function endUpload(upload: Upload): Promise<void> {
+  upload.ending ??= (async () => {
+    clearInterval(upload.watchdog);
+    upload.ofConnection.delete(upload.token);
+    try {
+      await upload.lock.release();
+    } finally {
+      // Only once the lock file is gone: the service's close() must be able to await an ending begun elsewhere
+      // (the connection closing as the server shuts down).
+      upload.ofService.delete(upload);
+    }
+  })();
+  return upload.ending;
 }
 
 /**
@@ -83,7 +109,7 @@ function watchForStall(deps: FilesDeps, ctx: RequestContext, upload: Upload): vo
     upload.stalled = true;
     ctx.logger.warn({ path: upload.rel, offset: upload.offset }, `upload ended: no bytes for ${deps.stallTimeout} ms`);
     const flushed = upload.writer?.finish().catch(() => {}) ?? Promise.resolve();
-    void flushed.then(() => endUpload(ctx, upload));
+    void flushed.then(() => endUpload(upload));
   }, Math.max(10, Math.min(1_000, deps.stallTimeout / 4)));
   upload.watchdog.unref();
 }
@@ -136,8 +162,10 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
       sha256: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+      ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
     };
-    uploadsOf(ctx).set(token, upload);
+    upload.ofConnection.set(token, upload);
+    upload.ofService.add(upload);
     watchForStall(deps, ctx, upload);
     ctx.logger.debug({ user: account.name, path: rel, fileSize: fields.fileSize, offset }, "upload begins");
     return { header: { upload: token, offset } };
@@ -198,13 +226,13 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     upload.lastActivity = Date.now();
     return { header: { received, sha256: upload.sha256 } };
   } catch (err) {
-    await endUpload(ctx, upload);
+    await endUpload(upload);
     throw fsFailure(err, upload.rel);
   } finally {
     upload.sending = false;
     upload.writer = null;
     await file?.close();
-    if (ctx.channel?.closed === true) await endUpload(ctx, upload); // nobody is left to commit it
+    if (ctx.channel?.closed === true) await endUpload(upload); // nobody is left to commit it
   }
 }
 
@@ -236,7 +264,7 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {
-    await endUpload(ctx, upload);
+    await endUpload(upload);
   }
 }
 
@@ -245,7 +273,7 @@ export async function abortUpload(deps: FilesDeps, header: RequestHeader, ctx: R
   await userHome(deps, ctx);
   const fields = parseFields(putAbortRequest, header);
   const upload = findUpload(ctx, fields.upload);
-  await endUpload(ctx, upload);
+  await endUpload(upload);
   return { header: { upload: upload.token, offset: upload.offset } };
 }
 
@@ -279,13 +307,4 @@ async function land(upload: Upload, sha256: string): Promise<number> {
   await rm(upload.paths.info, { force: true });
   if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);
   return Number(info.mtimeNs) / 1e6;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -32,5 +32,5 @@ export { answerJsonRpc, BATCH_CONCURRENCY, JsonRpcCode, MAX_BATCH, MAX_STREAM_IT
 export { DEFAULT_REPLY_BUDGET, MIN_REPLY_BUDGET } from "./budget.js";
 export { DEFAULT_SLICE_MS, TimeSlice } from "./time-slice.js";
 export { RpcRegistry, describeIssues, type MethodInfo, type MethodOptions, type RpcHandler, type RpcRegistryOptions } from "./registry.js";
-export { registerRpc, type RegisterRpcOptions } from "./server.js";
+export { RpcService, registerRpc, type RegisterRpcOptions } from "./server.js";
 export { ErrorCode, WharfError } from "../../wire/index.js";

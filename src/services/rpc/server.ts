@@ -3,14 +3,15 @@
  */
 import type { Executor } from "../../pool/index.js";
 import type { RequestContext, Server } from "../../server/index.js";
-import { MAX_DATAGRAM_SIZE, WharfError, type RequestHeader } from "../../wire/index.js";
+import { ErrorCode, MAX_DATAGRAM_SIZE, WharfError, type RequestHeader } from "../../wire/index.js";
+import { typesAdded, type Service } from "../service.js";
 import { toFrame, unpack } from "./binary.js";
 import { DEFAULT_REPLY_BUDGET, MIN_REPLY_BUDGET } from "./budget.js";
 import { isAsyncIterable, pump, settle } from "./call.js";
 import { RpcContext } from "./context.js";
 import { RpcErrorCode } from "./errors.js";
 import { answerJsonRpc } from "./jsonrpc.js";
-import { RpcRegistry } from "./registry.js";
+import { RpcRegistry, type RpcRegistryOptions } from "./registry.js";
 
 /** Options of {@link registerRpc}. */
 export interface RegisterRpcOptions {
@@ -21,6 +22,57 @@ export interface RegisterRpcOptions {
    * `maxBodySize` when that is smaller. Over UDP a reply is also held to one datagram.
    */
   replyBudget?: number;
+  /**
+   * The service owns `executor`: its `close()` shuts the pool down (queued tasks cancelled, running ones
+   * awaited). Default false: a pool you pass in stays yours to shut down.
+   */
+  ownsExecutor?: boolean;
+}
+
+/**
+ * The RPC service: the method registry of a server (add methods with {@link RpcRegistry.method}) and its
+ * lifecycle. `close()` refuses new calls with `E_SHUTTING_DOWN`, cancels the calls still running (their
+ * `ctx.signal` fires), and shuts down the executor if the service owns it. Idempotent.
+ */
+export class RpcService extends RpcRegistry implements Service {
+  readonly name = "rpc";
+  types: readonly string[] = [];
+  /** The requests of calls running now (rpc.call and jsonrpc): close() cancels them. */
+  readonly #inFlight = new Set<RequestContext>();
+  readonly #ownedExecutor: Executor | null;
+  #closing: Promise<void> | null = null;
+
+  /** @internal Made by {@link registerRpc}. */
+  constructor(options: RpcRegistryOptions, ownedExecutor: Executor | null) {
+    super(options);
+    this.#ownedExecutor = ownedExecutor;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const reason = new WharfError(ErrorCode.SHUTTING_DOWN, "the RPC service is closing");
+      for (const req of this.#inFlight) req.abort(reason);
+      // A task already running on a pool thread cannot be interrupted: shutdown() waits for it to end.
+      await this.#ownedExecutor?.shutdown({ cancelFutures: true });
+    })();
+    return this.#closing;
+  }
+
+  /** @internal Runs one request's calls, counted as in flight; refused once closing. */
+  async serve<T>(req: RequestContext, work: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new WharfError(ErrorCode.SHUTTING_DOWN, "the RPC service is closed");
+    this.#inFlight.add(req);
+    try {
+      return await work();
+    } finally {
+      this.#inFlight.delete(req);
+    }
+  }
 }
 
 /** Room for the reply header beside a JSON-RPC reply body in one datagram. */
@@ -57,7 +109,7 @@ function timeoutOf(header: RequestHeader): number | undefined {
   return timeout;
 }
 
-async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buffer, req: RequestContext, maxHeaderSize: number) {
+async function serveCall(registry: RpcService, header: RequestHeader, body: Buffer, req: RequestContext, maxHeaderSize: number) {
   const entry = registry.lookup(header.method);
   const timeout = timeoutOf(header);
   const params = unpack(header.params, header.parts, body);
@@ -85,7 +137,8 @@ async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buf
  * Adds RPC to a server and returns its method registry, with the built-in methods `rpc.list` (every method, with
  * the JSON Schema of its parameters where one was given) and `health.check` (`{status: "SERVING"}`, or
  * `"NOT_SERVING"` while the server drains for shutdown). Methods are reachable as `rpc.call` (wharf clients,
- * binary bodies, streaming, deadlines) and as JSON-RPC 2.0 (`jsonrpc`). See docs/rpc.md.
+ * binary bodies, streaming, deadlines) and as JSON-RPC 2.0 (`jsonrpc`). See docs/rpc.md. The registry is also the
+ * service (`name` "rpc"): see {@link RpcService} for what its `close()` does.
  *
  * @example
  * ```ts
@@ -98,8 +151,9 @@ async function serveCall(registry: RpcRegistry, header: RequestHeader, body: Buf
  * await server.listenTcp({ port: 9000 });
  * ```
  */
-export function registerRpc(server: Server, options: RegisterRpcOptions = {}): RpcRegistry {
-  const registry = new RpcRegistry({ executor: options.executor, draining: () => server.state !== "serving" });
+export function registerRpc(server: Server, options: RegisterRpcOptions = {}): RpcService {
+  const owned = options.ownsExecutor === true ? (options.executor ?? null) : null;
+  const registry = new RpcService({ executor: options.executor, draining: () => server.state !== "serving" }, owned);
   const replyBudget = options.replyBudget ?? Math.max(MIN_REPLY_BUDGET, Math.min(DEFAULT_REPLY_BUDGET, server.limits.maxBodySize));
   if (!Number.isSafeInteger(replyBudget) || replyBudget < MIN_REPLY_BUDGET) {
     throw new RangeError(`options.replyBudget must be an integer of at least ${MIN_REPLY_BUDGET} bytes`);
@@ -112,14 +166,18 @@ export function registerRpc(server: Server, options: RegisterRpcOptions = {}): R
     duringDrain: true,
   });
   // Both types stay open while draining so that health.check can say NOT_SERVING; the registry refuses the rest.
-  server.handle("rpc.call", (header, body: Buffer, req) => serveCall(registry, header, body, req, maxHeaderSize), { duringDrain: true });
-  server.handle(
-    "jsonrpc",
-    async (header, body: Buffer, req) => {
-      const reply = await answerJsonRpc(registry, body, req, { timeout: timeoutOf(header), replyBudget: req.peer.transport === "udp" ? udpBudget : replyBudget });
-      return reply === null ? undefined : { body: reply };
-    },
-    { duringDrain: true },
-  );
+  registry.types = typesAdded(server, () => {
+    server.handle("rpc.call", (header, body: Buffer, req) => registry.serve(req, () => serveCall(registry, header, body, req, maxHeaderSize)), { duringDrain: true });
+    server.handle(
+      "jsonrpc",
+      (header, body: Buffer, req) =>
+        registry.serve(req, async () => {
+          const budget = req.peer.transport === "udp" ? udpBudget : replyBudget;
+          const reply = await answerJsonRpc(registry, body, req, { timeout: timeoutOf(header), replyBudget: budget });
+          return reply === null ? undefined : { body: reply };
+        }),
+      { duringDrain: true },
+    );
+  });
   return registry;
 }

@@ -6,7 +6,7 @@ import { runWharfFully as runWharf } from "../exec/helpers.js";
 
 describe("wharf call", () => {
   test("prints a result as JSON, a stream as one JSON line per item, and errors as one line", async (t) => {
-    const serve = await startServe(t, ["--no-udp"]);
+    const serve = await startServe(t, ["--no-udp", "--rpc-demo"]);
     const server = ["--server", serve.url("tcp")];
     const add = await runWharf(["call", "math.add", "[1, 2.5]", ...server]);
     assert.equal(add.code, 0, add.stderr);
@@ -29,7 +29,7 @@ describe("wharf call", () => {
   });
 
   test("--list names the methods with their parameters and descriptions", async (t) => {
-    const serve = await startServe(t, ["--no-udp"]);
+    const serve = await startServe(t, ["--no-udp", "--rpc-demo"]);
     const list = await runWharf(["call", "--list", "--server", serve.url("tcp")]);
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trim().split("\n");

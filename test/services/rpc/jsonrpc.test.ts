@@ -110,7 +110,7 @@ describe("JSON-RPC 2.0 over a frame", () => {
   });
 
   test("a Python peer speaks JSON-RPC to wharf serve with nothing but the standard library", async (t) => {
-    const serve = await startServe(t, ["--no-udp"]);
+    const serve = await startServe(t, ["--no-udp", "--rpc-demo"]);
     const { port } = new URL(serve.url("tcp").replace("tcp:", "http:"));
     const script = String.raw`
 import json, socket, struct, sys
