@@ -93,6 +93,7 @@ async function serve(options: ServeOptions): Promise<void> {
   tuneForThroughput(options.gc);
   mkdirSync(resolve(options.data), { recursive: true });
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  logForgottenRejections(logger);
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
   if (cluster.isWorker) return serveWorker(options, logger);
   const { server, services } = buildServerWithServices(options, logger);
@@ -101,6 +102,18 @@ async function serve(options: ServeOptions): Promise<void> {
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
   onShutdownSignal(logger, () => closeAll(ntp, stopServing(server, services, options)));
+}
+
+/**
+ * A promise some handler let reject without a catch is a bug to log, not a reason to take down every client:
+ * Node's default (since 15) ends the process. The server runtime itself leaves none (the fuzz test would see
+ * the process die), so this guards only the code that services and users add. Uncaught exceptions keep Node's
+ * default: after one, the process's state is unknown, and `--workers` replaces a worker that dies.
+ */
+function logForgottenRejections(logger: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    logger.error({ err: reason }, "a promise rejected and nothing handled it (a bug); serving goes on");
+  });
 }
 
 /** Makes a server with every service registered, configured from the options. */
