@@ -50,7 +50,12 @@ export async function pump(items: AsyncIterable<unknown>, ctx: RpcContext, emit:
   });
   const guarded = <T>(promise: PromiseLike<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      if (reason !== undefined) return reject(reason);
+      if (reason !== undefined) {
+        // Already aborted: the promise (the generator's next step) is abandoned, but it may still reject, and a
+        // rejection nobody handles would be the process's problem (found by the fuzz test).
+        promise.then(undefined, () => {});
+        return reject(reason);
+      }
       fail = reject;
       promise.then(resolve, reject);
     });
