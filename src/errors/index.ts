@@ -7,4 +7,5 @@
  */
 export { ErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
 export { ERROR_CODES, describeErrorCode, type ErrorCodeInfo, type ErrorLayer } from "./registry.js";
+export { MAX_QUOTED, quote } from "./quote.js";
 export { WharfError, type WireErrorBody } from "./wharf-error.js";

@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { ErrorCode, WharfError, encodeFrameParts, type ReplyHeader, type WireErrorBody } from "../wire/index.js";
 
+export { quote } from "../errors/index.js";
+
 /**
  * The longest error message a reply carries, in characters. Messages quote what clients sent (a type name, a
  * path, a method); a client must not be able to make its own error reply outgrow the header limit (a 30,000-quote
@@ -10,23 +12,6 @@ export const MAX_ERROR_MESSAGE = 512;
 
 /** The largest error header with `data` (bytes); beyond it the data is left out. */
 const MAX_ERROR_DATA = 16 * 1024;
-
-/** How many characters of a client's value an error message quotes before cutting it with an ellipsis. */
-const MAX_QUOTED = 64;
-
-/**
- * A client's value as an error message quotes it: JSON-quoted and cut to a few dozen characters, so that an
- * error about a hostile value stays small.
- *
- * @example
- * ```ts
- * quote("x".repeat(1000)); // "\"xxxxxxxx…\"" (64 x's and an ellipsis, quoted)
- * ```
- */
-export function quote(value: unknown): string {
-  const text = typeof value === "string" ? value : String(value);
-  return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text);
-}
 
 /** Turns anything a handler threw into the `error` of a reply; unexpected errors are logged, not leaked. */
 export function toWireError(err: unknown, logger: Logger, context: Record<string, unknown>): WireErrorBody {

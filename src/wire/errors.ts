@@ -7,6 +7,7 @@ export {
   ErrorCode,
   WharfError,
   describeErrorCode,
+  quote,
   type ErrorCodeInfo,
   type ErrorLayer,
   type WireErrorBody,

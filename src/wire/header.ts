@@ -1,4 +1,4 @@
-import { ErrorCode, ProtocolError, type WireErrorBody } from "./errors.js";
+import { ErrorCode, ProtocolError, quote, type WireErrorBody } from "./errors.js";
 
 /** Any frame header: a JSON object. `size` is the body length in bytes (absent means 0). */
 export interface FrameHeader {
@@ -32,7 +32,7 @@ export function headerSize(header: FrameHeader): number {
   if (size === undefined) return 0;
   if (!isWireInteger(size)) {
     const id = isWireInteger(header.id) ? header.id : null;
-    throw new ProtocolError(ErrorCode.BAD_SIZE, `size must be a non-negative safe integer, got ${JSON.stringify(size)}`, id);
+    throw new ProtocolError(ErrorCode.BAD_SIZE, `size must be a non-negative safe integer, got ${quote(size)}`, id);
   }
   return size;
 }

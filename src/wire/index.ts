@@ -13,6 +13,7 @@ export {
   ProtocolError,
   WharfError,
   describeErrorCode,
+  quote,
   type ErrorCodeInfo,
   type ErrorLayer,
   type WireErrorBody,

@@ -3,7 +3,7 @@
  * environment and the home folder.
  */
 import { mkdir } from "node:fs/promises";
-import { WharfError } from "../../wire/index.js";
+import { WharfError, quote } from "../../wire/index.js";
 import { homeOf } from "../shared/homes.js";
 import { ExecErrorCode } from "./errors.js";
 
@@ -50,7 +50,7 @@ export function resolveCommand(policy: ExecPolicy, argv: string[], shell: boolea
   if (program.length === 0) throw new WharfError(ExecErrorCode.INVALID_PARAMS, "exec.run: argv[0] must not be empty");
   const allow = policy.execAllow;
   if (allow !== null && !allow.includes(program)) {
-    throw new WharfError(ExecErrorCode.NOT_ALLOWED, `command ${JSON.stringify(program)} is not allowed here (allowed: ${allow.join(", ") || "none"})`, {
+    throw new WharfError(ExecErrorCode.NOT_ALLOWED, `command ${quote(program)} is not allowed here (allowed: ${allow.join(", ") || "none"})`, {
       data: { allowed: allow },
     });
   }

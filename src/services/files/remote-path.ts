@@ -1,14 +1,14 @@
 import type { Stats } from "node:fs";
 import { lstat, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { WharfError } from "../../wire/index.js";
+import { WharfError, quote } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 
 /** The name inside each home where the service keeps its own state (partial uploads, metadata). Reserved. */
 export const RESERVED_NAME = ".wharf";
 
 function pathError(path: string, why: string): WharfError {
-  return new WharfError(FileErrorCode.PATH, `${JSON.stringify(path)}: ${why}`);
+  return new WharfError(FileErrorCode.PATH, `${quote(path)}: ${why}`);
 }
 
 /**

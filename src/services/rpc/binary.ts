@@ -3,7 +3,7 @@
  * by a placeholder `{"$bin": i}`; the frame's body is the parts laid end to end, and the header's `parts` lists
  * their sizes. Values without binary data are sent as they are, with no body and no `parts`.
  */
-import { WharfError } from "../../wire/index.js";
+import { WharfError, quote } from "../../wire/index.js";
 import { RpcErrorCode } from "./errors.js";
 
 /** Deepest nesting of a value that is searched for binary data: deeper (or cyclic) values are refused. */
@@ -78,7 +78,7 @@ function restore(value: unknown, parts: Buffer[], depth: number): unknown {
   if (Object.hasOwn(record, "$bin")) {
     const index = record.$bin;
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= parts.length) {
-      throw new WharfError(RpcErrorCode.INVALID_PARAMS, `"$bin": ${JSON.stringify(index)} names no binary part`);
+      throw new WharfError(RpcErrorCode.INVALID_PARAMS, `"$bin": ${quote(index)} names no binary part`);
     }
     return parts[index];
   }

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Executor, Task } from "../../pool/index.js";
-import { WharfError, describeErrorCode } from "../../wire/index.js";
+import { WharfError, describeErrorCode, quote } from "../../wire/index.js";
 import { AccountErrorCode } from "../accounts/index.js";
 import type { RpcContext } from "./context.js";
 import { RpcErrorCode } from "./errors.js";
@@ -160,7 +160,7 @@ export class RpcRegistry {
     const entry = typeof name === "string" ? this.#methods.get(name) : undefined;
     if (entry === undefined) {
       if (typeof name !== "string") throw new WharfError(RpcErrorCode.INVALID_PARAMS, "method must be a string");
-      throw new WharfError(RpcErrorCode.NO_METHOD, `no method ${JSON.stringify(name)}`);
+      throw new WharfError(RpcErrorCode.NO_METHOD, `no method ${quote(name)}`);
     }
     return entry;
   }
