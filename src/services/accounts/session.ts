@@ -38,7 +38,7 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
       throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password");
     }
     const address = ctx.peer.address;
-    const account = await throttle.oneAtATime(address, async () => {
+    const account = await throttle.attempt(address, user, async () => {
       if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
       const wait = throttle.waitFor(address, user);
       if (wait > 0) {

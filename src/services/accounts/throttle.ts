@@ -63,6 +63,11 @@ class Tier {
     this.#entries.delete(key);
   }
 
+  /** Failures `key` may still make before it must wait (0 once it is over its allowance). */
+  freeLeft(key: string, now: number): number {
+    return Math.max(0, this.#free - (this.#live(key, now)?.failures ?? 0));
+  }
+
   #blockedUntil(entry: Entry): number {
     const over = entry.failures - this.#free;
     if (over < 0) return 0;
@@ -87,15 +92,17 @@ class Tier {
  * per user name alone: a correct password from an address that has not failed is never refused because other
  * addresses failed (OpenSSH's PerSourcePenalties and fail2ban throttle by source for the same reason).
  *
- * The attempts of one address are made one at a time ({@link oneAtATime}): a client that pipelines many guesses
- * cannot have them all checked before the first failure is recorded, and many correct logins from one address
- * at once (a connection pool, a NAT) are merely queued, never refused. A success clears the address and user
- * pair; the address keeps its failures (one valid account must not wash a guessing address clean).
+ * Attempts whose outcome is not known yet count against the allowance ({@link attempt}): an address may have
+ * as many attempts running at once as it has failures left (at least one), and so may an address and user pair,
+ * so a client that pipelines many guesses cannot have them all checked before the first failures are recorded.
+ * Attempts beyond that wait their turn; none is refused for it, so many correct logins from one address at once
+ * (a connection pool, a NAT) run concurrently up to the allowance and queue after it. A success clears the address
+ * and user pair; the address keeps its failures (one valid account must not wash a guessing address clean).
  *
  * @example
  * ```ts
  * const throttle = new LoginThrottle();
- * await throttle.oneAtATime("10.0.0.1", async () => {
+ * await throttle.attempt("10.0.0.1", "alice", async () => {
  *   if (throttle.waitFor("10.0.0.1", "alice") > 0) throw new Error("wait");
  *   if (await store.verify("alice", password)) throttle.succeeded("10.0.0.1", "alice");
  *   else throttle.failed("10.0.0.1", "alice");
@@ -105,8 +112,8 @@ class Tier {
 export class LoginThrottle {
   readonly #addresses: Tier;
   readonly #pairs: Tier;
-  /** The last attempt queued per address; an entry goes when its queue empties. */
-  readonly #queues = new Map<string, Promise<void>>();
+  /** Attempts running and waiting, per address and per address and user pair; an entry goes when both are 0. */
+  readonly #slots = new Map<string, { running: number; waiting: (() => void)[] }>();
 
   constructor(options: LoginThrottleOptions = {}) {
     const shared = {
@@ -136,28 +143,50 @@ export class LoginThrottle {
   }
 
   /**
-   * Runs `attempt` once the attempts queued before it for the same address have ended, so that each one sees the
-   * failures of those before it. Settles as `attempt` does. The queue holds no more than the requests the server
-   * has in flight (bounded by its connection and per-connection limits).
+   * Runs `attempt` once `address` (and `address` as `user`) has fewer attempts running than failures left (at
+   * least one may always run), so that attempts in flight cannot outrun the allowance. Settles as `attempt` does.
+   * Waiting attempts are bounded by the requests the server has in flight (its connection and per-connection
+   * limits); each rechecks when one ends.
    */
-  async oneAtATime<T>(address: string, attempt: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(address);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous === undefined ? mine : previous.then(() => mine);
-    this.#queues.set(address, tail);
+  async attempt<T>(address: string, user: string, attempt: () => Promise<T>): Promise<T> {
+    const pair = pairKey(address, user);
+    const keys = [`a\n${address}`, `p\n${pair}`];
+    const capacity = (): number[] => {
+      const now = Date.now();
+      return [Math.max(1, this.#addresses.freeLeft(address, now)), Math.max(1, this.#pairs.freeLeft(pair, now))];
+    };
+    for (;;) {
+      const limits = capacity();
+      const full = keys.findIndex((key, i) => (this.#slots.get(key)?.running ?? 0) >= limits[i]);
+      if (full < 0) break;
+      await new Promise<void>((resolve) => this.#slot(keys[full]).waiting.push(resolve));
+    }
+    for (const key of keys) this.#slot(key).running += 1;
     try {
-      if (previous !== undefined) await previous;
       return await attempt();
     } finally {
-      release();
-      if (this.#queues.get(address) === tail) this.#queues.delete(address);
+      for (const key of keys) {
+        const slot = this.#slot(key);
+        slot.running -= 1;
+        const waiting = slot.waiting.splice(0);
+        if (slot.running === 0 && slot.waiting.length === 0) this.#slots.delete(key);
+        for (const wake of waiting) wake();
+      }
     }
   }
 
-  /** How many addresses and pairs are remembered (bounded by `maxKeys` each), and addresses with attempts queued. */
+  #slot(key: string): { running: number; waiting: (() => void)[] } {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = { running: 0, waiting: [] };
+      this.#slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  /** How many addresses and pairs are remembered (bounded by `maxKeys` each), and keys with attempts running or waiting. */
   get size(): { addresses: number; pairs: number; queues: number } {
-    return { addresses: this.#addresses.size, pairs: this.#pairs.size, queues: this.#queues.size };
+    return { addresses: this.#addresses.size, pairs: this.#pairs.size, queues: this.#slots.size };
   }
 }
 

@@ -90,26 +90,50 @@ describe("LoginThrottle", () => {
     assert.ok(throttle.waitFor("10.9.9.9", "alice", 30_000) > 0);
   });
 
-  test("oneAtATime() runs the attempts of one address in order, those of other addresses beside them", async () => {
-    const throttle = new LoginThrottle();
+  test("attempt() runs as many attempts at once as failures are left, queues the rest, and other addresses beside them", async () => {
+    const throttle = new LoginThrottle({ addressFreeFailures: 2, userFreeFailures: 5 });
+    let running = 0;
+    let most = 0;
     const log: string[] = [];
-    const attempt = (name: string, ms: number) => async () => {
+    const attempt = (name: string, ms: number, fail: boolean) => async () => {
+      running += 1;
+      most = Math.max(most, running);
       log.push(`${name}+`);
       await new Promise((resolve) => setTimeout(resolve, ms));
+      running -= 1;
       log.push(`${name}-`);
-      if (name === "a2") throw new Error("a2 failed");
+      if (fail) {
+        throttle.failed(name[0] === "a" ? "A" : "B", "u");
+        throw new Error(`${name} failed`);
+      }
       return name;
     };
-    const results = await Promise.allSettled([
-      throttle.oneAtATime("A", attempt("a1", 30)),
-      throttle.oneAtATime("A", attempt("a2", 10)),
-      throttle.oneAtATime("A", attempt("a3", 1)),
-      throttle.oneAtATime("B", attempt("b1", 5)),
-    ]);
-    assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? r.value : "rejected")), ["a1", "rejected", "a3", "b1"]);
-    assert.deepEqual(log.filter((entry) => entry.startsWith("a")), ["a1+", "a1-", "a2+", "a2-", "a3+", "a3-"], "A one at a time, a failure does not stop the queue");
-    assert.ok(log.indexOf("b1-") < log.indexOf("a1-"), "B did not wait for A");
-    assert.equal(throttle.size.queues, 0, "no queue is left behind");
+    const a = ["a1", "a2", "a3", "a4"].map((name) => throttle.attempt("A", "u", attempt(name, 20, true)));
+    const b = throttle.attempt("B", "u", attempt("b1", 5, false));
+    const results = await Promise.allSettled([...a, b]);
+    assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected", "rejected", "rejected", "fulfilled"], "a failure does not stop the queue");
+    assert.deepEqual(log.slice(0, 3).sort(), ["a1+", "a2+", "b1+"], "A ran two at once (its two free failures), B beside them");
+    assert.ok(log.indexOf("a3+") > log.indexOf("a1-"), "a3 waited for a slot");
+    assert.ok(log.indexOf("a4+") > log.indexOf("a3-"), "with no failures left, A's attempts ran one at a time");
+    assert.equal(most, 3);
+    assert.equal(throttle.size.queues, 0, "nothing is left behind");
+  });
+
+  test("attempt(): many correct logins from one address run concurrently up to the allowance", async () => {
+    const throttle = new LoginThrottle({ addressFreeFailures: 10, userFreeFailures: 3 });
+    let running = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        throttle.attempt("A", `user${i}`, async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          running -= 1;
+        }),
+      ),
+    );
+    assert.equal(most, 10, "ten at once (the address's free failures), not one at a time");
   });
 });
 
