@@ -5,6 +5,6 @@
  *
  * @module
  */
-export { ErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
+export { ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
 export { ERROR_CODES, describeErrorCode, type ErrorCodeInfo, type ErrorLayer } from "./registry.js";
 export { WharfError, type WireErrorBody } from "./wharf-error.js";
