@@ -40,7 +40,8 @@ export class BrokerClient {
 
   /** The client of `address` in this process, connecting on first use. */
   static for(address: Address, authkey: Buffer): BrokerClient {
-    const key = addressKey(address);
+    // Keyed by the auth key too: a process may hold a right and a wrong key for one address.
+    const key = `${addressKey(address)}#${authkey.toString("hex")}`;
     let client = clients.get(key);
     if (client === undefined) {
       client = new BrokerClient(address, authkey, key);
@@ -63,8 +64,8 @@ export class BrokerClient {
         this.#socket.destroy(error as Error);
       }
     });
-    this.#socket.on("error", (error) => this.#fail(new BrokerGoneError(`lost the broker at ${key}: ${error.message}`, { cause: error })));
-    this.#socket.once("close", () => this.#fail(new BrokerGoneError(`the broker at ${key} closed the connection`)));
+    this.#socket.on("error", (error) => this.#fail(new BrokerGoneError(`lost the broker at ${addressKey(address)}: ${error.message}`, { cause: error })));
+    this.#socket.once("close", () => this.#fail(new BrokerGoneError(`the broker at ${addressKey(address)} closed the connection`)));
   }
 
   /**

@@ -67,6 +67,18 @@ export abstract class LockLike extends SharedObject {
   }
 
   /**
+   * Number of callers, of every process, waiting in `acquire()` now.
+   *
+   * @example
+   * ```ts
+   * console.log(await lock.waiting());
+   * ```
+   */
+  waiting(): Promise<number> {
+    return this.lockOp("waiting", undefined) as Promise<number>;
+  }
+
+  /**
    * Acquires, runs `fn`, and always releases. Rejects with `WaitTimeoutError` if `timeout` ran out first.
    *
    * @example

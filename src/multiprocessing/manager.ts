@@ -93,6 +93,11 @@ export class Manager {
     return this.#address;
   }
 
+  /** The server process's id (after `start()`; undefined for a connected manager). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** The auth key (bytes). */
   get authkey(): Buffer {
     return this.#authkey;

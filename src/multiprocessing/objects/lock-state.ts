@@ -25,6 +25,8 @@ export class LockState implements BrokerObject {
         return this.holder !== undefined;
       case "owned":
         return this.holder === session;
+      case "waiting":
+        return this.waiters.size;
       case "count":
         return this.holder === session ? this.count : 0;
     }
