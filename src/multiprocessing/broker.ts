@@ -4,8 +4,9 @@
  * connection is a {@link Session}; when one closes (its process died or exited) the broker aborts its waits and
  * lets each object take back what it held, so a dead holder never blocks the others.
  *
- * Frames (docs/architecture.md, "Across processes"): a request `{ type: op, id, o: objectId, w?: 1, n?: 1 }` with
- * the v8-serialized argument array as body; a reply `{ id, ok }` with the v8-serialized result as body, or
+ * Frames (docs/architecture.md, "Across processes"): a request `{ type: op, id, o: objectId, a?, w?: 1, n?: 1 }`
+ * with its argument array in `a` or in the body (codec.ts); a reply `{ id, ok, v? }` with the result in `v` or in
+ * the body, or
  * `{ id, ok: false, error: { code, message } }`. `w` marks an op that may wait (the broker keeps an abort handle
  * for it), `n` one that wants no reply. `{ type: "cancel", ref }` aborts the waiting op `ref`. The broker opens
  * with `{ event: "challenge" }` (32 random bytes) and the client answers `{ type: "hello", id: 0 }` with their
@@ -16,9 +17,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deserialize, serialize } from "node:v8";
 import { WharfError } from "../errors/index.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
+import { decodeArgs, encodeValue } from "./codec.js";
 import { AuthkeyError, BrokerGoneError, errorToWire } from "./errors.js";
 
 /** Where a broker listens: a Unix socket path, or a TCP host and port. */
@@ -243,7 +244,7 @@ export class Broker {
     let result: unknown;
     let controller: AbortController | undefined;
     try {
-      const args = body.length === 0 ? [] : (deserialize(body) as unknown[]);
+      const args = decodeArgs(header, body);
       if (type === "create") {
         result = this.create(header.kind as string, args);
       } else {
@@ -272,8 +273,10 @@ export class Broker {
     if (header.w === 1) session.pending.delete(id);
     if (header.n === 1 || session.closed.aborted) return;
     if (error !== undefined) this.#write(session, { id, ok: false, error: errorToWire(error) });
-    else if (value === undefined) this.#write(session, { id, ok: true });
-    else this.#write(session, { id, ok: true }, serialize(value));
+    else {
+      const reply: FrameHeader = { id, ok: true };
+      this.#write(session, reply, encodeValue(reply, "v", value));
+    }
   }
 
   #write(session: RemoteSession, header: FrameHeader, body?: Uint8Array): void {

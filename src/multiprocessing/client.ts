@@ -4,9 +4,9 @@
  * process alive only while some request waits for its reply.
  */
 import { connect, type Socket } from "node:net";
-import { deserialize, serialize } from "node:v8";
 import { flushAtTaskEnd } from "../pool/task-end.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
+import { decodeValue, encodeArgs } from "./codec.js";
 import { addressKey, answerChallenge, type Address } from "./broker.js";
 import { BrokerGoneError, errorFromWire } from "./errors.js";
 
@@ -34,6 +34,8 @@ export class BrokerClient {
   /** Frames written before the broker's challenge arrived; null once authenticated. */
   #outbox: Buffer[][] | null = [];
   #nextId = 1;
+  /** Locks and permits this process holds, by object id: see {@link BrokerClient.noteHeld}. */
+  readonly #held = new Map<number, number>();
   #gone: Error | undefined;
   #corked = false;
   #refed = false;
@@ -77,7 +79,7 @@ export class BrokerClient {
     const id = this.#nextId++;
     const header: FrameHeader = options?.waits ? { type: op, id, o: object, w: 1 } : { type: op, id, o: object };
     const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    this.#send(header, args.length === 0 ? undefined : serialize(args));
+    this.#send(header, encodeArgs(header, args));
     const signal = options?.signal;
     if (signal !== undefined) {
       const onAbort = (): void => this.#send({ type: "cancel", ref: id });
@@ -96,15 +98,33 @@ export class BrokerClient {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     const id = this.#nextId++;
     const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    this.#send({ type: "create", id, kind }, serialize(init));
+    const header: FrameHeader = { type: "create", id, kind };
+    this.#send(header, encodeArgs(header, init));
     this.#updateRef();
     return promise as Promise<number>;
+  }
+
+  /**
+   * Counts `n` locks or permits of `object` as held by this process (`n` < 0: given back). A release by a
+   * process that holds what it releases cannot fail, so it is posted without waiting for a reply: the next
+   * acquire leaves in the same write, and a hand-over between two processes costs one hop instead of three.
+   */
+  noteHeld(object: number, n: number): void {
+    const held = (this.#held.get(object) ?? 0) + n;
+    if (held > 0) this.#held.set(object, held);
+    else this.#held.delete(object);
+  }
+
+  /** How many locks or permits of `object` this process holds, as far as it knows. */
+  held(object: number): number {
+    return this.#held.get(object) ?? 0;
   }
 
   /** Sends `op` without waiting for any reply. Failures of such ops are not reported. */
   post(object: number, op: string, args: unknown[]): void {
     if (this.#gone !== undefined) throw this.#gone;
-    this.#send({ type: op, id: this.#nextId++, o: object, n: 1 }, args.length === 0 ? undefined : serialize(args));
+    const header: FrameHeader = { type: op, id: this.#nextId++, o: object, n: 1 };
+    this.#send(header, encodeArgs(header, args));
     // A child's task must not end (and its process exit) before the broker has what it posted.
     flushAtTaskEnd(this.#flush);
   }
@@ -149,7 +169,7 @@ export class BrokerClient {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
-    if (header.ok === true) pending.resolve(body.length === 0 ? undefined : deserialize(body));
+    if (header.ok === true) pending.resolve(decodeValue(header, "v", body));
     else pending.reject(errorFromWire(header.error));
     this.#updateRef();
   }

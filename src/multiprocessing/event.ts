@@ -121,8 +121,10 @@ export class Condition extends LockLike {
     return this.call("notify", [Number.MAX_SAFE_INTEGER]) as Promise<void>;
   }
 
-  protected override lockOp(op: string, options: WaitOptions | undefined): Promise<unknown> {
-    return op === "acquire" ? this.waitOp("lockOp", options, ["acquire"]) : this.call("lockOp", [op]);
+  protected override lockOp(op: string, options: WaitOptions | undefined): Promise<any> {
+    if (op === "acquire") return this.waitOp("lockOp", options, ["acquire"]);
+    if (op === "release") return this.releaseHeld("lockOp", ["release"], 1);
+    return this.call("lockOp", [op]);
   }
 }
 

@@ -114,6 +114,28 @@ export abstract class SharedObject {
     this.#remote().post(this.#ref.id, op, args);
   }
 
+  /** Records that this process took (`n` > 0) or gave back (`n` < 0) `n` locks or permits of this object. */
+  protected noteHeld(n: number): void {
+    if (this.#broker === undefined) this.#remote().noteHeld(this.#ref.id, n);
+  }
+
+  /**
+   * Releases `n`: posted without a reply when this process is known to hold at least `n` (such a release
+   * cannot fail), sent as a request otherwise, so that a wrong release still rejects with its error.
+   */
+  protected releaseHeld(op: string, args: unknown[], n: number): Promise<void> {
+    if (this.#broker === undefined && this.#remote().held(this.#ref.id) >= n) {
+      this.#remote().noteHeld(this.#ref.id, -n);
+      try {
+        this.#remote().post(this.#ref.id, op, args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return Promise.resolve();
+    }
+    return this.call(op, args) as Promise<void>;
+  }
+
   /** Validates wait options (a rejection, never a throw) and calls a waiting op with `[timeout, ...]`. */
   protected waitOp(op: string, options: WaitOptions | undefined, args: unknown[] = []): Promise<unknown> {
     const invalid = waitOptionsError(options);

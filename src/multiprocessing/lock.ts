@@ -22,6 +22,7 @@ export abstract class LockLike extends SharedObject {
    */
   async acquire(options?: WaitOptions): Promise<boolean> {
     const got = (await this.lockOp("acquire", options)) as boolean;
+    if (got) this.noteHeld(1);
     if (got && options?.signal?.aborted) {
       await this.release();
       throw options.signal.reason;
@@ -37,8 +38,10 @@ export abstract class LockLike extends SharedObject {
    * if (await lock.tryAcquire()) await lock.release();
    * ```
    */
-  tryAcquire(): Promise<boolean> {
-    return this.lockOp("acquire", { timeout: 0 }) as Promise<boolean>;
+  async tryAcquire(): Promise<boolean> {
+    const got = (await this.lockOp("acquire", { timeout: 0 })) as boolean;
+    if (got) this.noteHeld(1);
+    return got;
   }
 
   /**
@@ -51,7 +54,7 @@ export abstract class LockLike extends SharedObject {
    * ```
    */
   release(): Promise<void> {
-    return this.lockOp("release", undefined) as Promise<void>;
+    return this.lockOp("release", undefined);
   }
 
   /**
@@ -99,8 +102,10 @@ export abstract class LockLike extends SharedObject {
   }
 
   /** Sends a lock op; the Condition routes it through its own object. @internal */
-  protected lockOp(op: string, options: WaitOptions | undefined): Promise<unknown> {
-    return op === "acquire" ? this.waitOp(op, options) : this.call(op, []);
+  protected lockOp(op: string, options: WaitOptions | undefined): Promise<any> {
+    if (op === "acquire") return this.waitOp(op, options);
+    if (op === "release") return this.releaseHeld(op, [], 1);
+    return this.call(op, []);
   }
 }
 

@@ -36,8 +36,11 @@ export class Connection<T = unknown> extends SharedObject {
   }
 
   /**
-   * Sends a value (structured clone) to the other end. Resolves once the pipe took it; rejects with
-   * `PipeClosedError` if either end is closed. Values of one process arrive in order.
+   * Sends a value (structured clone) to the other end; values of one process arrive in order. Like Python's
+   * `send()`, it does not wait for the other side: from a child it resolves once the value is on its way (a
+   * child's task does not end before its sends arrived). A send to a closed pipe is dropped, and the closed end
+   * is reported by this end's next `recv()` (drained first) or `poll()`, as E_PIPE_CLOSED; in the process that
+   * made the pipe it rejects at once.
    *
    * @example
    * ```ts
@@ -45,7 +48,13 @@ export class Connection<T = unknown> extends SharedObject {
    * ```
    */
   send(value: T): Promise<void> {
-    return this.call("send", [this.#end, value]) as Promise<void>;
+    if (this.isLocal) return this.call("send", [this.#end, value]) as Promise<void>;
+    try {
+      this.post("send", [this.#end, value]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
   }
 
   /**

@@ -32,6 +32,7 @@ export class Semaphore extends SharedObject {
    */
   async acquire(options?: WaitOptions): Promise<boolean> {
     const got = (await this.waitOp("acquire", options)) as boolean;
+    if (got) this.noteHeld(1);
     if (got && options?.signal?.aborted) {
       await this.release();
       throw options.signal.reason;
@@ -47,8 +48,10 @@ export class Semaphore extends SharedObject {
    * if (await sem.tryAcquire()) await sem.release();
    * ```
    */
-  tryAcquire(): Promise<boolean> {
-    return this.waitOp("acquire", { timeout: 0 }) as Promise<boolean>;
+  async tryAcquire(): Promise<boolean> {
+    const got = (await this.waitOp("acquire", { timeout: 0 })) as boolean;
+    if (got) this.noteHeld(1);
+    return got;
   }
 
   /**
@@ -65,7 +68,7 @@ export class Semaphore extends SharedObject {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.call("release", [n]) as Promise<void>;
+    return this.releaseHeld("release", [n], n);
   }
 
   /**
