@@ -85,9 +85,10 @@ describe("multiprocessing Lock", () => {
     const lock = new Lock();
     const out = new Queue<string>();
     const holder = start("holdForever", [lock, out]);
-    const next = start("takeInTurn", [lock, out, "next"]);
+    let next: ReturnType<typeof start> | undefined;
     try {
       assert.equal(await out.get(), "holding");
+      next = start("takeInTurn", [lock, out, "next"]); // only now, so that it queues behind the holder
       assert.ok(await until(async () => (await lock.waiting()) === 1));
       holder.kill();
       await holder.join();
@@ -97,7 +98,7 @@ describe("multiprocessing Lock", () => {
       assert.equal(await lock.acquire({ timeout: 10_000 }), true);
       await lock.release();
     } finally {
-      await reap(holder, next);
+      await reap(holder, ...(next === undefined ? [] : [next]));
     }
   });
 });
