@@ -94,6 +94,8 @@ export class Broker {
   #address: Address | undefined;
   #authkey: Buffer = randomBytes(32);
   #dir: string | undefined;
+  /** Waits of this process on its own objects that have not settled yet: see {@link Broker.trackLocalWait}. */
+  #localWaits = 0;
 
   /** The broker of this process for primitives made here (a Unix socket, started on first use). */
   static forProcess(): Broker {
@@ -163,6 +165,31 @@ export class Broker {
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
   }
 
+  /**
+   * Counts a wait of this process on one of its objects until it settles. While any is pending, the listener
+   * and the connections of other processes keep this process alive (only they can end the wait, as a Python
+   * parent blocked in `q.get()` waits for its children, for ever if none comes); otherwise they do not, so that
+   * idle pool children still connected never keep a finished program from exiting.
+   */
+  trackLocalWait<T>(wait: Promise<T>): Promise<T> {
+    if (this.#localWaits++ === 0) this.#refSessions(true);
+    const done = (): void => {
+      if (--this.#localWaits === 0) this.#refSessions(false);
+    };
+    wait.then(done, done);
+    return wait;
+  }
+
+  #refSessions(ref: boolean): void {
+    // The listener too: the process that will end the wait may not have connected yet.
+    if (ref) this.#server?.ref();
+    else this.#server?.unref();
+    for (const session of this.sessions) {
+      if (ref) session.socket.ref();
+      else session.socket.unref();
+    }
+  }
+
   /** Creates an object of `kind` and returns its id. */
   create(kind: string, init: unknown[]): number {
     const factory = factories.get(kind);
@@ -196,6 +223,7 @@ export class Broker {
       corked: false,
     };
     this.sessions.add(session);
+    if (this.#localWaits === 0) socket.unref();
     const challenge = randomBytes(32);
     const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(session, header, body, challenge) });
     socket.on("data", (chunk: Buffer) => {

@@ -92,7 +92,7 @@ export abstract class SharedObject {
       try {
         const broker = this.#broker;
         const result = broker.invoke(broker.localSession, this.#ref.id, op, args, signal);
-        return result instanceof Promise ? result : Promise.resolve(result);
+        return result instanceof Promise ? broker.trackLocalWait(result) : Promise.resolve(result);
       } catch (error) {
         return Promise.reject(error);
       }

@@ -97,6 +97,26 @@ describe("multiprocessing Queue", () => {
   });
 });
 
+describe("process lifetime with shared objects", () => {
+  it("a program that forgets pool.shutdown() still exits once its work is done", async () => {
+    const script = fileURLToPath(new URL("./fixtures/forgotten-pool.js", import.meta.url));
+    const started = Date.now();
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [script], { timeout: 20_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    assert.match(stdout, /got \d+ and \d+/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  it("a program waiting in get() stays alive until a daemon child puts the item", async () => {
+    const script = fileURLToPath(new URL("./fixtures/daemon-put.js", import.meta.url));
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, [script], { timeout: 20_000 }, (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout })),
+    );
+    assert.deepEqual(result, { code: 0, stdout: "got late item\n" });
+  });
+});
+
 describe("multiprocessing JoinableQueue", () => {
   it("join() resolves once consumers in two processes marked every item done", async () => {
     const q = new JoinableQueue<number | null>();
