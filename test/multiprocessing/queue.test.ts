@@ -64,6 +64,20 @@ describe("multiprocessing Queue", () => {
     }
   });
 
+  it("shutdown() ends a child's for-await loop once the queue is drained, and refuses later puts", async () => {
+    const q = new Queue<number>();
+    const pool = new ProcessPoolExecutor({ maxWorkers: 1 });
+    try {
+      const reader = pool.submit(task(tasksUrl, "drain"), q);
+      for (let i = 0; i < 5; i++) await q.put(i);
+      await q.shutdown();
+      assert.equal(await reader.result({ timeout: 10_000 }), 5);
+      await assert.rejects(q.put(6), { name: "QueueShutDown", code: "E_QUEUE_SHUT_DOWN" });
+    } finally {
+      await pool.shutdown();
+    }
+  });
+
   it("a consumer killed while parked in get() takes no item with it", async () => {
     const q = new Queue<string>();
     const out = new Queue<string>();
