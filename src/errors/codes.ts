@@ -80,3 +80,13 @@ export const PoolErrorCode = {
   /** A Process started twice, or joined before it started. */
   PROCESS_STATE: "E_PROCESS_STATE",
 } as const;
+
+/** Error codes of `wharf/multiprocessing` (the classes are in src/multiprocessing/errors.ts). */
+export const MultiprocessingErrorCode = {
+  /** The process that holds a process-shared object (its creator, or a Manager) exited or closed the connection. */
+  BROKER_GONE: "E_BROKER_GONE",
+  /** A connection to a broker or Manager that presented the wrong auth key. */
+  AUTHKEY: "E_AUTHKEY",
+  /** `recv()` on a Pipe end whose other end is closed and nothing is left to read, or a send on a closed end. */
+  PIPE_CLOSED: "E_PIPE_CLOSED",
+} as const;

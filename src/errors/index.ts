@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { ErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
+export { ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
 export { ERROR_CODES, describeErrorCode, type ErrorCodeInfo, type ErrorLayer } from "./registry.js";
 export { MAX_QUOTED, quote } from "./quote.js";
 export { WharfError, type WireErrorBody } from "./wharf-error.js";

@@ -1,7 +1,7 @@
-import { ErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
+import { ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
 
 /** Where a code comes from: a layer of the runtime or a service. */
-export type ErrorLayer = "wire" | "server" | "client" | "sync" | "pool" | "accounts" | "files" | "chat" | "exec" | "rpc";
+export type ErrorLayer = "wire" | "server" | "client" | "sync" | "pool" | "multiprocessing" | "accounts" | "files" | "chat" | "exec" | "rpc";
 
 /** One entry of {@link ERROR_CODES}. */
 export interface ErrorCodeInfo {
@@ -62,6 +62,10 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = Object.freeze([
   entry(PoolErrorCode.SHUTDOWN, ["pool"], "submit() or map() after shutdown()"),
   entry(PoolErrorCode.TASK_NOT_FOUND, ["pool"], "the task's module could not be imported or lacks that export"),
   entry(PoolErrorCode.PROCESS_STATE, ["pool"], "a Process started twice, or joined before it started"),
+  // wharf/multiprocessing (MultiprocessingErrorCode)
+  entry(MultiprocessingErrorCode.BROKER_GONE, ["multiprocessing"], "the process holding a process-shared object (its creator or a Manager) exited or closed the connection"),
+  entry(MultiprocessingErrorCode.AUTHKEY, ["multiprocessing"], "a connection to a broker or Manager presented the wrong auth key"),
+  entry(MultiprocessingErrorCode.PIPE_CLOSED, ["multiprocessing"], "recv() on a Pipe end whose peer is closed and drained, or a send on a closed end"),
   // accounts (src/services/accounts/errors.ts AccountErrorCode)
   entry("E_AUTH", ["accounts"], "not logged in, or a wrong user name or password"),
   entry("E_FORBIDDEN", ["accounts"], "logged in, but this user may not do that"),

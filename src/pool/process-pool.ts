@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { forkRunner, registerDaemon, setChildRef, type ForkOptions } from "./children.js";
 import { WorkerDiedError } from "./errors.js";
 import { Executor, type WorkItem } from "./executor.js";
+import { reduceArgs } from "./reduce.js";
 import type { Outcome } from "./run-task.js";
 
 /** Options of {@link ProcessPoolExecutor}. */
@@ -69,7 +70,8 @@ export class ProcessPoolExecutor extends Executor {
     setChildRef(child.process, true);
     const id = this.#nextId++;
     (child as { id?: number }).id = id;
-    child.process.send({ id, url: item.task.url, name: item.task.name, args: item.args }, (error) => {
+    const { args, reduced } = reduceArgs(item.args);
+    child.process.send({ id, url: item.task.url, name: item.task.name, args, reduced }, (error) => {
       if (error && child.item === item) {
         // Arguments that cannot be serialized fail this task; the child is unaffected.
         child.item = undefined;

@@ -6,7 +6,15 @@
  * down), a pool child or a daemon process exits at once.
  */
 import { encodeError } from "./error-envelope.js";
-import { runTask, type TaskRequest } from "./run-task.js";
+import { runTask, type Outcome, type TaskRequest } from "./run-task.js";
+import { runTaskEndFlushes } from "./task-end.js";
+
+/** Runs the task, then lets what it sent on process-shared objects reach its broker (see task-end.ts). */
+async function runAndFlush(message: TaskRequest): Promise<Outcome> {
+  const outcome = await runTask(message);
+  await runTaskEndFlushes();
+  return outcome;
+}
 
 const [mode, lifetime] = process.argv.slice(2);
 
@@ -21,7 +29,7 @@ if (mode === "pool" || lifetime === "daemon") {
 
 if (mode === "pool") {
   process.on("message", (message: { id: number } & TaskRequest) => {
-    void runTask(message).then((outcome) => {
+    void runAndFlush(message).then((outcome) => {
       try {
         process.send!({ id: message.id, outcome });
       } catch (error) {
@@ -32,7 +40,7 @@ if (mode === "pool") {
   });
 } else {
   process.once("message", (message: TaskRequest) => {
-    void runTask(message).then((outcome) => {
+    void runAndFlush(message).then((outcome) => {
       if (!outcome.ok) {
         const { error } = outcome;
         console.error(error.error ? (error.stack ?? `${error.name}: ${error.message}`) : error.value);

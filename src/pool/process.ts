@@ -6,6 +6,7 @@ import { constants } from "node:os";
 import { validateWaitOptions } from "../sync/options.js";
 import { forkRunner, registerDaemon, setChildRef, type ForkOptions } from "./children.js";
 import { ProcessStateError } from "./errors.js";
+import { reduceArgs } from "./reduce.js";
 import { unwrapArgs, validateTask, type Task } from "./task.js";
 
 /** Options of {@link Process}. */
@@ -99,7 +100,9 @@ export class Process {
       });
     });
     child.on("error", () => {}); // a failed send surfaces as the child's exit
-    child.send({ url: this.#task.url, name: this.#task.name, args: this.#args });
+    // Process-shared objects among the arguments (wharf/multiprocessing) travel as descriptions the child revives.
+    const { args, reduced } = reduceArgs(this.#args);
+    child.send({ url: this.#task.url, name: this.#task.name, args, reduced });
     if (this.#daemon) {
       registerDaemon(child);
       setChildRef(child, false);

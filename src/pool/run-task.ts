@@ -5,6 +5,7 @@
  */
 import { encodeError, type ErrorEnvelope } from "./error-envelope.js";
 import { TaskNotFoundError } from "./errors.js";
+import { reviveArgs } from "./reduce.js";
 import { isTransfer, type Transferable } from "./task.js";
 
 /** What a worker sends back for one task. */
@@ -16,6 +17,8 @@ export interface TaskRequest {
   url: string;
   name: string;
   args: unknown[];
+  /** Some arguments were reduced (see reduce.ts) and must be revived before the call. */
+  reduced?: boolean;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -50,7 +53,7 @@ async function resolve(url: string, name: string): Promise<Fn> {
  */
 export function runTaskFast(request: TaskRequest, transferList: Transferable[]): Outcome | Promise<Outcome> {
   const fn = functions.get(`${request.url}#${request.name}`);
-  if (fn === undefined) return runTask(request, transferList);
+  if (fn === undefined || request.reduced === true) return runTask(request, transferList);
   let value: unknown;
   try {
     value = fn(...request.args);
@@ -80,7 +83,8 @@ function settleValue(value: unknown, transferList: Transferable[]): Outcome {
 export async function runTask(request: TaskRequest, transferList: Transferable[] = []): Promise<Outcome> {
   try {
     const fn = functions.get(`${request.url}#${request.name}`) ?? (await resolve(request.url, request.name));
-    let value = await fn(...request.args);
+    const args = request.reduced === true ? await reviveArgs(request.args) : request.args;
+    let value = await fn(...args);
     if (isTransfer(value)) {
       transferList.push(...value.transferList);
       value = value.value;

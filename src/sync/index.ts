@@ -1,7 +1,8 @@
 /**
  * `wharf/sync`: Python-style synchronization primitives for one event loop (Lock, RLock, Semaphore,
- * BoundedSemaphore, Event, Condition, Barrier, Queue, LifoQueue, PriorityQueue) and across worker threads
- * (SharedLock, SharedSemaphore, SharedEvent, SharedQueue). See docs/sync.md.
+ * BoundedSemaphore, Event, Condition, Barrier, Queue, LifoQueue, PriorityQueue), across worker threads
+ * (SharedLock, SharedSemaphore, SharedEvent, SharedQueue), and `Local` (Python's `threading.local`). For
+ * processes, see `wharf/multiprocessing`. See docs/sync.md.
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@ export { Barrier, type BarrierOptions } from "./barrier.js";
 export { Queue, type QueueOptions } from "./queue.js";
 export { LifoQueue } from "./lifo-queue.js";
 export { PriorityQueue, type PriorityQueueOptions } from "./priority-queue.js";
+export { Local } from "./local.js";
 export { SharedLock, type SharedLockHandle, type SharedLockOptions } from "./shared/shared-lock.js";
 export {
   SharedSemaphore,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { ERROR_CODES, ErrorCode, PoolErrorCode, SyncErrorCode, describeErrorCode, type ErrorLayer } from "../../src/errors/index.js";
+import { ERROR_CODES, ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode, describeErrorCode, type ErrorLayer } from "../../src/errors/index.js";
 import { AccountErrorCode } from "../../src/services/accounts/errors.js";
 import { ChatErrorCode } from "../../src/services/chat/errors.js";
 import { ExecErrorCode } from "../../src/services/exec/errors.js";
@@ -17,6 +17,7 @@ const LAYER_CODES: [ErrorLayer[], Record<string, string>][] = [
   [["wire", "server", "client"], ErrorCode],
   [["sync"], SyncErrorCode],
   [["pool"], PoolErrorCode],
+  [["multiprocessing"], MultiprocessingErrorCode],
   [["accounts"], AccountErrorCode],
   [["files"], FileErrorCode],
   [["chat"], ChatErrorCode],

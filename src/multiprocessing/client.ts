@@ -1,0 +1,195 @@
+/**
+ * The other side of a broker: one connection per broker address per process, shared by every handle that
+ * points there. Requests are pipelined and the frames of one tick leave in one write. The socket keeps the
+ * process alive only while some request waits for its reply.
+ */
+import { connect, type Socket } from "node:net";
+import { flushAtTaskEnd } from "../pool/task-end.js";
+import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
+import { decodeValue, encodeArgs } from "./codec.js";
+import { addressKey, answerChallenge, type Address } from "./broker.js";
+import { BrokerGoneError, errorFromWire } from "./errors.js";
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+const clients = new Map<string, BrokerClient>();
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** The op may wait: the broker keeps an abort handle, and `signal` can cancel it. */
+  waits?: boolean | undefined;
+  /** Aborting sends a cancel; the promise then settles with whatever the broker answers. */
+  signal?: AbortSignal | undefined;
+}
+
+/** A connection to one broker. */
+export class BrokerClient {
+  readonly #socket: Socket;
+  readonly #pending = new Map<number, Pending>();
+  readonly #authkey: Buffer;
+  readonly #key: string;
+  /** Frames written before the broker's challenge arrived; null once authenticated. */
+  #outbox: Buffer[][] | null = [];
+  #nextId = 1;
+  /** Locks and permits this process holds, by object id: see {@link BrokerClient.noteHeld}. */
+  readonly #held = new Map<number, number>();
+  #gone: Error | undefined;
+  #corked = false;
+  #refed = false;
+
+  /** The client of `address` in this process, connecting on first use. */
+  static for(address: Address, authkey: Buffer): BrokerClient {
+    // Keyed by the auth key too: a process may hold a right and a wrong key for one address.
+    const key = `${addressKey(address)}#${authkey.toString("hex")}`;
+    let client = clients.get(key);
+    if (client === undefined) {
+      client = new BrokerClient(address, authkey, key);
+      clients.set(key, client);
+    }
+    return client;
+  }
+
+  private constructor(address: Address, authkey: Buffer, key: string) {
+    this.#authkey = authkey;
+    this.#key = key;
+    this.#socket = typeof address === "string" ? connect(address) : connect(address.port, address.host);
+    this.#socket.setNoDelay(true);
+    this.#socket.unref();
+    const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(header, body) });
+    this.#socket.on("data", (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (error) {
+        this.#socket.destroy(error as Error);
+      }
+    });
+    this.#socket.on("error", (error) => this.#fail(new BrokerGoneError(`lost the broker at ${addressKey(address)}: ${error.message}`, { cause: error })));
+    this.#socket.once("close", () => this.#fail(new BrokerGoneError(`the broker at ${addressKey(address)} closed the connection`)));
+  }
+
+  /**
+   * Sends `op` on object `object`; resolves with the broker's result. With `noReply` the frame is sent and
+   * nothing waits for it (ordered before every later request of this process).
+   */
+  request(object: number, op: string, args: unknown[], options?: RequestOptions): Promise<unknown> {
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    const id = this.#nextId++;
+    const header: FrameHeader = options?.waits ? { type: op, id, o: object, w: 1 } : { type: op, id, o: object };
+    const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    this.#send(header, encodeArgs(header, args));
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#send({ type: "cancel", ref: id });
+      signal.addEventListener("abort", onAbort, { once: true });
+      void promise.then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
+      );
+    }
+    this.#updateRef();
+    return promise;
+  }
+
+  /** Creates an object of `kind` on the broker (a Manager); resolves its id. */
+  create(kind: string, init: unknown[]): Promise<number> {
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    const id = this.#nextId++;
+    const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const header: FrameHeader = { type: "create", id, kind };
+    this.#send(header, encodeArgs(header, init));
+    this.#updateRef();
+    return promise as Promise<number>;
+  }
+
+  /**
+   * Counts `n` locks or permits of `object` as held by this process (`n` < 0: given back). A release by a
+   * process that holds what it releases cannot fail, so it is posted without waiting for a reply: the next
+   * acquire leaves in the same write, and a hand-over between two processes costs one hop instead of three.
+   */
+  noteHeld(object: number, n: number): void {
+    const held = (this.#held.get(object) ?? 0) + n;
+    if (held > 0) this.#held.set(object, held);
+    else this.#held.delete(object);
+  }
+
+  /** How many locks or permits of `object` this process holds, as far as it knows. */
+  held(object: number): number {
+    return this.#held.get(object) ?? 0;
+  }
+
+  /** Sends `op` without waiting for any reply. Failures of such ops are not reported. */
+  post(object: number, op: string, args: unknown[]): void {
+    if (this.#gone !== undefined) throw this.#gone;
+    const header: FrameHeader = { type: op, id: this.#nextId++, o: object, n: 1 };
+    this.#send(header, encodeArgs(header, args));
+    // A child's task must not end (and its process exit) before the broker has what it posted.
+    flushAtTaskEnd(this.#flush);
+  }
+
+  readonly #flush = (): Promise<void> => this.ready().catch(() => {});
+
+  /** Resolves once the broker took every frame sent so far (or rejects if it is gone). */
+  async ready(): Promise<void> {
+    await this.request(0, "ping", []);
+  }
+
+  #send(header: FrameHeader, body?: Uint8Array): void {
+    const parts = encodeFrameParts(header, body);
+    if (this.#outbox !== null) {
+      this.#outbox.push(parts);
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    for (const part of parts) this.#socket.write(part);
+  }
+
+  #onFrame(header: FrameHeader, body: Buffer): void {
+    if (header.event === "challenge") {
+      const outbox = this.#outbox ?? [];
+      this.#outbox = null;
+      this.#pending.set(0, {
+        resolve: () => {},
+        reject: (error) => this.#fail(error as Error),
+      });
+      this.#send({ type: "hello", id: 0 }, answerChallenge(this.#authkey, body));
+      for (const parts of outbox) for (const part of parts) this.#socket.write(part);
+      return;
+    }
+    const id = header.id as number;
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    if (header.ok === true) pending.resolve(decodeValue(header, "v", body));
+    else pending.reject(errorFromWire(header.error));
+    this.#updateRef();
+  }
+
+  #fail(error: Error): void {
+    if (this.#gone !== undefined) return;
+    this.#gone = error;
+    clients.delete(this.#key);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+    this.#socket.destroy();
+  }
+
+  /** Waiting replies keep the process alive; an idle connection does not. */
+  #updateRef(): void {
+    const busy = this.#pending.size > (this.#pending.has(0) ? 1 : 0);
+    if (busy === this.#refed) return;
+    this.#refed = busy;
+    if (busy) this.#socket.ref();
+    else this.#socket.unref();
+  }
+}
