@@ -1,10 +1,11 @@
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative, resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
 import type { TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
+import type { HashAlgorithm } from "../services/files/hash.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, action } from "./fail.js";
@@ -14,6 +15,8 @@ import { openSession, withClientOptions, type ClientOptions } from "./session.js
 
 interface OutputOptions extends ClientOptions {
   json: boolean;
+  /** `--hash` of put and get. */
+  hash?: HashAlgorithm;
 }
 
 function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
@@ -60,15 +63,18 @@ function report(options: OutputOptions, verb: "put" | "get", local: string, resu
   const arrow = verb === "put" ? `${local} -> ${result.path}` : `${result.path} -> ${local}`;
   emit(
     options,
-    { path: result.path, local, size: result.size, sha256: result.sha256, resumedFrom: result.resumedFrom, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime },
-    `${verb} ${arrow}: ${formatBytes(result.size)} in ${result.seconds.toFixed(2)} s ${rate}${resumed}\n  sha256 ${result.sha256}`,
+    {
+      path: result.path, local, size: result.size, hash: result.hash, ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
+      resumedFrom: result.resumedFrom, sent: result.sent, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime,
+    },
+    `${verb} ${arrow}: ${formatBytes(result.size)} in ${result.seconds.toFixed(2)} s ${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
   );
 }
 
 async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string): Promise<void> {
   const bar = progressBar(`put ${basename(local)}`);
   try {
-    const result = await files.put(local, remote, { onProgress: bar?.onProgress });
+    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash });
     bar?.stop();
     report(options, "put", local, result);
   } finally {
@@ -79,7 +85,7 @@ async function putOne(files: FilesClient, options: OutputOptions, local: string,
 async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string): Promise<void> {
   const bar = progressBar(`get ${posix.basename(remote)}`);
   try {
-    const result = await files.get(remote, local, { onProgress: bar?.onProgress });
+    const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash });
     bar?.stop();
     report(options, "get", local, result);
   } finally {
@@ -145,7 +151,12 @@ function listLine(entry: FileEntry, long: boolean, width: number): string {
   const name = entry.type === "dir" ? `${entry.name}/` : entry.name;
   if (!long) return name;
   const size = entry.type === "dir" ? "-" : String(entry.size);
-  return `${entry.type === "dir" ? "d" : "-"} ${size.padStart(width)} ${formatTime(entry.mtime)} ${entry.sha256 ?? "-".padEnd(64)} ${name}`;
+  // The algorithm shows with the digest (`blake3:…`, `sha256:…`): a file keeps the one it was stored with.
+  return `${entry.type === "dir" ? "d" : "-"} ${size.padStart(width)} ${formatTime(entry.mtime)} ${entry.hash ?? "-".padEnd(71)} ${name}`;
+}
+
+function hashOption(): Option {
+  return new Option("--hash <alg>", "content hash to verify with (default: blake3 for put, the stored one for get)").choices(["blake3", "sha256"]);
 }
 
 /** Adds `wharf put`, `get`, `ls`, `rm`, `mkdir` and `mv`. */
@@ -157,6 +168,7 @@ export function registerFileVerbs(program: Command): void {
       .argument("<local>", "local file or folder")
       .argument("[remote]", "remote path (default: the local name; into it when it is a folder or ends with /)")
       .option("-r, --recursive", "upload a folder and everything in it", false)
+      .addOption(hashOption())
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 
@@ -167,6 +179,7 @@ export function registerFileVerbs(program: Command): void {
       .argument("<remote>", "remote path")
       .argument("[local]", "local path (default: the remote name; into it when it is a folder or ends with /)")
       .option("-r, --recursive", "download a folder and everything in it", false)
+      .addOption(hashOption())
       .option("--json", "one JSON object per file", false),
   ).action(action(get));
 
@@ -175,13 +188,13 @@ export function registerFileVerbs(program: Command): void {
       .command("ls")
       .description("list a remote folder (your home by default)")
       .argument("[path]", "remote folder or file", "")
-      .option("-l, --long", "type, size, modified time (UTC) and sha256", false)
+      .option("-l, --long", "type, size, modified time (UTC) and content hash (ALG:HEX)", false)
       .option("-R, --recursive", "everything below the folder", false)
       .option("--json", "one JSON object per entry", false),
   ).action(
     action(async (path: string, options: OutputOptions & { long: boolean; recursive: boolean }) => {
       await withFiles(options, async (files) => {
-        const entries = await files.list(path, { recursive: options.recursive, sha256: options.long });
+        const entries = await files.list(path, { recursive: options.recursive, hash: options.long });
         const width = Math.max(1, ...entries.map((e) => String(e.size).length));
         for (const entry of entries) {
           const shown = options.recursive ? { ...entry, name: entry.path } : entry;

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
+import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -19,6 +19,11 @@ export interface TransferOptions {
   onProgress?: (progress: TransferProgress) => void;
   /** Aborting fails the transfer with `E_CANCELLED`; what arrived stays for a resume. */
   signal?: AbortSignal;
+  /**
+   * The content hash to verify with. Default: BLAKE3 for a put (sha256 where it cannot load), and for a get the
+   * algorithm the file was stored with.
+   */
+  hash?: HashAlgorithm;
 }
 
 /** Options of a put. */
@@ -35,9 +40,14 @@ export interface TransferResult {
   /** The remote path, normalised. */
   path: string;
   size: number;
-  sha256: string;
+  /** The whole file's content hash as `"ALG:HEX"`, checked on both sides. */
+  hash: string;
+  /** The hex sha256, when the transfer was verified with sha256. */
+  sha256?: string;
   /** Bytes that were already on the receiving side and not sent again. */
   resumedFrom: number;
+  /** Content bytes that crossed the connection (after resume, skip or delta). */
+  sent: number;
   seconds: number;
   /** The file's modification time (ms since the epoch), kept across the transfer. */
   mtime: number;
@@ -75,10 +85,13 @@ async function attemptPut(
   options: PutOptions,
 ): Promise<Omit<TransferResult, "seconds">> {
   const { signal, onProgress } = options;
-  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime }, undefined, { signal });
+  const hashes = offeredAlgorithms(options.hash);
+  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime, hashes }, undefined, { signal });
   const upload = String(begin.header.upload);
   const offset = Number(begin.header.offset);
-  const hash = createHash("sha256");
+  // A server from before issue 15 names no algorithm: it speaks sha256.
+  const algorithm: HashAlgorithm = isHashAlgorithm(begin.header.hash) ? begin.header.hash : "sha256";
+  const hash = createContentHash(algorithm);
   let done = offset;
   onProgress?.({ done, total: size, resumedFrom: offset });
   try {
@@ -115,9 +128,10 @@ async function attemptPut(
         await file.close();
       }
     }
-    const sha256 = hash.digest("hex");
-    const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, sha256 }, undefined, { signal });
-    return { path: String(commit.header.path), size, sha256, resumedFrom: offset, mtime: Number(commit.header.mtime) };
+    const hex = hash.digest();
+    const named = hashFields(algorithm, hex);
+    const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, ...named }, undefined, { signal });
+    return { path: String(commit.header.path), size, ...named, resumedFrom: offset, sent: size - offset, mtime: Number(commit.header.mtime) };
   } catch (err) {
     if (!conn.closed) conn.request(FileRequest.PUT_ABORT, { upload }).catch(() => {});
     if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && offset > 0) Object.assign(err, { resumed: true });

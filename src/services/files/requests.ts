@@ -27,6 +27,8 @@ export interface FileEntry {
   size: number;
   /** Modification time, milliseconds since the epoch. */
   mtime: number;
-  /** Hex sha256 of a file's content, when asked for. */
+  /** Hex sha256 of a file's content, when asked for with `sha256`. */
   sha256?: string;
+  /** The file's recorded content hash as `"ALG:HEX"` (the algorithm it was stored with), when asked for with `hash`. */
+  hash?: string;
 }
