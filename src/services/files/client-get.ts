@@ -118,7 +118,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     await file.sync();
     await file.close();
     file = undefined;
-    await utimes(paths.data, new Date(mtime), new Date(mtime));
+    await utimes(paths.data, mtime / 1000, mtime / 1000); // a Date would drop the sub-millisecond part
     await rename(paths.data, resolve(local));
     await rm(paths.info, { force: true });
     await syncDir(dirname(resolve(local)));

@@ -304,7 +304,8 @@ async function hashWholePartial(upload: Upload, signal: AbortSignal): Promise<st
 
 /** Puts a verified partial under its name: mtime, metadata, rename, flush the folder. Resolves the mtime (ms). */
 async function land(upload: Upload, digest: string): Promise<number> {
-  if (upload.mtime !== undefined) await utimes(upload.paths.data, new Date(upload.mtime), new Date(upload.mtime));
+  // Seconds as a number, not a Date: a Date drops the sub-millisecond part, and the quick check compares times.
+  if (upload.mtime !== undefined) await utimes(upload.paths.data, upload.mtime / 1000, upload.mtime / 1000);
   const info = await stat(upload.paths.data, { bigint: true });
   // The record goes first: the file then never appears without it (a record without a file is swept).
   await upload.meta.write(info, upload.algorithm, digest);
