@@ -3,6 +3,7 @@ import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
 import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
+import { DELTA_MIN_SIZE, sendDelta } from "./delta-client.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -33,6 +34,11 @@ export interface PutOptions extends TransferOptions {
    * size, mtime and inode, so that a changed file is never resumed onto an older partial.
    */
   stamp?: string;
+  /**
+   * Send only what changed when the name already holds a file (issue 15): content-defined chunks, a recipe, the
+   * file rebuilt on the server and checked whole. Default true for files of DELTA_MIN_SIZE bytes or more.
+   */
+  delta?: boolean;
 }
 
 /** What a finished put or get reports. */
@@ -66,7 +72,8 @@ export async function putFile(conn: Connection, local: string, remote: string, o
   const stamp = options.stamp ?? `${info.size}:${info.mtimeMs}:${info.ino}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, options);
+      // A second attempt goes without delta: the first failed its check, so the server's old version is suspect.
+      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, attempt === 1 ? options : { ...options, delta: false });
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
@@ -86,14 +93,20 @@ async function attemptPut(
 ): Promise<Omit<TransferResult, "seconds">> {
   const { signal, onProgress } = options;
   const hashes = offeredAlgorithms(options.hash);
-  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime, hashes }, undefined, { signal });
+  const delta = options.delta ?? size >= DELTA_MIN_SIZE;
+  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime, hashes, delta }, undefined, { signal });
   const upload = String(begin.header.upload);
   const offset = Number(begin.header.offset);
   // A server from before issue 15 names no algorithm: it speaks sha256.
   const algorithm: HashAlgorithm = isHashAlgorithm(begin.header.hash) ? begin.header.hash : "sha256";
   const hash = createContentHash(algorithm);
   let done = offset;
+  let sent = size - offset;
   onProgress?.({ done, total: size, resumedFrom: offset });
+  const progress = (n: number): void => {
+    done += n;
+    onProgress?.({ done, total: size, resumedFrom: offset });
+  };
   try {
     let failed = false;
     async function* bytesToSend(): AsyncGenerator<Buffer> {
@@ -113,7 +126,14 @@ async function attemptPut(
         await file.close();
       }
     }
-    if (offset < size) {
+    if (offset < size && begin.header.delta === true) {
+      const file = await open(local, "r");
+      try {
+        sent = (await sendDelta(conn, file, upload, offset, size, algorithm, hash, { signal, onBytes: progress })).literal;
+      } finally {
+        await file.close();
+      }
+    } else if (offset < size) {
       try {
         await conn.request(FileRequest.PUT_DATA, { upload, offset }, { size: size - offset, stream: bytesToSend() }, { signal });
       } catch (err) {
@@ -131,10 +151,10 @@ async function attemptPut(
     const hex = hash.digest();
     const named = hashFields(algorithm, hex);
     const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, ...named }, undefined, { signal });
-    return { path: String(commit.header.path), size, ...named, resumedFrom: offset, sent: size - offset, mtime: Number(commit.header.mtime) };
+    return { path: String(commit.header.path), size, ...named, resumedFrom: offset, sent, mtime: Number(commit.header.mtime) };
   } catch (err) {
     if (!conn.closed) conn.request(FileRequest.PUT_ABORT, { upload }).catch(() => {});
-    if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && offset > 0) Object.assign(err, { resumed: true });
+    if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (offset > 0 || begin.header.delta === true)) Object.assign(err, { resumed: true });
     throw err;
   }
 }

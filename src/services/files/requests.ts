@@ -13,6 +13,8 @@ export const FileRequest = {
   PUT_DATA: "files.put.data",
   PUT_COMMIT: "files.put.commit",
   PUT_ABORT: "files.put.abort",
+  PUT_CHUNKS: "files.put.chunks",
+  PUT_DELTA: "files.put.delta",
   GET: "files.get",
 } as const;
 

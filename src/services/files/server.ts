@@ -3,6 +3,7 @@ import type { Server } from "../../server/index.js";
 import { AccountStore } from "../accounts/index.js";
 import type { ServiceDeps } from "../index.js";
 import { once, typesAdded, type Service } from "../service.js";
+import { receiveDelta, sendBaseChunks } from "./delta-upload.js";
 import { sendDownload } from "./download-handler.js";
 import type { FilesDeps as HandlerDeps } from "./home.js";
 import { defaultAlgorithm, setHashFallbackReporter, type HashAlgorithm } from "./hash.js";
@@ -95,6 +96,8 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
     server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
     server.handle(FileRequest.GET, (header, _body, ctx) => sendDownload(files, header, ctx));
+    server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
+    server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });
   });
 
   // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.

@@ -19,7 +19,7 @@ import { checkFreeSpace, checkQuota, homeUsage } from "./quota.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
 
 /** An upload between `files.put.begin` and its commit, owned by one connection. */
-interface Upload {
+export interface Upload {
   token: string;
   rel: string;
   realHome: string;
@@ -47,6 +47,8 @@ interface Upload {
   ofService: OpenUploads;
   /** Set by the first endUpload: later calls (connection close, stall, service close) await the same ending. */
   ending: Promise<void> | null;
+  /** With `delta` at begin: the file the name holds now, which a delta transfer builds the new version from. */
+  base: string | null;
 }
 
 /** The uploads of one files service that have not ended, so that its close() can end them. */
@@ -78,7 +80,7 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
   return uploads;
 }
 
-function findUpload(ctx: RequestContext, token: string): Upload {
+export function findUpload(ctx: RequestContext, token: string): Upload {
   const upload = uploadsOf(ctx).get(token);
   if (upload === undefined) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, "unknown upload: begin it with files.put.begin on this connection");
@@ -87,7 +89,7 @@ function findUpload(ctx: RequestContext, token: string): Upload {
   return upload;
 }
 
-function endUpload(upload: Upload): Promise<void> {
+export function endUpload(upload: Upload): Promise<void> {
   upload.ending ??= (async () => {
     clearInterval(upload.watchdog);
     upload.ofConnection.delete(upload.token);
@@ -167,13 +169,14 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
       algorithm, digest: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
+      base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
     };
     upload.ofConnection.set(token, upload);
     upload.ofService.add(upload);
     watchForStall(deps, ctx, upload);
     ctx.logger.debug({ user: account.name, path: rel, fileSize: fields.fileSize, offset }, "upload begins");
     // `hash` names the algorithm to hash with; a client from before issue 15 offered none and gets sha256.
-    return { header: { upload: token, offset, hash: algorithm } };
+    return { header: { upload: token, offset, hash: algorithm, ...(upload.base === null ? {} : { delta: true }) } };
   } catch (err) {
     throw fsFailure(err, rel);
   }

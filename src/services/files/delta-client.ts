@@ -1,0 +1,64 @@
+import type { FileHandle } from "node:fs/promises";
+import type { Connection } from "../../client/index.js";
+import { AVG_CHUNK, chunkFile } from "./chunker.js";
+import { decodeChunkList, encodeCopy, encodeDataHead, planSteps, recipeSize, type Step } from "./delta-ops.js";
+import type { ContentHash, HashAlgorithm } from "./hash.js";
+import { hashFileRange, readChunks } from "./hashing-io.js";
+import { FileRequest } from "./requests.js";
+
+/** Files smaller than this are sent whole: a delta's extra round trip and chunking would cost more than it saves. */
+export const DELTA_MIN_SIZE = 4 * AVG_CHUNK;
+
+/** What a delta sent. */
+export interface DeltaOutcome {
+  /** Content bytes sent (DATA), the rest copied from the receiver's old version. */
+  literal: number;
+  /** The recipe's size on the wire, operations included. */
+  recipeBytes: number;
+}
+
+/**
+ * The encoded recipe for `steps`, reading the bytes of DATA steps from `file` as it goes (so memory stays at a
+ * chunk or two whatever the file's size), with `onBytes` told of every content byte covered (progress).
+ */
+export async function* recipeStream(file: FileHandle, steps: readonly Step[], onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  for (const step of steps) {
+    if (step.copy) {
+      yield encodeCopy(step.baseOffset, step.length);
+      onBytes?.(step.length);
+      continue;
+    }
+    yield encodeDataHead(step.length);
+    for await (const chunk of readChunks(file, step.offset, step.offset + step.length)) {
+      onBytes?.(chunk.length);
+      yield chunk;
+    }
+  }
+}
+
+/**
+ * The sender's side of a delta upload (issue 15), after a begin that granted one: fetches the chunk list of the
+ * server's current version, cuts the local file from `offset` into content-defined chunks (feeding every byte to
+ * `whole`, so the file is read in full once), and sends a recipe: COPY for the chunks the server has, DATA for
+ * the others. The caller then commits with `whole`'s digest, which the server compares with what it built.
+ */
+export async function sendDelta(
+  conn: Connection,
+  file: FileHandle,
+  upload: string,
+  offset: number,
+  size: number,
+  algorithm: HashAlgorithm,
+  whole: ContentHash,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<DeltaOutcome> {
+  const { signal } = options;
+  const [listed, chunks] = await Promise.all([
+    conn.request(FileRequest.PUT_CHUNKS, { upload }, undefined, { signal }),
+    hashFileRange(file, 0, offset, whole, signal).then(() => chunkFile(file, offset, size, algorithm, whole)),
+  ]);
+  const steps = planSteps(chunks, decodeChunkList(listed.body));
+  const { size: recipeBytes, literal } = recipeSize(steps);
+  await conn.request(FileRequest.PUT_DELTA, { upload, offset }, { size: recipeBytes, stream: recipeStream(file, steps, options.onBytes) }, { signal });
+  return { literal, recipeBytes };
+}
