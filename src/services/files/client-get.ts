@@ -9,6 +9,7 @@ import { syncDir } from "../shared/dir-sync.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
 import { createContentHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
+import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -51,7 +52,8 @@ export async function getFile(conn: Connection, remote: string, local: string, o
   const started = performance.now();
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await attemptGet(conn, remote, local, options);
+      // A second attempt goes without delta: the local old version may be what went wrong.
+      const result = await attemptGet(conn, remote, local, attempt === 1 ? options : { ...options, delta: false });
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       // A kept prefix that does not match (changed on disk meanwhile) was deleted: once more, from the start.
@@ -66,7 +68,16 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
   const paths = downloadPartialPaths(local);
   const known = await readDownloadInfo(paths);
   const hashes = offeredAlgorithms(options.hash);
-  const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, hash: known?.hash, hashes }, undefined, { signal });
+  // An older version under the name: describe it by its chunks, so that only what changed is sent (issue 15).
+  const base = options.delta === false ? null : await describeDownloadBase(local, hashes[0]);
+  const deltaFields = base === null ? {} : { delta: base.algorithm };
+  let reply;
+  try {
+    reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, hash: known?.hash, hashes, ...deltaFields }, base?.list, { signal });
+  } catch (err) {
+    await base?.file.close();
+    throw err;
+  }
   const header = reply.header;
   // A server from before issue 15 names only `sha256`.
   const named = parseHash(header.hash ?? header.sha256);
@@ -91,13 +102,19 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     const writer = new HashingWriter(file, offset, hash);
     let done = offset;
     onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    const write = async (chunk: Buffer): Promise<void> => {
+      await writer.write(chunk);
+      done += chunk.length;
+      onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    };
+    const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write) : null;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         signal?.throwIfAborted();
-        await writer.write(chunk);
-        done += chunk.length;
-        onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+        if (recipe === null) await write(chunk);
+        else await recipe.decoder.push(chunk);
       }
+      recipe?.decoder.end();
       bodyRead = true;
       await writer.finish();
     } catch (err) {
@@ -113,7 +130,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
       const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with ${named.algorithm} ${hex}, the server sent ${named.hex}; nothing was kept`, {
         data: { expected: info.hash, actual: `${named.algorithm}:${hex}` },
       });
-      throw Object.assign(error, { resumed: offset > 0 });
+      throw Object.assign(error, { resumed: offset > 0 || recipe !== null });
     }
     await file.sync();
     await file.close();
@@ -122,7 +139,8 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     await rename(paths.data, resolve(local));
     await rm(paths.info, { force: true });
     await syncDir(dirname(resolve(local)));
-    return { path: info.path, size: info.fileSize, ...hashFields(named.algorithm, hex), resumedFrom: offset, sent: done - offset, mtime };
+    const sent = recipe === null ? done - offset : recipe.literal();
+    return { path: info.path, size: info.fileSize, ...hashFields(named.algorithm, hex), resumedFrom: offset, sent, mtime };
   } catch (err) {
     await file?.close();
     if (!bodyRead) {
@@ -131,5 +149,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     }
     if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
     throw err;
+  } finally {
+    await base?.file.close();
   }
 }

@@ -25,6 +25,12 @@ export interface TransferOptions {
    * algorithm the file was stored with.
    */
   hash?: HashAlgorithm;
+  /**
+   * Send only what changed when the receiving side already has a version under the name (issue 15):
+   * content-defined chunks, a recipe, the file rebuilt there and checked whole. Default: on for files of
+   * DELTA_MIN_SIZE (256 KiB) bytes or more.
+   */
+  delta?: boolean;
 }
 
 /** Options of a put. */
@@ -34,11 +40,6 @@ export interface PutOptions extends TransferOptions {
    * size, mtime and inode, so that a changed file is never resumed onto an older partial.
    */
   stamp?: string;
-  /**
-   * Send only what changed when the name already holds a file (issue 15): content-defined chunks, a recipe, the
-   * file rebuilt on the server and checked whole. Default true for files of DELTA_MIN_SIZE bytes or more.
-   */
-  delta?: boolean;
 }
 
 /** What a finished put or get reports. */

@@ -1,7 +1,8 @@
-import type { FileHandle } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import type { Connection } from "../../client/index.js";
 import { AVG_CHUNK, chunkFile } from "./chunker.js";
-import { decodeChunkList, encodeCopy, encodeDataHead, planSteps, recipeSize, type Step } from "./delta-ops.js";
+import { decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, planSteps, RecipeDecoder, recipeSize, type Step } from "./delta-ops.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
 import { hashFileRange, readChunks } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
@@ -61,4 +62,53 @@ export async function sendDelta(
   const { size: recipeBytes, literal } = recipeSize(steps);
   await conn.request(FileRequest.PUT_DELTA, { upload, offset }, { size: recipeBytes, stream: recipeStream(file, steps, options.onBytes) }, { signal });
   return { literal, recipeBytes };
+}
+
+/** The receiver's side of a delta download: the base it builds from, and what it sent to describe it. */
+export interface DownloadBase {
+  file: FileHandle;
+  size: number;
+  algorithm: HashAlgorithm;
+  list: Buffer;
+}
+
+/**
+ * Opens the local file a get would replace and describes it by its chunks, when it is worth a delta (at least
+ * DELTA_MIN_SIZE bytes); null otherwise. The caller closes `file`.
+ */
+export async function describeDownloadBase(path: string, algorithm: HashAlgorithm): Promise<DownloadBase | null> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const info = await file.stat();
+    if (!info.isFile() || info.size < DELTA_MIN_SIZE) {
+      await file.close();
+      return null;
+    }
+    const list = encodeChunkList(await chunkFile(file, 0, info.size, algorithm));
+    return { file, size: info.size, algorithm, list };
+  } catch (err) {
+    await file?.close();
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ELOOP") return null;
+    throw err;
+  }
+}
+
+/**
+ * A decoder that builds the new version from a recipe: COPY ranges read from `base`, DATA bytes as they come, all
+ * handed to `write` in order. `literal()` tells the DATA bytes received so far.
+ */
+export function recipeBuilder(base: FileHandle, baseSize: number, write: (bytes: Buffer) => Promise<void>): { decoder: RecipeDecoder; literal: () => number } {
+  let literal = 0;
+  const decoder = new RecipeDecoder({
+    copy: async (at, length) => {
+      if (at + length > baseSize) throw new RangeError("the recipe copies past the end of the local file");
+      for await (const chunk of readChunks(base, at, at + length)) await write(chunk);
+    },
+    data: async (bytes) => {
+      literal += bytes.length;
+      await write(bytes);
+    },
+  });
+  return { decoder, literal: () => literal };
 }

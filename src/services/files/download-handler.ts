@@ -5,6 +5,7 @@ import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { canHash, createContentHash, hashFields, isHashAlgorithm, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
+import { deltaReplyBody } from "./delta-download.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
 import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -31,7 +32,7 @@ function algorithmFor(offered: string[] | undefined, known: FileMeta | null, fal
  * the whole file as it sends it (reading a skipped prefix only to hash it) and checks it against the sha256 it
  * recorded at upload: a stored file that no longer matches is logged and its transfer broken off.
  */
-export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+export async function sendDownload(deps: FilesDeps, header: RequestHeader, body: Buffer | undefined, ctx: RequestContext) {
   const { realHome, meta } = await userHome(deps, ctx);
   const fields = parseFields(getRequest, header);
   const rel = normalizeRemotePath(fields.path);
@@ -54,6 +55,12 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: 
     const hash = createContentHash(algorithm);
     await hashFileRange(file, 0, offset, hash, ctx.signal);
     const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number(info.mtimeNs) / 1e6, offset };
+    // A client that has an older version sends its chunk list: it gets a recipe instead of the bytes.
+    if (isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize) {
+      const reply = await deltaReplyBody(file, offset, fileSize, hash, fields.delta, body, () => checkSent(hash, hex, rel, ctx.logger));
+      file = undefined; // the stream owns it now
+      return { header: { ...replyHeader, delta: true, literal: reply.literal }, body: { size: reply.size, stream: reply.stream } };
+    }
     if (offset === fileSize) {
       await file.close();
       checkSent(hash, hex, rel, ctx.logger);

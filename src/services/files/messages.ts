@@ -41,6 +41,8 @@ export const getRequest = z.object({
   sha256: sha256Hex.optional(),
   hash: hashText.optional(),
   hashes: offeredHashes,
+  /** With a body: the chunk list of the client's older version, hashed with this algorithm (issue 15). */
+  delta: z.enum(["blake3", "sha256"]).optional(),
 });
 
 /** Validates a request's fields, or throws `E_INVALID_PARAMS` naming what is wrong. */

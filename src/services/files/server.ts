@@ -95,7 +95,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.PUT_DATA, (header, body, ctx) => receiveUpload(files, header, body, ctx), { body: "stream" });
     server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
     server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
-    server.handle(FileRequest.GET, (header, _body, ctx) => sendDownload(files, header, ctx));
+    server.handle(FileRequest.GET, (header, body, ctx) => sendDownload(files, header, body, ctx));
     server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
     server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });
   });

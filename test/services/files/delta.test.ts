@@ -186,4 +186,79 @@ describe("delta transfer (issue 15)", () => {
     assert.equal(result.hash, blake3Of(next));
     assert.deepEqual(readFileSync(join(dataDir, "homes", "alice", "f.bin")), next);
   });
+
+  test("get of a changed file onto an older local copy is a delta both ways round: only changed chunks cross, the copy is bit for bit (property)", async (t) => {
+    const { url } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const dir = tempDir(t);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 300 * KiB, max: 900 * KiB }),
+        fc.array(fc.record({ kind: fc.constantFrom("insert", "delete", "overwrite"), at: fc.double({ min: 0, max: 1, noNaN: true }), length: fc.integer({ min: 1, max: 20 * KiB }) }), { maxLength: 6 }),
+        async (size, edits) => {
+          run += 1;
+          const base = randomBytes(size);
+          let next = Buffer.from(base);
+          for (const edit of edits) {
+            const at = Math.floor(edit.at * next.length);
+            if (edit.kind === "insert") next = Buffer.concat([next.subarray(0, at), randomBytes(edit.length), next.subarray(at)]);
+            else if (edit.kind === "delete") next = Buffer.concat([next.subarray(0, at), next.subarray(at + edit.length)]);
+            else randomBytes(Math.min(edit.length, next.length - at)).copy(next, at);
+          }
+          const src = join(dir, `src${run}`);
+          const copy = join(dir, `copy${run}`);
+          writeFileSync(src, base);
+          await files.put(src, `g${run}`);
+          await files.get(`g${run}`, copy);
+          writeFileSync(src, next);
+          await files.put(src, `g${run}`);
+          const got = await files.get(`g${run}`, copy);
+          assert.deepEqual(readFileSync(copy), next);
+          assert.equal(got.hash, blake3Of(next));
+          const changed = edits.reduce((sum, edit) => sum + edit.length, 0);
+          if (next.length >= 300 * KiB) assert.ok(got.sent <= changed + edits.length * 2 * 256 * KiB, `sent ${got.sent} for ${changed} changed bytes`);
+        },
+      ),
+      { numRuns: 15 },
+    );
+    const big = randomBytes(6 * MiB);
+    writeFileSync(join(dir, "big"), big);
+    await files.put(join(dir, "big"), "big");
+    await files.get("big", join(dir, "big.copy"));
+    const changed = Buffer.from(big);
+    randomBytes(4 * KiB).copy(changed, 3 * MiB);
+    writeFileSync(join(dir, "big"), changed);
+    await files.put(join(dir, "big"), "big");
+    const got = await files.get("big", join(dir, "big.copy"));
+    assert.ok(got.sent < 600 * KiB, `sent ${got.sent} of ${changed.length}`);
+    assert.deepEqual(readFileSync(join(dir, "big.copy")), changed);
+    const whole = await files.get("big", join(dir, "big.copy2"), { delta: false });
+    assert.equal(whole.sent, changed.length, "without an older copy, sent whole");
+  });
+
+  test("an interrupted delta get resumes from the bytes it kept, still building from the older copy", async (t) => {
+    const { url } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const dir = tempDir(t);
+    const base = randomBytes(24 * MiB);
+    const next = Buffer.concat([base.subarray(0, 8 * MiB), randomBytes(16 * MiB)]);
+    writeFileSync(join(dir, "src"), base);
+    await files.put(join(dir, "src"), "r.bin");
+    const local = join(dir, "r.bin");
+    await files.get("r.bin", local);
+    writeFileSync(join(dir, "src"), next);
+    await files.put(join(dir, "src"), "r.bin");
+    const conn = await connect(url);
+    t.after(() => conn.destroy());
+    await login(conn, "alice", "pw");
+    const abort = new AbortController();
+    const cut = await new FilesClient(conn).get("r.bin", local, { signal: abort.signal, onProgress: ({ done }) => done > 16 * MiB && abort.abort() }).catch((err: unknown) => err);
+    assert.ok(cut instanceof Error, "the first attempt was cut");
+    assert.deepEqual(readFileSync(local), base, "the older copy is untouched until the new one is whole");
+    const resumed = await files.get("r.bin", local);
+    assert.ok(resumed.resumedFrom > 8 * MiB, `resumed from ${resumed.resumedFrom}`);
+    assert.ok(resumed.sent < 16 * MiB, `sent ${resumed.sent}`);
+    assert.deepEqual(readFileSync(local), next);
+  });
 });
