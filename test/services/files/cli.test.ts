@@ -123,7 +123,9 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     for (const [rel, content] of Object.entries(contents)) writeFileSync(join(tree, rel), content);
     const put = await wharfAs(url, "alice", ["put", "-r", tree, "backup/photos", "--json"]);
     assert.equal(put.code, 0, put.stderr);
-    assert.deepEqual(jsonLines(put.stdout).map((r) => r.path).sort(), ["backup/photos/2024/b.jpg", "backup/photos/2024/june/c.jpg", "backup/photos/a.jpg"]);
+    const lines = jsonLines(put.stdout);
+    assert.deepEqual(lines.slice(0, -1).map((r) => r.path).sort(), ["backup/photos/2024/b.jpg", "backup/photos/2024/june/c.jpg", "backup/photos/a.jpg"]);
+    assert.deepEqual(lines.at(-1), { summary: true, dryRun: false, files: 3, sent: 73_000, skipped: 0, notSent: 0 }, "a tree transfer ends with its summary");
     const back = join(root, "restored");
     const get = await wharfAs(url, "alice", ["get", "-r", "backup/photos", back, "--json"]);
     assert.equal(get.code, 0, get.stderr);
