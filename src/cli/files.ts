@@ -22,6 +22,8 @@ interface OutputOptions extends ClientOptions {
   checksum?: boolean;
   /** `--dry-run` of put and get: list what would be sent, send nothing. */
   dryRun?: boolean;
+  /** False with `--no-delta`: send whole files even onto an older version. */
+  delta?: boolean;
 }
 
 /** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
@@ -108,7 +110,7 @@ async function putOne(files: FilesClient, options: OutputOptions, local: string,
   if (options.dryRun === true) return wouldSend(options, "put", local, remote, (await stat(local)).size, tally);
   const bar = progressBar(`put ${basename(local)}`);
   try {
-    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash });
+    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
     count(tally, result);
     report(options, "put", local, result);
@@ -121,7 +123,7 @@ async function getOne(files: FilesClient, options: OutputOptions, remote: string
   if (options.dryRun === true) return wouldSend(options, "get", local, remote, size ?? (await files.stat(remote)).size, tally);
   const bar = progressBar(`get ${posix.basename(remote)}`);
   try {
-    const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash });
+    const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
     count(tally, result);
     report(options, "get", local, result);
@@ -248,6 +250,7 @@ export function registerFileVerbs(program: Command): void {
       .addOption(hashOption())
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
       .option("--dry-run", "list what would be sent; send nothing", false)
+      .option("--no-delta", "send whole files, even onto an older version on the server")
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 
@@ -261,6 +264,7 @@ export function registerFileVerbs(program: Command): void {
       .addOption(hashOption())
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
       .option("--dry-run", "list what would be fetched; fetch nothing", false)
+      .option("--no-delta", "fetch whole files, even onto an older local version")
       .option("--json", "one JSON object per file", false),
   ).action(action(get));
 

@@ -152,9 +152,12 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     let offset: number;
     try {
       offset = await serialized(account.name, async () => {
-        const replacing = target.stat?.isFile() === true ? target.abs : undefined;
-        const used = await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing, ownPartialInfo: paths.info });
-        checkQuota(account.quota, used, fields.fileSize, rel);
+        // The usage walks the whole home: a user without a quota does not pay it, or a put -r of n files costs n².
+        if (account.quota !== null) {
+          const replacing = target.stat?.isFile() === true ? target.abs : undefined;
+          const used = await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing, ownPartialInfo: paths.info });
+          checkQuota(account.quota, used, fields.fileSize, rel);
+        }
         const kept = await preparePartial(paths, { path: rel, fileSize: fields.fileSize, stamp: fields.stamp ?? "" });
         await checkFreeSpace(deps.layout.partialsDir(realHome), fields.fileSize - kept, rel);
         return kept;
