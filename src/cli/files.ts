@@ -1,10 +1,12 @@
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative, resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
 import type { TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
+import type { HashAlgorithm } from "../services/files/hash.js";
+import { newTally, upToDate, type TreeTally } from "../services/files/quick-check.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, action } from "./fail.js";
@@ -14,6 +16,20 @@ import { openSession, withClientOptions, type ClientOptions } from "./session.js
 
 interface OutputOptions extends ClientOptions {
   json: boolean;
+  /** `--hash` of put and get. */
+  hash?: HashAlgorithm;
+  /** `--checksum` of put -r and get -r: compare content hashes, not size and mtime. */
+  checksum?: boolean;
+  /** `--dry-run` of put and get: list what would be sent, send nothing. */
+  dryRun?: boolean;
+  /** False with `--no-delta`: send whole files even onto an older version. */
+  delta?: boolean;
+}
+
+/** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
+interface TreeRun {
+  other: Map<string, FileEntry>;
+  tally: TreeTally;
 }
 
 function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
@@ -29,6 +45,12 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
     if (conn.closed) conn.destroy();
     else await conn.close();
   }
+}
+
+/** A remote folder as the server names it in listings: no leading `./`, no trailing `/`. */
+function normalizeRemote(path: string): string {
+  const clean = posix.normalize(path === "" ? "." : path).replace(/\/+$/, "");
+  return clean === "." ? "" : clean;
 }
 
 function joinRemote(dir: string, name: string): string {
@@ -60,27 +82,50 @@ function report(options: OutputOptions, verb: "put" | "get", local: string, resu
   const arrow = verb === "put" ? `${local} -> ${result.path}` : `${result.path} -> ${local}`;
   emit(
     options,
-    { path: result.path, local, size: result.size, sha256: result.sha256, resumedFrom: result.resumedFrom, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime },
-    `${verb} ${arrow}: ${formatBytes(result.size)} in ${result.seconds.toFixed(2)} s ${rate}${resumed}\n  sha256 ${result.sha256}`,
+    {
+      path: result.path, local, size: result.size, hash: result.hash, ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
+      resumedFrom: result.resumedFrom, sent: result.sent, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime,
+    },
+    `${verb} ${arrow}: ${formatBytes(result.size)} in ${result.seconds.toFixed(2)} s ${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
   );
 }
 
-async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string): Promise<void> {
+function wouldSend(options: OutputOptions, verb: "put" | "get", local: string, remote: string, size: number, tally?: TreeTally): void {
+  if (tally !== undefined) {
+    tally.files += 1;
+    tally.sent += size;
+  }
+  const arrow = verb === "put" ? `${local} -> ${remote}` : `${remote} -> ${local}`;
+  emit(options, { path: remote, local, size, dryRun: true }, `would ${verb} ${arrow}: ${formatBytes(size)}`);
+}
+
+function count(tally: TreeTally | undefined, result: TransferResult): void {
+  if (tally === undefined) return;
+  tally.files += 1;
+  tally.sent += result.sent;
+  tally.notSent += result.size - result.sent;
+}
+
+async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string, tally?: TreeTally): Promise<void> {
+  if (options.dryRun === true) return wouldSend(options, "put", local, remote, (await stat(local)).size, tally);
   const bar = progressBar(`put ${basename(local)}`);
   try {
-    const result = await files.put(local, remote, { onProgress: bar?.onProgress });
+    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
+    count(tally, result);
     report(options, "put", local, result);
   } finally {
     bar?.stop();
   }
 }
 
-async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string): Promise<void> {
+async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string, tally?: TreeTally, size?: number): Promise<void> {
+  if (options.dryRun === true) return wouldSend(options, "get", local, remote, size ?? (await files.stat(remote)).size, tally);
   const bar = progressBar(`get ${posix.basename(remote)}`);
   try {
-    const result = await files.get(remote, local, { onProgress: bar?.onProgress });
+    const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
+    count(tally, result);
     report(options, "get", local, result);
   } finally {
     bar?.stop();
@@ -88,16 +133,45 @@ async function getOne(files: FilesClient, options: OutputOptions, remote: string
 }
 
 /** Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped. */
-async function putTree(files: FilesClient, options: OutputOptions, localDir: string, remote: string): Promise<void> {
-  await files.mkdir(remote, { parents: true });
+async function putTree(files: FilesClient, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
+  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await files.mkdir(remote, { parents: true });
   const names = (await readdir(localDir)).sort();
   for (const name of names) {
     const path = join(localDir, name);
     const info = await lstat(path);
-    if (info.isDirectory()) await putTree(files, options, path, joinRemote(remote, name));
-    else if (info.isFile()) await putOne(files, options, path, joinRemote(remote, name));
-    else process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
+    const to = joinRemote(remote, name);
+    if (info.isDirectory()) await putTree(files, options, path, to, run);
+    else if (!info.isFile()) process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
+    else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) skip(run.tally, info.size);
+    else await putOne(files, options, path, to, run.tally);
   }
+}
+
+function skip(tally: TreeTally, size: number): void {
+  tally.skipped += 1;
+  tally.notSent += size;
+}
+
+/** The other side's entries below `remote` (none when it does not exist yet), by path, for the quick check. */
+async function remoteTree(files: FilesClient, remote: string, options: OutputOptions): Promise<Map<string, FileEntry>> {
+  try {
+    const entries = await files.list(remote, { recursive: true, hash: options.checksum === true });
+    const root = await files.stat(remote);
+    return new Map([[root.path, root], ...entries.map((entry): [string, FileEntry] => [entry.path, entry])]);
+  } catch (err) {
+    if (err instanceof WharfError && err.code === FileErrorCode.NOT_FOUND) return new Map();
+    throw err;
+  }
+}
+
+/** The last line of put -r and get -r: how many files went, how many were already there, and the bytes saved. */
+function summarize(options: OutputOptions, verb: "put" | "get", tally: TreeTally): void {
+  const what = options.dryRun === true ? `would ${verb}` : verb;
+  emit(
+    options,
+    { summary: true, dryRun: options.dryRun === true, files: tally.files, sent: tally.sent, skipped: tally.skipped, notSent: tally.notSent },
+    `${what}: ${tally.files} files (${formatBytes(tally.sent)} sent), ${tally.skipped} already there; ${formatBytes(tally.notSent)} not sent`,
+  );
 }
 
 async function put(localArg: string, remoteArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
@@ -110,8 +184,11 @@ async function put(localArg: string, remoteArg: string | undefined, options: Out
   await withFiles(options, async (files) => {
     let remote = remoteArg ?? name;
     if (remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(files, remote)))) remote = joinRemote(remote, name);
-    if (kind === "dir") await putTree(files, options, localArg, remote);
-    else await putOne(files, options, localArg, remote);
+    if (kind === "dir") {
+      const run: TreeRun = { other: await remoteTree(files, normalizeRemote(remote), options), tally: newTally() };
+      await putTree(files, options, localArg, normalizeRemote(remote), run);
+      summarize(options, "put", run.tally);
+    } else await putOne(files, options, localArg, remote);
   });
 }
 
@@ -124,16 +201,24 @@ async function get(remote: string, localArg: string | undefined, options: Output
     if (entry.type === "dir") {
       if (!options.recursive) throw new WharfError(FileErrorCode.IS_DIR, `${entry.path === "" ? "(home)" : entry.path} is a folder: use get -r`);
       if (localArg !== undefined && (localArg.endsWith("/") || (await localKind(localArg)) === "dir")) local = join(localArg, name);
-      await mkdir(local, { recursive: true });
-      for (const child of await files.list(entry.path, { recursive: true })) {
+      if (options.dryRun !== true) await mkdir(local, { recursive: true });
+      const tally = newTally();
+      for (const child of await files.list(entry.path, { recursive: true, hash: options.checksum === true })) {
         const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));
-        if (child.type === "dir") await mkdir(target, { recursive: true });
-        else await getOne(files, options, child.path, target);
+        if (child.type === "dir") {
+          if (options.dryRun !== true) await mkdir(target, { recursive: true });
+          continue;
+        }
+        const mine = await stat(target).catch(() => null);
+        const here = mine?.isFile() === true ? { path: target, size: mine.size, mtimeMs: mine.mtimeMs } : null;
+        if (here !== null && (await upToDate(here, child, options))) skip(tally, child.size);
+        else await getOne(files, options, child.path, target, tally, child.size);
       }
+      summarize(options, "get", tally);
       return;
     }
     if (localArg !== undefined && (localArg.endsWith("/") || (await localKind(localArg)) === "dir")) local = join(localArg, name);
-    await getOne(files, options, entry.path, local);
+    await getOne(files, options, entry.path, local, undefined, entry.size);
   });
 }
 
@@ -145,7 +230,12 @@ function listLine(entry: FileEntry, long: boolean, width: number): string {
   const name = entry.type === "dir" ? `${entry.name}/` : entry.name;
   if (!long) return name;
   const size = entry.type === "dir" ? "-" : String(entry.size);
-  return `${entry.type === "dir" ? "d" : "-"} ${size.padStart(width)} ${formatTime(entry.mtime)} ${entry.sha256 ?? "-".padEnd(64)} ${name}`;
+  // The algorithm shows with the digest (`blake3:…`, `sha256:…`): a file keeps the one it was stored with.
+  return `${entry.type === "dir" ? "d" : "-"} ${size.padStart(width)} ${formatTime(entry.mtime)} ${entry.hash ?? "-".padEnd(71)} ${name}`;
+}
+
+function hashOption(): Option {
+  return new Option("--hash <alg>", "content hash to verify with (default: blake3 for put, the stored one for get)").choices(["blake3", "sha256"]);
 }
 
 /** Adds `wharf put`, `get`, `ls`, `rm`, `mkdir` and `mv`. */
@@ -157,6 +247,10 @@ export function registerFileVerbs(program: Command): void {
       .argument("<local>", "local file or folder")
       .argument("[remote]", "remote path (default: the local name; into it when it is a folder or ends with /)")
       .option("-r, --recursive", "upload a folder and everything in it", false)
+      .addOption(hashOption())
+      .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
+      .option("--dry-run", "list what would be sent; send nothing", false)
+      .option("--no-delta", "send whole files, even onto an older version on the server")
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 
@@ -167,6 +261,10 @@ export function registerFileVerbs(program: Command): void {
       .argument("<remote>", "remote path")
       .argument("[local]", "local path (default: the remote name; into it when it is a folder or ends with /)")
       .option("-r, --recursive", "download a folder and everything in it", false)
+      .addOption(hashOption())
+      .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
+      .option("--dry-run", "list what would be fetched; fetch nothing", false)
+      .option("--no-delta", "fetch whole files, even onto an older local version")
       .option("--json", "one JSON object per file", false),
   ).action(action(get));
 
@@ -175,13 +273,13 @@ export function registerFileVerbs(program: Command): void {
       .command("ls")
       .description("list a remote folder (your home by default)")
       .argument("[path]", "remote folder or file", "")
-      .option("-l, --long", "type, size, modified time (UTC) and sha256", false)
+      .option("-l, --long", "type, size, modified time (UTC) and content hash (ALG:HEX)", false)
       .option("-R, --recursive", "everything below the folder", false)
       .option("--json", "one JSON object per entry", false),
   ).action(
     action(async (path: string, options: OutputOptions & { long: boolean; recursive: boolean }) => {
       await withFiles(options, async (files) => {
-        const entries = await files.list(path, { recursive: options.recursive, sha256: options.long });
+        const entries = await files.list(path, { recursive: options.recursive, hash: options.long });
         const width = Math.max(1, ...entries.map((e) => String(e.size).length));
         for (const entry of entries) {
           const shown = options.recursive ? { ...entry, name: entry.path } : entry;

@@ -29,6 +29,7 @@ export interface ServeOptions {
   maxBodySize: number;
   shutdownTimeout: number;
   partialTtl: number;
+  hash?: "blake3" | "sha256";
   execShell: boolean;
   execAllow?: string;
   execTimeout: number;
@@ -70,6 +71,7 @@ export function registerServe(program: Command): void {
     .option("--max-body-size <size>", "largest buffered body", parseSize, 16 * 1024 * 1024)
     .option("--shutdown-timeout <seconds>", "on SIGINT/SIGTERM, wait this long for in-flight requests", secondsOption("--shutdown-timeout"), 10_000)
     .option("--partial-ttl <seconds>", "files: delete partial uploads untouched this long", secondsOption("--partial-ttl"), DEFAULT_SERVICE_CONFIG.partialTtl)
+    .addOption(new Option("--hash <alg>", "files: content hash when a client leaves it open, and for files placed by other means").choices(["blake3", "sha256"]).default("blake3"))
     .option("--exec-shell", "exec: allow commands to run through /bin/sh (off: argument vectors only)", false)
     .option("--exec-allow <names>", "exec: comma-separated command names that may run (default: any)")
     .option("--exec-timeout <seconds>", "exec: longest run time of a command", secondsOption("--exec-timeout"), DEFAULT_SERVICE_CONFIG.execTimeout)
@@ -148,6 +150,7 @@ async function stopServing(server: Server, services: ServiceSet, options: ServeO
 function serviceConfig(options: ServeOptions): ServiceConfig {
   return {
     partialTtl: options.partialTtl,
+    hash: options.hash,
     execShell: options.execShell,
     execAllow: options.execAllow === undefined ? null : options.execAllow.split(",").map((name) => name.trim()).filter(Boolean),
     execTimeout: options.execTimeout,

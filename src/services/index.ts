@@ -21,6 +21,8 @@ export { ServiceSet, typesAdded, type Service } from "./service.js";
 export interface ServiceConfig {
   /** Files: partial uploads untouched this long are deleted. */
   partialTtl: number;
+  /** Files: the hash when a client leaves it open (`--hash`); optional so older callers compile; default blake3. */
+  hash?: "blake3" | "sha256";
   /** Exec: commands may run through a shell (`--exec-shell`). */
   execShell: boolean;
   /** Exec: only these command names may run (`--exec-allow`); null: any. */

@@ -122,7 +122,7 @@ describe("documented TypeScript examples", () => {
     const index = readme.findIndex((code) => code.includes("registerFiles(server"));
     const { code, stdout, stderr } = await runNode(`readme-${index}`, { env: { TMPDIR: tmp } });
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /^[0-9a-f]{64} \[ 'hello\.txt' \]\n$/);
+    assert.match(stdout, /^blake3:[0-9a-f]{64} \[ 'hello\.txt' \]\n$/);
   });
 
   test("the files guide's example puts, lists, gets, moves and removes against a real server", async (t) => {
@@ -134,7 +134,7 @@ describe("documented TypeScript examples", () => {
     writeFileSync(join(jsDir, "files-0.js"), source);
     const { code, stdout, stderr } = await runNode("files-0", { cwd, env: { WHARF_PASSWORD: "pw" } });
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /big\.iso 200000 [0-9a-f]{64}/);
+    assert.match(stdout, /big\.iso 200000 blake3:[0-9a-f]{64}/);
     assert.deepEqual(readFileSync(join(cwd, "copy.iso")), content, "the download is the upload");
   });
 

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -9,6 +8,8 @@ import { writeAtomically } from "../shared/atomic-write.js";
 import { syncDir } from "../shared/dir-sync.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
+import { createContentHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
+import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -22,15 +23,18 @@ export function downloadPartialPaths(local: string): { data: string; info: strin
 interface DownloadInfo {
   path: string;
   fileSize: number;
-  sha256: string;
+  /** `"ALG:HEX"` of the content the partial is a prefix of. */
+  hash: string;
 }
 
 async function readDownloadInfo(paths: { data: string; info: string }): Promise<(DownloadInfo & { have: number }) | null> {
   try {
-    const info = JSON.parse(await readFile(paths.info, "utf8")) as DownloadInfo;
+    const info = JSON.parse(await readFile(paths.info, "utf8")) as DownloadInfo & { sha256?: string };
     const have = (await stat(paths.data)).size;
-    if (typeof info.sha256 !== "string" || typeof info.fileSize !== "number" || have > info.fileSize) return null;
-    return { ...info, have };
+    // A description written before issue 15 names a bare sha256.
+    const hash = typeof info.hash === "string" ? info.hash : typeof info.sha256 === "string" ? `sha256:${info.sha256}` : null;
+    if (hash === null || parseHash(hash) === null || typeof info.fileSize !== "number" || have > info.fileSize) return null;
+    return { path: info.path, fileSize: info.fileSize, hash, have };
   } catch {
     return null;
   }
@@ -48,7 +52,8 @@ export async function getFile(conn: Connection, remote: string, local: string, o
   const started = performance.now();
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await attemptGet(conn, remote, local, options);
+      // A second attempt goes without delta: the local old version may be what went wrong.
+      const result = await attemptGet(conn, remote, local, attempt === 1 ? options : { ...options, delta: false });
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       // A kept prefix that does not match (changed on disk meanwhile) was deleted: once more, from the start.
@@ -62,16 +67,29 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
   const { signal, onProgress } = options;
   const paths = downloadPartialPaths(local);
   const known = await readDownloadInfo(paths);
-  const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, sha256: known?.sha256 }, undefined, { signal });
+  const hashes = offeredAlgorithms(options.hash);
+  // An older version under the name: describe it by its chunks, so that only what changed is sent (issue 15).
+  const base = options.delta === false ? null : await describeDownloadBase(local, hashes[0]);
+  const deltaFields = base === null ? {} : { delta: base.algorithm };
+  let reply;
+  try {
+    reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, hash: known?.hash, hashes, ...deltaFields }, base?.list, { signal });
+  } catch (err) {
+    await base?.file.close();
+    throw err;
+  }
   const header = reply.header;
-  const info: DownloadInfo = { path: String(header.path), fileSize: Number(header.fileSize), sha256: String(header.sha256) };
+  // A server from before issue 15 names only `sha256`.
+  const named = parseHash(header.hash ?? header.sha256);
+  if (named === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${String(header.path)}: the server named no usable content hash`);
+  const info: DownloadInfo = { path: String(header.path), fileSize: Number(header.fileSize), hash: `${named.algorithm}:${named.hex}` };
   const mtime = Number(header.mtime);
   const offset = Number(header.offset);
   const body: Readable = reply.body;
   let file: FileHandle | undefined;
   let bodyRead = false;
   try {
-    if (offset > 0 && known?.sha256 === info.sha256) {
+    if (offset > 0 && known !== null) {
       file = await open(paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
       await file.truncate(offset);
     } else {
@@ -79,43 +97,50 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
       await writeAtomically(paths.info, `${JSON.stringify(info)}\n`);
       file = await open(paths.data, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     }
-    const hash = createHash("sha256");
+    const hash = createContentHash(named.algorithm);
     await hashFileRange(file, 0, offset, hash, signal);
     const writer = new HashingWriter(file, offset, hash);
     let done = offset;
     onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    const write = async (chunk: Buffer): Promise<void> => {
+      await writer.write(chunk);
+      done += chunk.length;
+      onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    };
+    const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write) : null;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         signal?.throwIfAborted();
-        await writer.write(chunk);
-        done += chunk.length;
-        onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+        if (recipe === null) await write(chunk);
+        else await recipe.decoder.push(chunk);
       }
+      recipe?.decoder.end();
       bodyRead = true;
       await writer.finish();
     } catch (err) {
       await writer.finish().catch(() => {}); // keep every byte that arrived, for the resume
       throw err;
     }
-    const sha256 = hash.digest("hex");
-    if (sha256 !== info.sha256 || done !== info.fileSize) {
+    const hex = hash.digest();
+    if (hex !== named.hex || done !== info.fileSize) {
       await file.close();
       file = undefined;
       await rm(paths.data, { force: true });
       await rm(paths.info, { force: true });
-      const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with sha256 ${sha256}, the server sent sha256 ${info.sha256}; nothing was kept`, {
-        data: { expected: info.sha256, actual: sha256 },
+      const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with ${named.algorithm} ${hex}, the server sent ${named.hex}; nothing was kept`, {
+        data: { expected: info.hash, actual: `${named.algorithm}:${hex}` },
       });
-      throw Object.assign(error, { resumed: offset > 0 });
+      throw Object.assign(error, { resumed: offset > 0 || recipe !== null });
     }
     await file.sync();
     await file.close();
     file = undefined;
-    await utimes(paths.data, new Date(mtime), new Date(mtime));
+    await utimes(paths.data, mtime / 1000, mtime / 1000); // a Date would drop the sub-millisecond part
     await rename(paths.data, resolve(local));
     await rm(paths.info, { force: true });
     await syncDir(dirname(resolve(local)));
-    return { path: info.path, size: info.fileSize, sha256, resumedFrom: offset, mtime };
+    const sent = recipe === null ? done - offset : recipe.literal();
+    return { path: info.path, size: info.fileSize, ...hashFields(named.algorithm, hex), resumedFrom: offset, sent, mtime };
   } catch (err) {
     await file?.close();
     if (!bodyRead) {
@@ -124,5 +149,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     }
     if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
     throw err;
+  } finally {
+    await base?.file.close();
   }
 }

@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
+import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
+import { DELTA_MIN_SIZE, sendDelta } from "./delta-client.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -19,6 +20,17 @@ export interface TransferOptions {
   onProgress?: (progress: TransferProgress) => void;
   /** Aborting fails the transfer with `E_CANCELLED`; what arrived stays for a resume. */
   signal?: AbortSignal;
+  /**
+   * The content hash to verify with. Default: BLAKE3 for a put (sha256 where it cannot load), and for a get the
+   * algorithm the file was stored with.
+   */
+  hash?: HashAlgorithm;
+  /**
+   * Send only what changed when the receiving side already has a version under the name (issue 15):
+   * content-defined chunks, a recipe, the file rebuilt there and checked whole. Default: on for files of
+   * DELTA_MIN_SIZE (256 KiB) bytes or more.
+   */
+  delta?: boolean;
 }
 
 /** Options of a put. */
@@ -35,9 +47,14 @@ export interface TransferResult {
   /** The remote path, normalised. */
   path: string;
   size: number;
-  sha256: string;
+  /** The whole file's content hash as `"ALG:HEX"`, checked on both sides. */
+  hash: string;
+  /** The hex sha256, when the transfer was verified with sha256. */
+  sha256?: string;
   /** Bytes that were already on the receiving side and not sent again. */
   resumedFrom: number;
+  /** Content bytes that crossed the connection (after resume, skip or delta). */
+  sent: number;
   seconds: number;
   /** The file's modification time (ms since the epoch), kept across the transfer. */
   mtime: number;
@@ -56,7 +73,8 @@ export async function putFile(conn: Connection, local: string, remote: string, o
   const stamp = options.stamp ?? `${info.size}:${info.mtimeMs}:${info.ino}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, options);
+      // A second attempt goes without delta: the first failed its check, so the server's old version is suspect.
+      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, attempt === 1 ? options : { ...options, delta: false });
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
@@ -75,12 +93,21 @@ async function attemptPut(
   options: PutOptions,
 ): Promise<Omit<TransferResult, "seconds">> {
   const { signal, onProgress } = options;
-  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime }, undefined, { signal });
+  const hashes = offeredAlgorithms(options.hash);
+  const delta = options.delta ?? size >= DELTA_MIN_SIZE;
+  const begin = await conn.request(FileRequest.PUT_BEGIN, { path: remote, fileSize: size, stamp, mtime, hashes, delta }, undefined, { signal });
   const upload = String(begin.header.upload);
   const offset = Number(begin.header.offset);
-  const hash = createHash("sha256");
+  // A server from before issue 15 names no algorithm: it speaks sha256.
+  const algorithm: HashAlgorithm = isHashAlgorithm(begin.header.hash) ? begin.header.hash : "sha256";
+  const hash = createContentHash(algorithm);
   let done = offset;
+  let sent = size - offset;
   onProgress?.({ done, total: size, resumedFrom: offset });
+  const progress = (n: number): void => {
+    done += n;
+    onProgress?.({ done, total: size, resumedFrom: offset });
+  };
   try {
     let failed = false;
     async function* bytesToSend(): AsyncGenerator<Buffer> {
@@ -100,7 +127,14 @@ async function attemptPut(
         await file.close();
       }
     }
-    if (offset < size) {
+    if (offset < size && begin.header.delta === true) {
+      const file = await open(local, "r");
+      try {
+        sent = (await sendDelta(conn, file, upload, offset, size, algorithm, hash, { signal, onBytes: progress })).literal;
+      } finally {
+        await file.close();
+      }
+    } else if (offset < size) {
       try {
         await conn.request(FileRequest.PUT_DATA, { upload, offset }, { size: size - offset, stream: bytesToSend() }, { signal });
       } catch (err) {
@@ -115,12 +149,13 @@ async function attemptPut(
         await file.close();
       }
     }
-    const sha256 = hash.digest("hex");
-    const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, sha256 }, undefined, { signal });
-    return { path: String(commit.header.path), size, sha256, resumedFrom: offset, mtime: Number(commit.header.mtime) };
+    const hex = hash.digest();
+    const named = hashFields(algorithm, hex);
+    const commit = await conn.request(FileRequest.PUT_COMMIT, { upload, ...named }, undefined, { signal });
+    return { path: String(commit.header.path), size, ...named, resumedFrom: offset, sent, mtime: Number(commit.header.mtime) };
   } catch (err) {
     if (!conn.closed) conn.request(FileRequest.PUT_ABORT, { upload }).catch(() => {});
-    if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && offset > 0) Object.assign(err, { resumed: true });
+    if (err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (offset > 0 || begin.header.delta === true)) Object.assign(err, { resumed: true });
     throw err;
   }
 }

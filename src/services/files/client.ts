@@ -28,18 +28,21 @@ export class FilesClient {
     this.#conn = conn;
   }
 
-  /** One entry; with `sha256` a file's hash is included (computed on the server if it had none recorded). */
-  async stat(path: string, options: { sha256?: boolean } = {}): Promise<FileEntry> {
-    const reply = await this.#conn.request(FileRequest.STAT, { path, sha256: options.sha256 === true });
+  /**
+   * One entry; with `hash` a file's recorded hash as `"ALG:HEX"`, with `sha256` its sha256 (either computed on the
+   * server if it had none recorded).
+   */
+  async stat(path: string, options: { sha256?: boolean; hash?: boolean } = {}): Promise<FileEntry> {
+    const reply = await this.#conn.request(FileRequest.STAT, { path, sha256: options.sha256 === true, hash: options.hash === true });
     return reply.header.entry as FileEntry;
   }
 
   /** The entries of a folder (all below it with `recursive`), or of one file. */
-  async list(path = "", options: { recursive?: boolean; sha256?: boolean } = {}): Promise<FileEntry[]> {
+  async list(path = "", options: { recursive?: boolean; sha256?: boolean; hash?: boolean } = {}): Promise<FileEntry[]> {
     const entries: FileEntry[] = [];
     await this.#conn.request(
       FileRequest.LIST,
-      { path, recursive: options.recursive === true, sha256: options.sha256 === true },
+      { path, recursive: options.recursive === true, sha256: options.sha256 === true, hash: options.hash === true },
       undefined,
       { onFrame: (_header, body) => void entries.push(...(JSON.parse(body.toString("utf8")) as FileEntry[])) },
     );
@@ -66,7 +69,7 @@ export class FilesClient {
 
   /**
    * Uploads a local file to `remote`, resuming an interrupted upload of the same file to the same name, and
-   * verified end to end by sha256. The file appears on the server whole or not at all.
+   * verified end to end by BLAKE3 (or sha256, `options.hash`). The file appears on the server whole or not at all.
    */
   put(local: string, remote: string, options?: PutOptions): Promise<TransferResult> {
     return putFile(this.#conn, local, remote, options);
@@ -74,7 +77,7 @@ export class FilesClient {
 
   /**
    * Downloads `remote` into the local path `local`, resuming an interrupted download of the same content, and
-   * verified end to end by sha256. `local` is replaced only once the whole file is verified and on disk.
+   * verified end to end with the hash the file was stored with. `local` is replaced only once the whole file is verified and on disk.
    */
   get(remote: string, local: string, options?: TransferOptions): Promise<TransferResult> {
     return getFile(this.#conn, remote, local, options);

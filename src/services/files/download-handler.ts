@@ -1,23 +1,38 @@
-import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
+import { canHash, createContentHash, hashFields, isHashAlgorithm, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
+import { deltaReplyBody } from "./delta-download.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
+import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { getRequest, parseFields } from "./messages.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
 
 /**
- * `files.get {path, offset?, sha256?}` → reply `{path, fileSize, sha256, mtime, offset}` whose streamed body is
- * the file's bytes from `offset`. A resuming client names the sha256 of the content it has a prefix of; when the
+ * The algorithm a get is verified with: the one the file was stored with when the client can compute it, else the
+ * first the client offers that this server can; sha256 for a client from before issue 15, which offers none.
+ */
+function algorithmFor(offered: string[] | undefined, known: FileMeta | null, fallback: HashAlgorithm): HashAlgorithm {
+  if (offered === undefined || offered.length === 0) return "sha256";
+  const usable = offered.filter((name): name is HashAlgorithm => isHashAlgorithm(name) && canHash(name));
+  const stored = known?.algorithm ?? fallback;
+  if (usable.includes(stored)) return stored;
+  return usable[0] ?? "sha256";
+}
+
+/**
+ * `files.get {path, offset?, hash?, hashes?}` → reply `{path, fileSize, hash, sha256?, mtime, offset}` whose
+ * streamed body is the file's bytes from `offset`. A resuming client names the hash of the content it has a
+ * prefix of (`hash`, or `sha256` before issue 15); when the
  * file has changed since (or `offset` is past its end) the server sends it whole (`offset: 0`). The server hashes
  * the whole file as it sends it (reading a skipped prefix only to hash it) and checks it against the sha256 it
  * recorded at upload: a stored file that no longer matches is logged and its transfer broken off.
  */
-export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+export async function sendDownload(deps: FilesDeps, header: RequestHeader, body: Buffer | undefined, ctx: RequestContext) {
   const { realHome, meta } = await userHome(deps, ctx);
   const fields = parseFields(getRequest, header);
   const rel = normalizeRemotePath(fields.path);
@@ -31,18 +46,27 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: 
     const info = await file.stat({ bigint: true });
     if (!info.isFile()) throw new WharfError(FileErrorCode.IS_DIR, `${rel}: is not a regular file`);
     const fileSize = Number(info.size);
-    const sha256 = await meta.sha256Of(file, info, ctx.signal);
+    const algorithm = algorithmFor(fields.hashes, await meta.read(info), meta.defaultAlgorithm);
+    const { hex } = await meta.hashOf(file, info, algorithm, ctx.signal);
     let offset = fields.offset ?? 0;
-    if (offset > fileSize || (offset > 0 && fields.sha256 !== sha256)) offset = 0;
-    const hash = createHash("sha256");
+    const prefixOf = fields.hash !== undefined ? parseHash(fields.hash) : fields.sha256 !== undefined ? { algorithm: "sha256" as const, hex: fields.sha256 } : null;
+    const samePrefix = prefixOf !== null && (await meta.hashOf(file, info, prefixOf.algorithm, ctx.signal)).hex === prefixOf.hex;
+    if (offset > fileSize || (offset > 0 && !samePrefix)) offset = 0;
+    const hash = createContentHash(algorithm);
     await hashFileRange(file, 0, offset, hash, ctx.signal);
-    const replyHeader = { path: rel, fileSize, sha256, mtime: Number(info.mtimeNs) / 1e6, offset };
+    const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number(info.mtimeNs) / 1e6, offset };
+    // A client that has an older version sends its chunk list: it gets a recipe instead of the bytes.
+    if (isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize) {
+      const reply = await deltaReplyBody(file, offset, fileSize, hash, fields.delta, body, () => checkSent(hash, hex, rel, ctx.logger));
+      file = undefined; // the stream owns it now
+      return { header: { ...replyHeader, delta: true, literal: reply.literal }, body: { size: reply.size, stream: reply.stream } };
+    }
     if (offset === fileSize) {
       await file.close();
-      checkSent(hash, sha256, rel, ctx.logger);
+      checkSent(hash, hex, rel, ctx.logger);
       return { header: replyHeader, body: Buffer.alloc(0) };
     }
-    const stream = hashedFileStream(file, offset, fileSize, hash, () => checkSent(hash, sha256, rel, ctx.logger));
+    const stream = hashedFileStream(file, offset, fileSize, hash, () => checkSent(hash, hex, rel, ctx.logger));
     file = undefined; // the stream owns it now
     return { header: replyHeader, body: { size: fileSize - offset, stream } };
   } catch (err) {
@@ -51,11 +75,11 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: 
   }
 }
 
-function checkSent(hash: Hash, expected: string, rel: string, logger: Logger): void {
-  const actual = hash.digest("hex");
+function checkSent(hash: ContentHash, expected: string, rel: string, logger: Logger): void {
+  const actual = hash.digest();
   if (actual === expected) return;
-  logger.error({ path: rel, recorded: expected, actual }, "a stored file no longer matches its recorded sha256");
-  throw new WharfError(FileErrorCode.INTEGRITY, `${rel}: the stored file no longer matches its recorded sha256`);
+  logger.error({ path: rel, algorithm: hash.algorithm, recorded: expected, actual }, "a stored file no longer matches its recorded hash");
+  throw new WharfError(FileErrorCode.INTEGRITY, `${rel}: the stored file no longer matches its recorded ${hash.algorithm}`);
 }
 
 /**
@@ -66,7 +90,7 @@ function hashedFileStream(
   file: FileHandle,
   start: number,
   end: number,
-  hash: Hash,
+  hash: ContentHash,
   onEnd: () => void,
 ): AsyncIterable<Buffer> & { destroy(): void } {
   let closed = false;

@@ -1,4 +1,7 @@
-import type { Hash } from "node:crypto";
+import type { ContentHash } from "./hash.js";
+
+/** What the readers and writers feed: any running hash (sha256, BLAKE3). */
+type Hash = Pick<ContentHash, "update">;
 import type { FileHandle } from "node:fs/promises";
 
 /** Bytes read from a file per step when hashing or sending it. */
@@ -40,7 +43,7 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
  *
  * @example
  * ```ts
- * const hash = createHash("sha256");
+ * const hash = createContentHash("blake3");
  * await hashFileRange(file, 0, resumeOffset, hash); // the prefix a resumed transfer does not send again
  * ```
  */

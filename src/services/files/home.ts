@@ -3,6 +3,7 @@ import type { RequestContext } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
 import { AccountErrorCode, currentUser, type Account, type AccountStore } from "../accounts/index.js";
 import type { FileLayout } from "./layout.js";
+import type { HashAlgorithm } from "./hash.js";
 import { MetaStore } from "./meta.js";
 import type { OpenUploads } from "./upload-handlers.js";
 
@@ -17,6 +18,8 @@ export interface FilesDeps {
   stallTimeout: number;
   /** The uploads begun and not ended: the service's close() ends them. */
   openUploads: OpenUploads;
+  /** The hash used when a client leaves the choice open, and for files without a record (`wharf serve --hash`). */
+  defaultHash: HashAlgorithm;
 }
 
 /** The logged-in user of a request, with their home. */
@@ -36,5 +39,5 @@ export async function userHome(deps: FilesDeps, ctx: RequestContext): Promise<Us
   const account = await deps.accounts.get(session.name);
   if (account === undefined) throw new WharfError(AccountErrorCode.AUTH, `user ${session.name} no longer exists`);
   const realHome = await deps.layout.ensureHome(account.name);
-  return { account, realHome, meta: new MetaStore(deps.layout.metaDir(realHome)) };
+  return { account, realHome, meta: new MetaStore(deps.layout.metaDir(realHome), deps.defaultHash) };
 }

@@ -1,6 +1,7 @@
 /**
  * `wharf/files`: the files service. Users' private homes on the server, resumable uploads and downloads
- * verified end to end by sha256, atomic visibility, quotas. See docs/files.md.
+ * verified end to end by BLAKE3 or sha256, sent as deltas onto older versions, atomic visibility, quotas. See
+ * docs/files.md.
  *
  * @module
  */
@@ -9,6 +10,8 @@ export { FilesClient } from "./client.js";
 export { downloadPartialPaths, getFile } from "./client-get.js";
 export { putFile, type PutOptions, type TransferOptions, type TransferProgress, type TransferResult } from "./client-put.js";
 export { FileErrorCode } from "./errors.js";
+export { formatHash, parseHash, type HashAlgorithm } from "./hash.js";
+export { upToDate, type QuickCheckOptions } from "./quick-check.js";
 export { FileLayout } from "./layout.js";
 export { FileRequest, type FileEntry } from "./requests.js";
 export { normalizeRemotePath } from "./remote-path.js";

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { constants, type BigIntStats } from "node:fs";
 import { open, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomically } from "../shared/atomic-write.js";
+import { createContentHash, isHashAlgorithm, type HashAlgorithm } from "./hash.js";
 import { hashFileRange } from "./hashing-io.js";
 
 /** What the service remembers of a stored file. Valid while the file's inode, size and mtime are unchanged. */
@@ -10,42 +10,52 @@ export interface FileMeta {
   ino: string;
   size: number;
   mtimeNs: string;
-  sha256: string;
+  /** The algorithm the file was stored with (its upload's): the one a get is verified with by default. */
+  algorithm: HashAlgorithm;
+  /** Hex digests by algorithm: the stored one, and any other computed on request since. */
+  hashes: Partial<Record<HashAlgorithm, string>>;
 }
 
 /**
- * The sha256 of stored files, kept as one small JSON file per inode in `<home>/.wharf/meta/`. Keyed by inode, so
- * `mv` of a file or of a whole directory keeps every file's record without touching it; a record whose size or
- * mtime no longer matches (the file was changed outside wharf) is ignored and recomputed.
+ * The content hashes of stored files, kept as one small JSON file per inode in `<home>/.wharf/meta/`. Keyed by
+ * inode, so `mv` of a file or of a whole directory keeps every file's record without touching it; a record whose
+ * size or mtime no longer matches (the file was changed outside wharf) is ignored and recomputed. Records written
+ * before issue 15 (`{sha256}`) read as a file stored with sha256.
  *
  * @example
  * ```ts
  * const meta = new MetaStore(layout.metaDir(realHome));
- * const sha256 = await meta.sha256Of(abs); // from the record, or hashed and recorded
+ * const { algorithm, hex } = await meta.hashOf(file, info, "blake3"); // the record's, or hashed and recorded
  * ```
  */
 export class MetaStore {
   readonly dir: string;
+  /** The algorithm for files that have no record (placed by other means): `wharf serve --hash`. */
+  readonly defaultAlgorithm: HashAlgorithm;
 
-  constructor(dir: string) {
+  constructor(dir: string, defaultAlgorithm: HashAlgorithm = "sha256") {
     this.dir = dir;
+    this.defaultAlgorithm = defaultAlgorithm;
   }
 
   /** The record of a file, if there is a valid one. */
   async read(info: BigIntStats): Promise<FileMeta | null> {
-    let parsed: FileMeta;
+    let parsed: Partial<FileMeta> & { sha256?: unknown };
     try {
-      parsed = JSON.parse(await readFile(this.#pathOf(info.ino), "utf8")) as FileMeta;
+      parsed = JSON.parse(await readFile(this.#pathOf(info.ino), "utf8")) as typeof parsed;
     } catch {
       return null;
     }
     const valid = parsed.ino === String(info.ino) && parsed.size === Number(info.size) && parsed.mtimeNs === String(info.mtimeNs);
-    return valid && typeof parsed.sha256 === "string" ? parsed : null;
+    if (!valid) return null;
+    if (typeof parsed.sha256 === "string") return { ino: parsed.ino!, size: parsed.size!, mtimeNs: parsed.mtimeNs!, algorithm: "sha256", hashes: { sha256: parsed.sha256 } };
+    if (!isHashAlgorithm(parsed.algorithm) || typeof parsed.hashes?.[parsed.algorithm] !== "string") return null;
+    return parsed as FileMeta;
   }
 
-  /** Records a file's sha256 (flushed to disk). */
-  async write(info: BigIntStats, sha256: string): Promise<FileMeta> {
-    const meta: FileMeta = { ino: String(info.ino), size: Number(info.size), mtimeNs: String(info.mtimeNs), sha256 };
+  /** Records a file's hash (flushed to disk); `also` keeps other algorithms' digests of the same content. */
+  async write(info: BigIntStats, algorithm: HashAlgorithm, hex: string, also: FileMeta["hashes"] = {}): Promise<FileMeta> {
+    const meta: FileMeta = { ino: String(info.ino), size: Number(info.size), mtimeNs: String(info.mtimeNs), algorithm, hashes: { ...also, [algorithm]: hex } };
     await writeAtomically(this.#pathOf(info.ino), `${JSON.stringify(meta)}\n`);
     return meta;
   }
@@ -55,22 +65,29 @@ export class MetaStore {
     await rm(this.#pathOf(ino), { force: true });
   }
 
-  /** The sha256 of an open file with these stats: the record's, or hashed from disk and recorded. */
-  async sha256Of(file: FileHandle, info: BigIntStats, signal?: AbortSignal): Promise<string> {
+  /**
+   * The hash of an open file with these stats, with `algorithm` (default: the one it was stored with, or the
+   * store's default for a file without a record): the record's, or hashed from disk and added to the record.
+   */
+  async hashOf(file: FileHandle, info: BigIntStats, algorithm?: HashAlgorithm, signal?: AbortSignal): Promise<{ algorithm: HashAlgorithm; hex: string }> {
     const known = await this.read(info);
-    if (known !== null) return known.sha256;
-    const hash = createHash("sha256");
+    const wanted = algorithm ?? known?.algorithm ?? this.defaultAlgorithm;
+    const recorded = known?.hashes[wanted];
+    if (recorded !== undefined) return { algorithm: wanted, hex: recorded };
+    const hash = createContentHash(wanted);
     await hashFileRange(file, 0, Number(info.size), hash, signal);
-    const sha256 = hash.digest("hex");
-    await this.write(info, sha256);
-    return sha256;
+    const hex = hash.digest();
+    // A file without a record is stored with what was computed; one with a record keeps its algorithm.
+    if (known === null) await this.write(info, hash.algorithm, hex);
+    else await this.write(info, known.algorithm, known.hashes[known.algorithm]!, { ...known.hashes, [hash.algorithm]: hex });
+    return { algorithm: hash.algorithm, hex };
   }
 
-  /** The sha256 of the file at an absolute path (opened without following a symlink). */
-  async sha256OfPath(abs: string, signal?: AbortSignal): Promise<string> {
+  /** The hash of the file at an absolute path (opened without following a symlink); see {@link hashOf}. */
+  async hashOfPath(abs: string, algorithm?: HashAlgorithm, signal?: AbortSignal): Promise<{ algorithm: HashAlgorithm; hex: string }> {
     const file = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      return await this.sha256Of(file, await file.stat({ bigint: true }), signal);
+      return await this.hashOf(file, await file.stat({ bigint: true }), algorithm, signal);
     } finally {
       await file.close();
     }

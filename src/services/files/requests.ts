@@ -13,6 +13,8 @@ export const FileRequest = {
   PUT_DATA: "files.put.data",
   PUT_COMMIT: "files.put.commit",
   PUT_ABORT: "files.put.abort",
+  PUT_CHUNKS: "files.put.chunks",
+  PUT_DELTA: "files.put.delta",
   GET: "files.get",
 } as const;
 
@@ -27,6 +29,8 @@ export interface FileEntry {
   size: number;
   /** Modification time, milliseconds since the epoch. */
   mtime: number;
-  /** Hex sha256 of a file's content, when asked for. */
+  /** Hex sha256 of a file's content, when asked for with `sha256`. */
   sha256?: string;
+  /** The file's recorded content hash as `"ALG:HEX"` (the algorithm it was stored with), when asked for with `hash`. */
+  hash?: string;
 }

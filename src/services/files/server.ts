@@ -3,8 +3,10 @@ import type { Server } from "../../server/index.js";
 import { AccountStore } from "../accounts/index.js";
 import type { ServiceDeps } from "../index.js";
 import { once, typesAdded, type Service } from "../service.js";
+import { receiveDelta, sendBaseChunks } from "./delta-upload.js";
 import { sendDownload } from "./download-handler.js";
 import type { FilesDeps as HandlerDeps } from "./home.js";
+import { defaultAlgorithm, setHashFallbackReporter, type HashAlgorithm } from "./hash.js";
 import { FileLayout } from "./layout.js";
 import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
@@ -35,8 +37,12 @@ export interface FilesDeps {
   accounts: AccountStore;
   /** Default: silent. */
   logger?: Logger;
-  /** `partialTtl`: partial uploads untouched this long (ms) are deleted; default 24 hours. */
-  config?: { partialTtl?: number };
+  /**
+   * `partialTtl`: partial uploads untouched this long (ms) are deleted; default 24 hours. `hash`: the algorithm
+   * used when a client leaves the choice open and for files without a record (default BLAKE3, sha256 where
+   * BLAKE3 cannot load).
+   */
+  config?: { partialTtl?: number; hash?: HashAlgorithm };
 }
 
 /** Options of {@link registerFiles}. */
@@ -74,7 +80,11 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
   const layout = new FileLayout(deps.dataDir);
   const logger = (deps.logger ?? pino({ level: "silent" })).child({ service: "files" });
   const openUploads: OpenUploads = new Set();
-  const files: HandlerDeps = { layout, accounts: deps.accounts, logger, partialTtl, stallTimeout, openUploads };
+  setHashFallbackReporter((reason) => logger.warn({ reason }, "BLAKE3 is not available; hashing with sha256"));
+  const wanted = deps.config?.hash ?? defaultAlgorithm();
+  if (wanted !== "blake3" && wanted !== "sha256") throw new RangeError("deps.config.hash must be blake3 or sha256");
+  const defaultHash = wanted === "blake3" ? defaultAlgorithm() : "sha256";
+  const files: HandlerDeps = { layout, accounts: deps.accounts, logger, partialTtl, stallTimeout, openUploads, defaultHash };
   const types = typesAdded(server, () => {
     server.handle(FileRequest.STAT, (header, _body, ctx) => statPath(files, header, ctx));
     server.handle(FileRequest.LIST, (header, _body, ctx) => listPath(files, header, ctx));
@@ -85,7 +95,9 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.PUT_DATA, (header, body, ctx) => receiveUpload(files, header, body, ctx), { body: "stream" });
     server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
     server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
-    server.handle(FileRequest.GET, (header, _body, ctx) => sendDownload(files, header, ctx));
+    server.handle(FileRequest.GET, (header, body, ctx) => sendDownload(files, header, body, ctx));
+    server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
+    server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });
   });
 
   // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.

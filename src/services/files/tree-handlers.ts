@@ -7,16 +7,28 @@ import { FileErrorCode, fsFailure } from "./errors.js";
 import { userHome, type FilesDeps, type UserHome } from "./home.js";
 import { listRequest, mkdirRequest, mvRequest, parseFields, rmRequest, statRequest } from "./messages.js";
 import type { FileEntry } from "./requests.js";
+import { formatHash } from "./hash.js";
 import type { MetaStore } from "./meta.js";
 import { isInsideHome, normalizeRemotePath, resolveInHome, RESERVED_NAME, type ResolvedPath } from "./remote-path.js";
 
 /** Entries per intermediate frame of a listing. */
 const PAGE = 1000;
 
-async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, withSha: boolean, signal: AbortSignal): Promise<FileEntry> {
+/** Which hashes an entry carries: `sha256` (the form before issue 15) and/or `hash`, the recorded `"ALG:HEX"`. */
+interface HashWanted {
+  sha256?: boolean;
+  hash?: boolean;
+}
+
+async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
   const file = info.isFile();
   const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: info.mtimeMs };
-  if (file && withSha) entry.sha256 = await meta.sha256OfPath(abs, signal);
+  if (file && wanted.hash === true) {
+    const recorded = await meta.hashOfPath(abs, undefined, signal);
+    entry.hash = formatHash(recorded.algorithm, recorded.hex);
+    if (recorded.algorithm === "sha256") entry.sha256 = recorded.hex;
+  }
+  if (file && wanted.sha256 === true && entry.sha256 === undefined) entry.sha256 = (await meta.hashOfPath(abs, "sha256", signal)).hex;
   return entry;
 }
 
@@ -33,7 +45,7 @@ export async function statPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   const rel = normalizeRemotePath(fields.path);
   try {
     const target = await existing(home, rel, true);
-    return { header: { entry: await entryOf(rel, target.abs, target.stat, home.meta, fields.sha256 === true, ctx.signal) } };
+    return { header: { entry: await entryOf(rel, target.abs, target.stat, home.meta, fields, ctx.signal) } };
   } catch (err) {
     throw fsFailure(err, rel);
   }
@@ -49,7 +61,7 @@ export async function listPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   const home = await userHome(deps, ctx);
   const fields = parseFields(listRequest, header);
   const rel = normalizeRemotePath(fields.path ?? "");
-  const withSha = fields.sha256 === true;
+  const withSha: HashWanted = fields;
   let page: FileEntry[] = [];
   let count = 0;
   const emit = async (entry: FileEntry): Promise<void> => {

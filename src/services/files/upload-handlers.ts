@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -7,6 +7,7 @@ import { SessionKey, type RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
+import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type HashAlgorithm } from "./hash.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import type { PartialPaths } from "./layout.js";
@@ -18,7 +19,7 @@ import { checkFreeSpace, checkQuota, homeUsage } from "./quota.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
 
 /** An upload between `files.put.begin` and its commit, owned by one connection. */
-interface Upload {
+export interface Upload {
   token: string;
   rel: string;
   realHome: string;
@@ -29,8 +30,10 @@ interface Upload {
   offset: number;
   mtime: number | undefined;
   lock: LockFile;
-  /** The sha256 of all the partial's bytes, once the last one is written. */
-  sha256: string | null;
+  /** The content hash of this upload, chosen at begin from what the client offered. */
+  algorithm: HashAlgorithm;
+  /** The hash (hex) of all the partial's bytes, once the last one is written. */
+  digest: string | null;
   sending: boolean;
   /** The writer of a `files.put.data` in progress. */
   writer: HashingWriter | null;
@@ -44,6 +47,8 @@ interface Upload {
   ofService: OpenUploads;
   /** Set by the first endUpload: later calls (connection close, stall, service close) await the same ending. */
   ending: Promise<void> | null;
+  /** With `delta` at begin: the file the name holds now, which a delta transfer builds the new version from. */
+  base: string | null;
 }
 
 /** The uploads of one files service that have not ended, so that its close() can end them. */
@@ -75,7 +80,7 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
   return uploads;
 }
 
-function findUpload(ctx: RequestContext, token: string): Upload {
+export function findUpload(ctx: RequestContext, token: string): Upload {
   const upload = uploadsOf(ctx).get(token);
   if (upload === undefined) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, "unknown upload: begin it with files.put.begin on this connection");
@@ -84,7 +89,7 @@ function findUpload(ctx: RequestContext, token: string): Upload {
   return upload;
 }
 
-function endUpload(upload: Upload): Promise<void> {
+export function endUpload(upload: Upload): Promise<void> {
   upload.ending ??= (async () => {
     clearInterval(upload.watchdog);
     upload.ofConnection.delete(upload.token);
@@ -147,9 +152,12 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     let offset: number;
     try {
       offset = await serialized(account.name, async () => {
-        const replacing = target.stat?.isFile() === true ? target.abs : undefined;
-        const used = await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing, ownPartialInfo: paths.info });
-        checkQuota(account.quota, used, fields.fileSize, rel);
+        // The usage walks the whole home: a user without a quota does not pay it, or a put -r of n files costs n².
+        if (account.quota !== null) {
+          const replacing = target.stat?.isFile() === true ? target.abs : undefined;
+          const used = await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing, ownPartialInfo: paths.info });
+          checkQuota(account.quota, used, fields.fileSize, rel);
+        }
         const kept = await preparePartial(paths, { path: rel, fileSize: fields.fileSize, stamp: fields.stamp ?? "" });
         await checkFreeSpace(deps.layout.partialsDir(realHome), fields.fileSize - kept, rel);
         return kept;
@@ -158,17 +166,20 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
       await lock.release();
       throw err;
     }
+    const algorithm = chooseAlgorithm(fields.hashes, deps.defaultHash);
     const token = randomBytes(12).toString("hex");
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
-      sha256: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+      algorithm, digest: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
+      base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
     };
     upload.ofConnection.set(token, upload);
     upload.ofService.add(upload);
     watchForStall(deps, ctx, upload);
     ctx.logger.debug({ user: account.name, path: rel, fileSize: fields.fileSize, offset }, "upload begins");
-    return { header: { upload: token, offset } };
+    // `hash` names the algorithm to hash with; a client from before issue 15 offered none and gets sha256.
+    return { header: { upload: token, offset, hash: algorithm, ...(upload.base === null ? {} : { delta: true }) } };
   } catch (err) {
     throw fsFailure(err, rel);
   }
@@ -177,7 +188,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
 /**
  * `files.put.data {upload, offset}` + a streamed body of the bytes from `offset` to the end: re-hashes the
  * partial's first `offset` bytes from disk, then hashes and appends the body as it arrives, and flushes the file
- * to disk. → `{received, sha256}`. On failure (disk full, connection lost) the bytes written so far stay in
+ * to disk. → `{received, hash, sha256?}` (see {@link hashFields}). On failure (disk full, connection lost) the bytes written so far stay in
  * the partial for a later resume, and the upload ends: the client begins again.
  */
 export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
@@ -196,7 +207,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   let file;
   try {
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
-    const hash = createHash("sha256");
+    const hash = createContentHash(upload.algorithm);
     await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
     await file.truncate(upload.offset); // bytes past the offset were never acknowledged
     const writer = new HashingWriter(file, upload.offset, hash);
@@ -222,9 +233,9 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     }
     await file.sync();
     upload.offset += received;
-    upload.sha256 = hash.digest("hex");
+    upload.digest = hash.digest();
     upload.lastActivity = Date.now();
-    return { header: { received, sha256: upload.sha256 } };
+    return { header: { received, ...hashFields(upload.algorithm, upload.digest) } };
   } catch (err) {
     await endUpload(upload);
     throw fsFailure(err, upload.rel);
@@ -237,9 +248,9 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
 }
 
 /**
- * `files.put.commit {upload, sha256}`: the sender's sha256 of the whole file. When it equals the server's, the
+ * `files.put.commit {upload, hash}` (or `sha256`, before issue 15): the sender's hash of the whole file. When it equals the server's, the
  * partial gets its mtime and metadata and is renamed under its name (then the folder is flushed), so the file
- * appears whole or not at all. → `{path, fileSize, sha256, mtime}`. A mismatch deletes the partial: `E_INTEGRITY`.
+ * appears whole or not at all. → `{path, fileSize, hash, sha256?, mtime}`. A mismatch deletes the partial: `E_INTEGRITY`.
  */
 export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -248,19 +259,25 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   if (upload.offset !== upload.fileSize) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest first`);
   }
+  // A client from before issue 15 commits with `sha256` (and was given sha256 at begin).
+  const claimed = fields.hash !== undefined ? parseHash(fields.hash)! : { algorithm: "sha256" as const, hex: fields.sha256! };
+  if (claimed.algorithm !== upload.algorithm) {
+    throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: this upload is hashed with ${upload.algorithm}, the commit names ${claimed.algorithm}`);
+  }
   upload.lastActivity = 0;
   try {
-    const sha256 = upload.sha256 ?? (await hashWholePartial(upload, ctx.signal));
-    if (sha256 !== fields.sha256) {
+    const digest = upload.digest ?? (await hashWholePartial(upload, ctx.signal));
+    if (digest !== claimed.hex) {
       await removePartial(upload.paths);
-      ctx.logger.warn({ path: upload.rel, expected: fields.sha256, actual: sha256 }, "upload failed its integrity check");
-      throw new WharfError(FileErrorCode.INTEGRITY, `${upload.rel}: the server received content with sha256 ${sha256}, the sender sent ${fields.sha256}; nothing was stored`, {
-        data: { expected: fields.sha256, actual: sha256 },
+      const [expected, actual] = upload.algorithm === "sha256" ? [claimed.hex, digest] : [formatHash(upload.algorithm, claimed.hex), formatHash(upload.algorithm, digest)];
+      ctx.logger.warn({ path: upload.rel, expected, actual }, "upload failed its integrity check");
+      throw new WharfError(FileErrorCode.INTEGRITY, `${upload.rel}: the server received content with ${upload.algorithm} ${digest}, the sender sent ${claimed.hex}; nothing was stored`, {
+        data: { expected, actual },
       });
     }
-    const mtime = await land(upload, sha256);
-    ctx.logger.info({ path: upload.rel, fileSize: upload.fileSize }, "upload stored");
-    return { header: { path: upload.rel, fileSize: upload.fileSize, sha256, mtime } };
+    const mtime = await land(upload, digest);
+    ctx.logger.info({ path: upload.rel, fileSize: upload.fileSize, hash: upload.algorithm }, "upload stored");
+    return { header: { path: upload.rel, fileSize: upload.fileSize, ...hashFields(upload.algorithm, digest), mtime } };
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {
@@ -282,21 +299,22 @@ async function hashWholePartial(upload: Upload, signal: AbortSignal): Promise<st
   try {
     const size = (await file.stat()).size;
     if (size !== upload.fileSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the partial has ${size} of ${upload.fileSize} bytes`);
-    const hash = createHash("sha256");
+    const hash = createContentHash(upload.algorithm);
     await hashFileRange(file, 0, size, hash, signal);
     await file.sync(); // an earlier attempt may have died before it flushed
-    return hash.digest("hex");
+    return hash.digest();
   } finally {
     await file.close();
   }
 }
 
 /** Puts a verified partial under its name: mtime, metadata, rename, flush the folder. Resolves the mtime (ms). */
-async function land(upload: Upload, sha256: string): Promise<number> {
-  if (upload.mtime !== undefined) await utimes(upload.paths.data, new Date(upload.mtime), new Date(upload.mtime));
+async function land(upload: Upload, digest: string): Promise<number> {
+  // Seconds as a number, not a Date: a Date drops the sub-millisecond part, and the quick check compares times.
+  if (upload.mtime !== undefined) await utimes(upload.paths.data, upload.mtime / 1000, upload.mtime / 1000);
   const info = await stat(upload.paths.data, { bigint: true });
   // The record goes first: the file then never appears without it (a record without a file is swept).
-  await upload.meta.write(info, sha256);
+  await upload.meta.write(info, upload.algorithm, digest);
   // The tree may have changed since begin: resolve again, and make missing parent folders.
   const target = await resolveInHome(upload.realHome, upload.rel, { followFinal: true });
   if (target.stat?.isDirectory()) throw new WharfError(FileErrorCode.IS_DIR, `${upload.rel}: is a directory`);
@@ -308,3 +326,4 @@ async function land(upload: Upload, sha256: string): Promise<number> {
   if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);
   return Number(info.mtimeNs) / 1e6;
 }
+

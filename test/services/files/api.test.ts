@@ -6,10 +6,10 @@ import { describe, test } from "node:test";
 import { connect } from "../../../src/client/index.js";
 import { FileRequest } from "../../../src/services/files/index.js";
 import { tempDir } from "../../helpers/cli.js";
-import { codeOf, session, sha256File, sha256Of, startFilesServer } from "./helpers.js";
+import { blake3Of, codeOf, session, sha256File, sha256Of, startFilesServer } from "./helpers.js";
 
 describe("files over the wire (library)", () => {
-  test("put, stat, list and get round-trip empty, small and multi-MiB files with their sha256", async (t) => {
+  test("put, stat, list and get round-trip empty, small and multi-MiB files, verified with BLAKE3 by default", async (t) => {
     const { url, dataDir } = await startFilesServer(t);
     const { files } = await session(t, url);
     const local = tempDir(t);
@@ -22,16 +22,16 @@ describe("files over the wire (library)", () => {
       const src = join(local, name.replaceAll("/", "_"));
       writeFileSync(src, content);
       const put = await files.put(src, name);
-      assert.deepEqual({ ...put, seconds: 0, mtime: 0 }, { path: name, size: content.length, sha256: sha256Of(content), resumedFrom: 0, seconds: 0, mtime: 0 });
+      assert.deepEqual({ ...put, seconds: 0, mtime: 0 }, { path: name, size: content.length, hash: blake3Of(content), resumedFrom: 0, sent: content.length, seconds: 0, mtime: 0 });
       assert.deepEqual(readFileSync(join(dataDir, "homes", "alice", name)), content);
-      const entry = await files.stat(name, { sha256: true });
-      assert.equal(entry.sha256, sha256Of(content));
+      const entry = await files.stat(name, { sha256: true, hash: true });
+      assert.equal(entry.hash, blake3Of(content), "the recorded hash, with its algorithm");
+      assert.equal(entry.sha256, sha256Of(content), "a sha256 asked for is computed besides");
       assert.equal(entry.size, content.length);
       // A get and then a put on the same connection: the connection must go on reading after a streamed reply.
       const dst = join(local, `copy-${name.replaceAll("/", "_")}`);
       const got = await files.get(name, dst);
-      assert.equal(got.sha256, sha256Of(content));
-      assert.equal(got.resumedFrom, 0);
+      assert.deepEqual([got.hash, got.sha256, got.resumedFrom, got.sent], [blake3Of(content), undefined, 0, content.length]);
       assert.equal(await sha256File(dst), sha256Of(content));
     }
     const listing = await files.list("", { recursive: true });
@@ -69,10 +69,10 @@ describe("files over the wire (library)", () => {
       }),
     );
     const puts = await Promise.all(jobs.map((job) => job.files.put(job.src, job.remote)));
-    puts.forEach((put, i) => assert.equal(put.sha256, sha256Of(jobs[i].content)));
+    puts.forEach((put, i) => assert.equal(put.hash, blake3Of(jobs[i].content)));
     const gets = await Promise.all(jobs.map((job) => job.files.get(job.remote, `${job.src}.back`)));
     for (const [i, job] of jobs.entries()) {
-      assert.equal(gets[i].sha256, sha256Of(job.content));
+      assert.equal(gets[i].hash, blake3Of(job.content));
       assert.deepEqual(readFileSync(`${job.src}.back`), job.content);
     }
     // Each user sees only their own files: alice's two clients wrote c0 and c1, bob's c2 and c3.
@@ -127,7 +127,7 @@ describe("files over the wire (library)", () => {
     await assert.rejects(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: sha256Of("abc") }), { code: "E_INVALID_PARAMS", message: /send the rest/ });
     await conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 0 }, Buffer.from("abc"));
     const commit = await conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, sha256: sha256Of("abc") });
-    assert.deepEqual({ ...commit.header, mtime: 0 }, { id: commit.header.id, ok: true, path: "x", fileSize: 3, sha256: sha256Of("abc"), mtime: 0 });
+    assert.deepEqual({ ...commit.header, mtime: 0 }, { id: commit.header.id, ok: true, path: "x", fileSize: 3, hash: `sha256:${sha256Of("abc")}`, sha256: sha256Of("abc"), mtime: 0 });
     assert.equal((await files.stat("x")).size, 3);
   });
 

@@ -44,7 +44,7 @@ async function runMeasured(url: string, args: string[]): Promise<{ code: number 
 }
 
 describe("a multi-GiB file", () => {
-  test("round-trips with matching sha256 on both sides while client and server memory stay flat", { timeout: 600_000 }, async (t) => {
+  test("round-trips in sha256 mode (put --hash sha256; the get follows the stored algorithm) with matching hashes on both sides while client and server memory stay flat", { timeout: 600_000 }, async (t) => {
     const data = await dataWithUsers(t);
     const serve = await startServe(t, ["--data", data, "--no-udp"]);
     const url = serve.url("tcp");
@@ -53,7 +53,7 @@ describe("a multi-GiB file", () => {
     await makeSparseFile(source, SIZE, 7);
     const sha256 = await sha256File(source);
 
-    const put = await runMeasured(url, ["put", source, "images/big.img"]);
+    const put = await runMeasured(url, ["put", source, "images/big.img", "--hash", "sha256"]);
     assert.equal(put.code, 0, put.stderr);
     const [putReport] = jsonLines(put.stdout);
     assert.deepEqual([putReport.size, putReport.sha256, putReport.resumedFrom], [SIZE, sha256, 0]);

@@ -5,12 +5,12 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { runWharf, startServe, tempDir, WHARF_BIN } from "../../helpers/cli.js";
-import { dataWithUsers, jsonLines, sha256Of, wharfAs } from "./helpers.js";
+import { blake3Of, dataWithUsers, jsonLines, sha256Of, wharfAs } from "./helpers.js";
 
 const PTY_RUN = new URL("../../../../test/helpers/pty_run.py", import.meta.url).pathname;
 
 describe("wharf put/get/ls/rm/mkdir/mv", () => {
-  test("put and get round-trip empty, small and multi-MiB files; --json reports path, size, sha256, resumedFrom, seconds", async (t) => {
+  test("put and get round-trip empty, small and multi-MiB files; --json reports path, size, hash, sent, resumedFrom, seconds; get --hash sha256 verifies with sha256", async (t) => {
     const data = await dataWithUsers(t);
     const serve = await startServe(t, ["--data", data, "--no-udp"]);
     const url = serve.url("tcp");
@@ -27,8 +27,8 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
       assert.equal(put.stderr, "", "no progress bar without a terminal");
       const [report] = jsonLines(put.stdout);
       assert.deepEqual(
-        { path: report.path, size: report.size, sha256: report.sha256, resumedFrom: report.resumedFrom },
-        { path: `in/${name}`, size: content.length, sha256: sha256Of(content), resumedFrom: 0 },
+        { path: report.path, size: report.size, hash: report.hash, sha256: report.sha256, resumedFrom: report.resumedFrom, sent: report.sent },
+        { path: `in/${name}`, size: content.length, hash: blake3Of(content), sha256: undefined, resumedFrom: 0, sent: content.length },
       );
       assert.equal(typeof report.seconds, "number");
       assert.deepEqual(readFileSync(join(data, "homes", "alice", "in", name)), content);
@@ -36,12 +36,18 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
       assert.equal(get.code, 0, get.stderr);
       assert.equal(get.stderr, "");
       const [got] = jsonLines(get.stdout);
-      assert.deepEqual({ path: got.path, size: got.size, sha256: got.sha256, resumedFrom: got.resumedFrom }, { path: `in/${name}`, size: content.length, sha256: sha256Of(content), resumedFrom: 0 });
+      assert.deepEqual({ path: got.path, size: got.size, hash: got.hash, resumedFrom: got.resumedFrom, sent: got.sent }, { path: `in/${name}`, size: content.length, hash: blake3Of(content), resumedFrom: 0, sent: content.length });
       assert.deepEqual(readFileSync(join(local, `${name}.back`)), content);
+      // Asked for sha256, the server hashes the BLAKE3-stored file with sha256 as it sends it.
+      const viaSha = await wharfAs(url, "alice", ["get", `in/${name}`, join(local, `${name}.sha`), "--json", "--hash", "sha256"]);
+      assert.equal(viaSha.code, 0, viaSha.stderr);
+      const [gotSha] = jsonLines(viaSha.stdout);
+      assert.deepEqual([gotSha.hash, gotSha.sha256], [`sha256:${sha256Of(content)}`, sha256Of(content)]);
+      assert.deepEqual(readFileSync(join(local, `${name}.sha`)), content);
     }
     const plain = await wharfAs(url, "alice", ["put", join(local, "small.txt")]);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stdout, new RegExp(`^put ${join(local, "small.txt")} -> small.txt: 13 B in [\\d.]+ s .*\\n  sha256 ${sha256Of("a small file\n")}\\n$`));
+    assert.match(plain.stdout, new RegExp(`^put ${join(local, "small.txt")} -> small.txt: 13 B in [\\d.]+ s .*\\n  blake3 ${blake3Of("a small file\n").slice(7)}\\n$`));
   });
 
   test("ls, mkdir, mv and rm, in text and in JSON", async (t) => {
@@ -60,7 +66,7 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     assert.equal(await ok(["ls"]), "docs/\nx/\n");
     assert.equal(await ok(["ls", "docs"]), "a.txt\n");
     const long = await ok(["ls", "-l", "docs"]);
-    assert.match(long, new RegExp(`^- 3 \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ ${sha256Of("abc")} a.txt\\n$`));
+    assert.match(long, new RegExp(`^- 3 \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ ${blake3Of("abc")} a.txt\\n$`));
     const entries = jsonLines(await ok(["ls", "-R", "--json"]));
     assert.deepEqual(entries.map((e) => [e.path, e.type, e.size]), [["docs", "dir", 0], ["docs/a.txt", "file", 3], ["x", "dir", 0], ["x/y", "dir", 0]]);
     assert.equal(await ok(["mv", "docs/a.txt", "x/y"]), "moved docs/a.txt -> x/y/a.txt\n");
@@ -117,7 +123,9 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     for (const [rel, content] of Object.entries(contents)) writeFileSync(join(tree, rel), content);
     const put = await wharfAs(url, "alice", ["put", "-r", tree, "backup/photos", "--json"]);
     assert.equal(put.code, 0, put.stderr);
-    assert.deepEqual(jsonLines(put.stdout).map((r) => r.path).sort(), ["backup/photos/2024/b.jpg", "backup/photos/2024/june/c.jpg", "backup/photos/a.jpg"]);
+    const lines = jsonLines(put.stdout);
+    assert.deepEqual(lines.slice(0, -1).map((r) => r.path).sort(), ["backup/photos/2024/b.jpg", "backup/photos/2024/june/c.jpg", "backup/photos/a.jpg"]);
+    assert.deepEqual(lines.at(-1), { summary: true, dryRun: false, files: 3, sent: 73_000, skipped: 0, notSent: 0 }, "a tree transfer ends with its summary");
     const back = join(root, "restored");
     const get = await wharfAs(url, "alice", ["get", "-r", "backup/photos", back, "--json"]);
     assert.equal(get.code, 0, get.stderr);
@@ -152,7 +160,7 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
       const run = spawnSync("python3", [PTY_RUN, "[]", process.execPath, WHARF_BIN, ...args, "--server", url, "--user", "alice"], { encoding: "utf8", env, timeout: 60_000 });
       assert.equal(run.status, 0, run.stdout + run.stderr);
       assert.match(run.stdout, new RegExp(`${args[0]} bar\\.bin \\[[#-]+\\] 100% 8\\.00 MiB/8\\.00 MiB [\\d.]+ [KMG]?i?B/s ETA \\d\\d:\\d\\d`));
-      assert.match(run.stdout, /sha256 [0-9a-f]{64}/);
+      assert.match(run.stdout, /blake3 [0-9a-f]{64}/);
     }
     assert.deepEqual(readFileSync(`${local}.back`), readFileSync(local));
     // Without WHARF_PASSWORD, a terminal is asked for the password, which is not echoed.

@@ -15,7 +15,7 @@ import { partialKey } from "../../../src/services/files/layout.js";
 import { encodeFrame, encodeFrameHead } from "../../../src/wire/index.js";
 import { tempDir } from "../../helpers/cli.js";
 import { rawConnect } from "../../helpers/raw.js";
-import { codeOf, session, sha256Of, startFilesServer } from "./helpers.js";
+import { blake3Of, codeOf, session, sha256Of, startFilesServer } from "./helpers.js";
 
 const KiB = 1024;
 
@@ -99,7 +99,7 @@ describe("files guarantees", () => {
     craftPartial(dataDir, "alice", "r.bin", local, content.subarray(0, 1024 * KiB));
     const resumed = await files.put(local, "r.bin");
     assert.equal(resumed.resumedFrom, 1024 * KiB);
-    assert.equal(resumed.sha256, sha256Of(content));
+    assert.equal(resumed.hash, blake3Of(content));
     assert.deepEqual(readFileSync(join(dataDir, "homes", "alice", "r.bin")), content);
 
     const corrupt = Buffer.from(content.subarray(0, 2048 * KiB));
@@ -145,7 +145,7 @@ describe("files guarantees", () => {
     }
     assert.ok(!(resumed instanceof Error), String(resumed));
     assert.equal((resumed as TransferResult).resumedFrom, half, "every byte that arrived before the cut was kept");
-    assert.equal((resumed as TransferResult).sha256, sha256Of(content));
+    assert.equal((resumed as TransferResult).hash, blake3Of(content));
     assert.deepEqual(readFileSync(join(dataDir, "homes", "alice", "cut.bin")), content);
     assert.equal(existsSync(partial), false);
   });
@@ -286,7 +286,7 @@ describe("files guarantees", () => {
     const { files: again } = await session(t, url);
     const resumed = await again.put(local, "fill.bin");
     assert.ok(resumed.resumedFrom > 0, `resumed from ${resumed.resumedFrom}`);
-    assert.equal(resumed.sha256, sha256Of(content));
+    assert.equal(resumed.hash, blake3Of(content));
     assert.deepEqual(readFileSync(join(mountPoint, "data", "homes", "alice", "fill.bin")), content);
     void FileLayout;
   });

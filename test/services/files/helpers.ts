@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
+import { createRequire } from "node:module";
 import type { TestContext } from "node:test";
 import { pino } from "pino";
 import { connect, WharfError, type Connection } from "../../../src/client/index.js";
@@ -22,7 +23,7 @@ export interface FilesServer {
 
 export async function startFilesServer(
   t: TestContext,
-  options: { dataDir?: string; partialTtl?: number; stallTimeout?: number; users?: Record<string, { quota?: number | null }> } = {},
+  options: { dataDir?: string; partialTtl?: number; stallTimeout?: number; hash?: "blake3" | "sha256"; users?: Record<string, { quota?: number | null }> } = {},
 ): Promise<FilesServer> {
   const dataDir = options.dataDir ?? tempDir(t, "wharf-files-");
   const accounts = new AccountStore(dataDir);
@@ -36,7 +37,7 @@ export async function startFilesServer(
       dataDir,
       accounts,
       logger: pino({ level: "silent" }),
-      config: { ...DEFAULT_SERVICE_CONFIG, partialTtl: options.partialTtl ?? DEFAULT_SERVICE_CONFIG.partialTtl },
+      config: { ...DEFAULT_SERVICE_CONFIG, partialTtl: options.partialTtl ?? DEFAULT_SERVICE_CONFIG.partialTtl, hash: options.hash },
     }, { stallTimeout: options.stallTimeout });
   });
   t.after(() => files?.close());
@@ -60,6 +61,22 @@ export async function sha256File(path: string): Promise<string> {
 
 export function sha256Of(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+// The reference BLAKE3 comes from the library itself, not from src/services/files/hash.ts, so that a wrong
+// wiring there (say, sha256 under a blake3 label) shows up as a mismatch.
+const nativeBlake3 = createRequire(import.meta.url)("@napi-rs/blake-hash") as { blake3(input: Uint8Array): Buffer; Blake3Hasher: new () => { update(b: Uint8Array): unknown; digest(f: "hex"): string } };
+
+/** `"blake3:HEX"` of some bytes: how a put or get names the content hash by default. */
+export function blake3Of(data: Uint8Array | string): string {
+  return `blake3:${nativeBlake3.blake3(typeof data === "string" ? Buffer.from(data) : data).toString("hex")}`;
+}
+
+/** `"blake3:HEX"` of a local file, streamed. */
+export async function blake3File(path: string): Promise<string> {
+  const hasher = new nativeBlake3.Blake3Hasher();
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer);
+  return `blake3:${hasher.digest("hex")}`;
 }
 
 /** The code of a rejected promise ("none" if it resolves). */

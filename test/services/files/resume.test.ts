@@ -10,7 +10,7 @@ import { login } from "../../../src/services/accounts/index.js";
 import { downloadPartialPaths, FileRequest } from "../../../src/services/files/index.js";
 import { partialKey } from "../../../src/services/files/layout.js";
 import { startServe, tempDir, WHARF_BIN } from "../../helpers/cli.js";
-import { dataWithUsers, jsonLines, makeSparseFile, sha256File, wharfAs } from "./helpers.js";
+import { blake3File, dataWithUsers, jsonLines, makeSparseFile, sha256File, wharfAs } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 /** Big enough that a transfer is still running when the watcher sees its first bytes land. */
@@ -91,7 +91,7 @@ describe("interrupted transfers resume", () => {
     const sha256 = await sha256File(local);
     assert.ok(Number(report.resumedFrom) >= seen, `resumed from ${String(report.resumedFrom)}, ${seen} bytes had landed`);
     assert.ok(Number(report.resumedFrom) < BIG);
-    assert.equal(report.sha256, sha256);
+    assert.equal(report.hash, await blake3File(local));
     assert.equal(report.size, BIG);
     assert.equal(await sha256File(join(data, "homes", "alice", "big.bin")), sha256);
   });
@@ -117,7 +117,7 @@ describe("interrupted transfers resume", () => {
     const report = await putRetryingBusy(restarted.url("tcp"), ["put", local, "data.bin"]);
     assert.ok(Number(report.resumedFrom) >= seen, `resumed from ${String(report.resumedFrom)}, ${seen} bytes had landed`);
     const sha256 = await sha256File(local);
-    assert.equal(report.sha256, sha256);
+    assert.equal(report.hash, await blake3File(local));
     assert.equal(await sha256File(join(data, "homes", "alice", "data.bin")), sha256);
   });
 
@@ -139,8 +139,8 @@ describe("interrupted transfers resume", () => {
     assert.equal(run.code, 0, run.stderr);
     const [report] = jsonLines(run.stdout);
     assert.ok(Number(report.resumedFrom) >= seen, `resumed from ${String(report.resumedFrom)}, ${seen} bytes were kept`);
-    assert.equal(report.sha256, await sha256File(source));
-    assert.equal(await sha256File(local), report.sha256);
+    assert.equal(report.hash, await blake3File(source));
+    assert.equal(await blake3File(local), report.hash);
     assert.equal(existsSync(partial.data), false);
   });
 

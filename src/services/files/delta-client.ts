@@ -1,0 +1,114 @@
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import type { Connection } from "../../client/index.js";
+import { AVG_CHUNK, chunkFile } from "./chunker.js";
+import { decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, planSteps, RecipeDecoder, recipeSize, type Step } from "./delta-ops.js";
+import type { ContentHash, HashAlgorithm } from "./hash.js";
+import { hashFileRange, readChunks } from "./hashing-io.js";
+import { FileRequest } from "./requests.js";
+
+/** Files smaller than this are sent whole: a delta's extra round trip and chunking would cost more than it saves. */
+export const DELTA_MIN_SIZE = 4 * AVG_CHUNK;
+
+/** What a delta sent. */
+export interface DeltaOutcome {
+  /** Content bytes sent (DATA), the rest copied from the receiver's old version. */
+  literal: number;
+  /** The recipe's size on the wire, operations included. */
+  recipeBytes: number;
+}
+
+/**
+ * The encoded recipe for `steps`, reading the bytes of DATA steps from `file` as it goes (so memory stays at a
+ * chunk or two whatever the file's size), with `onBytes` told of every content byte covered (progress).
+ */
+export async function* recipeStream(file: FileHandle, steps: readonly Step[], onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  for (const step of steps) {
+    if (step.copy) {
+      yield encodeCopy(step.baseOffset, step.length);
+      onBytes?.(step.length);
+      continue;
+    }
+    yield encodeDataHead(step.length);
+    for await (const chunk of readChunks(file, step.offset, step.offset + step.length)) {
+      onBytes?.(chunk.length);
+      yield chunk;
+    }
+  }
+}
+
+/**
+ * The sender's side of a delta upload (issue 15), after a begin that granted one: fetches the chunk list of the
+ * server's current version, cuts the local file from `offset` into content-defined chunks (feeding every byte to
+ * `whole`, so the file is read in full once), and sends a recipe: COPY for the chunks the server has, DATA for
+ * the others. The caller then commits with `whole`'s digest, which the server compares with what it built.
+ */
+export async function sendDelta(
+  conn: Connection,
+  file: FileHandle,
+  upload: string,
+  offset: number,
+  size: number,
+  algorithm: HashAlgorithm,
+  whole: ContentHash,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<DeltaOutcome> {
+  const { signal } = options;
+  const [listed, chunks] = await Promise.all([
+    conn.request(FileRequest.PUT_CHUNKS, { upload }, undefined, { signal }),
+    hashFileRange(file, 0, offset, whole, signal).then(() => chunkFile(file, offset, size, algorithm, whole)),
+  ]);
+  const steps = planSteps(chunks, decodeChunkList(listed.body));
+  const { size: recipeBytes, literal } = recipeSize(steps);
+  await conn.request(FileRequest.PUT_DELTA, { upload, offset }, { size: recipeBytes, stream: recipeStream(file, steps, options.onBytes) }, { signal });
+  return { literal, recipeBytes };
+}
+
+/** The receiver's side of a delta download: the base it builds from, and what it sent to describe it. */
+export interface DownloadBase {
+  file: FileHandle;
+  size: number;
+  algorithm: HashAlgorithm;
+  list: Buffer;
+}
+
+/**
+ * Opens the local file a get would replace and describes it by its chunks, when it is worth a delta (at least
+ * DELTA_MIN_SIZE bytes); null otherwise. The caller closes `file`.
+ */
+export async function describeDownloadBase(path: string, algorithm: HashAlgorithm): Promise<DownloadBase | null> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const info = await file.stat();
+    if (!info.isFile() || info.size < DELTA_MIN_SIZE) {
+      await file.close();
+      return null;
+    }
+    const list = encodeChunkList(await chunkFile(file, 0, info.size, algorithm));
+    return { file, size: info.size, algorithm, list };
+  } catch (err) {
+    await file?.close();
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ELOOP") return null;
+    throw err;
+  }
+}
+
+/**
+ * A decoder that builds the new version from a recipe: COPY ranges read from `base`, DATA bytes as they come, all
+ * handed to `write` in order. `literal()` tells the DATA bytes received so far.
+ */
+export function recipeBuilder(base: FileHandle, baseSize: number, write: (bytes: Buffer) => Promise<void>): { decoder: RecipeDecoder; literal: () => number } {
+  let literal = 0;
+  const decoder = new RecipeDecoder({
+    copy: async (at, length) => {
+      if (at + length > baseSize) throw new RangeError("the recipe copies past the end of the local file");
+      for await (const chunk of readChunks(base, at, at + length)) await write(chunk);
+    },
+    data: async (bytes) => {
+      literal += bytes.length;
+      await write(bytes);
+    },
+  });
+  return { decoder, literal: () => literal };
+}

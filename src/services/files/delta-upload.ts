@@ -1,0 +1,124 @@
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { RequestContext } from "../../server/index.js";
+import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
+import { chunkFile } from "./chunker.js";
+import { encodeChunkList, RecipeDecoder } from "./delta-ops.js";
+import { FileErrorCode, fsFailure } from "./errors.js";
+import { createContentHash, hashFields } from "./hash.js";
+import { hashFileRange, HashingWriter, readChunks } from "./hashing-io.js";
+import { userHome, type FilesDeps } from "./home.js";
+import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
+import { endUpload, findUpload, type Upload } from "./upload-handlers.js";
+
+function baseOf(upload: Upload): string {
+  if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
+  return upload.base;
+}
+
+/**
+ * `files.put.chunks {upload}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file the name
+ * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send.
+ */
+export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
+  await userHome(deps, ctx);
+  const fields = parseFields(putChunksRequest, header);
+  const upload = findUpload(ctx, fields.upload);
+  const basePath = baseOf(upload);
+  upload.lastActivity = 0; // chunking the base is the server's own time
+  let base: FileHandle | undefined;
+  try {
+    base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const baseSize = (await base.stat()).size;
+    const chunks = await chunkFile(base, 0, baseSize, upload.algorithm);
+    return { header: { chunks: chunks.length, baseSize }, body: encodeChunkList(chunks) };
+  } catch (err) {
+    throw fsFailure(err, upload.rel);
+  } finally {
+    upload.lastActivity = Date.now();
+    await base?.close();
+  }
+}
+
+/**
+ * `files.put.delta {upload, offset}` + a streamed recipe (delta-ops.ts) covering the file from `offset` to its end:
+ * the partial is built from ranges of the file the name holds now and the bytes in the recipe, each byte hashed
+ * as it is written, then flushed. → `{received, hash, sha256?}` as for `files.put.data`; the commit then compares
+ * the whole file's hash, so a base that changed meanwhile is caught there. Interrupted, the partial keeps what
+ * was built, and a later begin resumes from it.
+ */
+export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
+  await userHome(deps, ctx);
+  const fields = parseFields(putDeltaRequest, header);
+  const upload = findUpload(ctx, fields.upload);
+  const basePath = baseOf(upload);
+  if (fields.offset !== upload.offset) {
+    throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; the recipe must start there (got ${fields.offset})`);
+  }
+  upload.sending = true;
+  upload.lastActivity = 0;
+  let file: FileHandle | undefined;
+  let base: FileHandle | undefined;
+  try {
+    file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
+    base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const baseFile = base;
+    const baseSize = (await base.stat()).size;
+    const hash = createContentHash(upload.algorithm);
+    await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    await file.truncate(upload.offset);
+    const writer = new HashingWriter(file, upload.offset, hash);
+    upload.writer = writer;
+    upload.lastActivity = Date.now();
+    const room = upload.fileSize - upload.offset;
+    let built = 0;
+    const fits = (length: number): void => {
+      if (built + length > room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe builds more than the ${upload.fileSize} bytes declared`);
+    };
+    const decoder = new RecipeDecoder({
+      copy: async (at, length) => {
+        fits(length);
+        if (at + length > baseSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe copies past the end of the stored file`);
+        for await (const chunk of readChunks(baseFile, at, at + length)) await writer.write(chunk);
+        built += length;
+      },
+      data: async (bytes) => {
+        fits(bytes.length);
+        await writer.write(bytes);
+        built += bytes.length;
+      },
+    });
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
+        if (ctx.aborted) throw ctx.signal.reason;
+        upload.lastActivity = Date.now();
+        await decoder.push(chunk);
+      }
+      decoder.end();
+      upload.lastActivity = 0;
+      await writer.finish();
+    } catch (err) {
+      // As for plain data: keep every byte built, for the resume.
+      if (upload.stalled) await writer.settle();
+      else await writer.finish().catch(() => {});
+      throw err instanceof RangeError ? new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: ${err.message}`) : err;
+    }
+    if (built !== room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe built ${built} of the ${room} bytes missing`);
+    await file.sync();
+    upload.offset += built;
+    upload.digest = hash.digest();
+    upload.lastActivity = Date.now();
+    return { header: { received: built, ...hashFields(upload.algorithm, upload.digest) } };
+  } catch (err) {
+    await endUpload(upload);
+    throw fsFailure(err, upload.rel);
+  } finally {
+    upload.sending = false;
+    upload.writer = null;
+    await file?.close();
+    await base?.close();
+    if (ctx.channel?.closed === true) await endUpload(upload);
+  }
+}
