@@ -7,7 +7,7 @@ import type { TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
-import { CliError, action } from "./fail.js";
+import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
 import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
@@ -103,9 +103,9 @@ async function putTree(files: FilesClient, options: OutputOptions, localDir: str
 async function put(localArg: string, remoteArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
   tuneForThroughput("throughput");
   const kind = await localKind(localArg);
-  if (kind === null) throw new CliError(`${localArg}: no such local file`);
-  if (kind === "other") throw new CliError(`${localArg}: not a regular file or folder`);
-  if (kind === "dir" && !options.recursive) throw new CliError(`${localArg} is a folder: use put -r`);
+  if (kind === null) throw new CliError(CliErrorCode.NOT_FOUND, `${localArg}: no such local file`);
+  if (kind === "other") throw new CliError(CliErrorCode.LOCAL_IO, `${localArg}: not a regular file or folder`);
+  if (kind === "dir" && !options.recursive) throw usageError(`${localArg} is a folder: use put -r`);
   const name = basename(resolve(localArg));
   await withFiles(options, async (files) => {
     let remote = remoteArg ?? name;

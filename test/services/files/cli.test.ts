@@ -86,8 +86,8 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
       ["alice", ["mv", "x", "../x"], /^wharf: E_PATH: .*\n$/],
       ["alice", ["mkdir", ".wharf/x"], /^wharf: E_PATH: .*reserved name\n$/],
       ["alice", ["get", "nothing.txt"], /^wharf: E_NOT_FOUND: nothing\.txt: no such file or directory\n$/],
-      ["alice", ["put", join(tempDir(t), "absent")], /^wharf: .*absent: no such local file\n$/],
-      ["dora", ["put", local], /^wharf: E_QUOTA: f\.bin: 2000 bytes would exceed your quota \(0 of 1000 bytes used\)\n$/],
+      ["alice", ["put", join(tempDir(t), "absent")], /^wharf: E_NOT_FOUND: .*absent: no such local file\n$/],
+      ["dora", ["put", local], /^wharf: E_QUOTA: f\.bin: 1\.95 KiB would exceed your quota \(0 B of 1000 B used\)\n$/],
     ];
     for (const [user, args, expected] of cases) {
       const run = await wharfAs(url, user, args);
@@ -99,10 +99,10 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     assert.equal(wrong.stderr, "wharf: E_AUTH: wrong user name or password\n");
     const noPassword = await runWharf(["ls", "--server", url, "--user", "alice"], { env: { WHARF_PASSWORD: undefined } });
     assert.equal(noPassword.code, 1);
-    assert.equal(noPassword.stderr, "wharf: no password: set WHARF_PASSWORD, or run on a terminal to be asked\n");
+    assert.equal(noPassword.stderr, "wharf: E_AUTH: no password: run wharf login, set WHARF_PASSWORD, or run on a terminal to be asked\n");
     const dir = await wharfAs(url, "alice", ["put", tempDir(t)]);
-    assert.equal(dir.code, 1);
-    assert.match(dir.stderr, /is a folder: use put -r\n$/);
+    assert.equal(dir.code, 2);
+    assert.match(dir.stderr, /^wharf: E_USAGE: .* is a folder: use put -r\n$/);
     assert.equal(readdirSync(join(data, "homes", "alice")).filter((n) => n !== ".wharf").length, 0, "nothing was stored");
   });
 
