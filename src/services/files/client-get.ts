@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
+import { chmod, open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { writeAtomically } from "../shared/atomic-write.js";
@@ -46,6 +46,7 @@ async function readDownloadInfo(paths: { data: string; info: string }): Promise<
  */
 export async function getFile(conn: Connection, remote: string, local: string, options: TransferOptions = {}): Promise<TransferResult> {
   const started = performance.now();
+  await assertParentFolder(local);
   for (let attempt = 1; ; attempt += 1) {
     try {
       const result = await attemptGet(conn, remote, local, options);
@@ -112,6 +113,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     await file.close();
     file = undefined;
     await utimes(paths.data, new Date(mtime), new Date(mtime));
+    await chmod(paths.data, await modeFor(local));
     await rename(paths.data, resolve(local));
     await rm(paths.info, { force: true });
     await syncDir(dirname(resolve(local)));
@@ -125,4 +127,67 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
     throw err;
   }
+}
+
+/**
+ * Like cp, a download makes no missing folders: the folder `local` goes into must exist (`E_NOT_FOUND`), else a
+ * typo would create folders anywhere the user may write.
+ */
+async function assertParentFolder(local: string): Promise<void> {
+  const parent = dirname(resolve(local));
+  const info = await stat(parent).catch(() => null);
+  if (info === null) throw new WharfError(FileErrorCode.NOT_FOUND, `${local}: no such local folder ${parent}`);
+  if (!info.isDirectory()) throw new WharfError(FileErrorCode.NOT_DIR, `${local}: ${parent} is not a folder`);
+}
+
+/** The mode of a downloaded file, as cp gives: an existing file's own, else 0666 less the umask. */
+async function modeFor(local: string): Promise<number> {
+  const existing = await stat(local).catch(() => null);
+  if (existing?.isFile()) return existing.mode & 0o7777;
+  // process.umask() without arguments reads the mask; only its setter races with other threads.
+  return 0o666 & ~process.umask();
+}
+
+/**
+ * Downloads a remote file into a stream (`wharf get REMOTE -`: stdout), with backpressure, hashing as it goes.
+ * Nothing can be resumed or taken back: when the sha256 differs at the end, the bytes were written already, so it
+ * rejects with `E_INTEGRITY` (the CLI then exits non-zero, as a reader of the stream must be told).
+ */
+export async function getToStream(conn: Connection, remote: string, out: Writable, options: TransferOptions = {}): Promise<TransferResult> {
+  const started = performance.now();
+  const { signal, onProgress } = options;
+  const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: 0 }, undefined, { signal });
+  const expected = String(reply.header.sha256);
+  const total = Number(reply.header.fileSize);
+  const hash = createHash("sha256");
+  let done = 0;
+  onProgress?.({ done, total, resumedFrom: 0 });
+  try {
+    for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      done += chunk.length;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolveDrain, reject) => {
+          const onError = (err: Error): void => reject(err);
+          out.once("error", onError);
+          out.once("drain", () => {
+            out.off("error", onError);
+            resolveDrain();
+          });
+        });
+      }
+      onProgress?.({ done, total, resumedFrom: 0 });
+    }
+  } catch (err) {
+    reply.body.destroy();
+    conn.destroy();
+    throw err;
+  }
+  const sha256 = hash.digest("hex");
+  if (sha256 !== expected || done !== total) {
+    throw new WharfError(FileErrorCode.INTEGRITY, `${remote}: received ${done} bytes with sha256 ${sha256}, the server sent sha256 ${expected}`, {
+      data: { expected, actual: sha256 },
+    });
+  }
+  return { path: String(reply.header.path), size: total, sha256, resumedFrom: 0, mtime: Number(reply.header.mtime), seconds: (performance.now() - started) / 1000 };
 }

@@ -56,7 +56,7 @@ export async function putFile(conn: Connection, local: string, remote: string, o
   const stamp = options.stamp ?? `${info.size}:${info.mtimeMs}:${info.ino}`;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await attemptPut(conn, local, remote, info.size, info.mtimeMs, stamp, options);
+      const result = await attemptPut(conn, local, remote, info.size, Math.floor(info.mtimeMs), stamp, options);
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;

@@ -36,7 +36,7 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, ctx: 
     if (offset > fileSize || (offset > 0 && fields.sha256 !== sha256)) offset = 0;
     const hash = createHash("sha256");
     await hashFileRange(file, 0, offset, hash, ctx.signal);
-    const replyHeader = { path: rel, fileSize, sha256, mtime: Number(info.mtimeNs) / 1e6, offset };
+    const replyHeader = { path: rel, fileSize, sha256, mtime: Number(info.mtimeNs / 1_000_000n), offset }; // mtime in whole ms: the docs say integer
     if (offset === fileSize) {
       await file.close();
       checkSent(hash, sha256, rel, ctx.logger);

@@ -15,7 +15,7 @@ const PAGE = 1000;
 
 async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, withSha: boolean, signal: AbortSignal): Promise<FileEntry> {
   const file = info.isFile();
-  const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: info.mtimeMs };
+  const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.floor(info.mtimeMs) }; // whole ms: the docs say integer
   if (file && withSha) entry.sha256 = await meta.sha256OfPath(abs, signal);
   return entry;
 }
