@@ -21,6 +21,7 @@ const GROUPS: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ["exec"], load: async () => (await import("./exec.js")).registerExec },
   { verbs: ["call"], load: async () => (await import("./call.js")).registerCall },
   { verbs: ["put", "get", "ls", "rm", "mkdir", "mv"], load: async () => (await import("./files.js")).registerFileVerbs },
+  { verbs: ["completion"], load: async () => (await import("./completion.js")).registerCompletion },
 ];
 
 const verb = process.argv[2];
@@ -37,7 +38,9 @@ const program = new Command("wharf")
     process.exit(err.exitCode === 0 ? 0 : usageExit);
   });
 const group = GROUPS.find((candidate) => candidate.verbs.includes(verb));
-for (const register of await Promise.all((group === undefined ? GROUPS : [group]).map((g) => g.load()))) register(program);
+// `wharf completion` describes every verb, so it loads them all, like --help.
+const loading = group === undefined || verb === "completion" ? GROUPS : [group];
+for (const register of await Promise.all(loading.map((g) => g.load()))) register(program);
 // Every verb's --help ends with the one exit-code table.
 const withExitCodes = (command: Command): void => {
   for (const sub of command.commands) {
