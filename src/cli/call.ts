@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { connect, type Connection } from "../client/index.js";
 import { RpcClient, type MethodInfo } from "../services/rpc/index.js";
 import { action, usageError } from "./fail.js";
+import { savedLogins } from "./credentials.js";
 import { secondsOption } from "./parse.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
@@ -25,8 +26,9 @@ export function registerCall(program: Command): void {
   );
   command.action(
     action(async (method: string | undefined, params: string | undefined, options: CallOptions) => {
-      // Log in only when a user was named: the built-in and public methods need no account.
-      const named = command.getOptionValueSource("user") === "cli" || process.env.WHARF_USER !== undefined;
+      // Log in only when a user was named or `wharf login` saved a login: the built-in and public methods need no
+      // account.
+      const named = command.getOptionValueSource("user") === "cli" || process.env.WHARF_USER !== undefined || (await savedLogins.get(options.server)) !== undefined;
       await call(method, params, options, named);
     }),
   );
