@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { connect, type Connection } from "../client/index.js";
 import { RpcClient, type MethodInfo } from "../services/rpc/index.js";
-import { CliError, action } from "./fail.js";
+import { action, usageError } from "./fail.js";
+import { savedLogins } from "./credentials.js";
 import { secondsOption } from "./parse.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
@@ -25,8 +26,9 @@ export function registerCall(program: Command): void {
   );
   command.action(
     action(async (method: string | undefined, params: string | undefined, options: CallOptions) => {
-      // Log in only when a user was named: the built-in and public methods need no account.
-      const named = command.getOptionValueSource("user") === "cli" || process.env.WHARF_USER !== undefined;
+      // Log in only when a user was named or `wharf login` saved a login: the built-in and public methods need no
+      // account.
+      const named = command.getOptionValueSource("user") === "cli" || process.env.WHARF_USER !== undefined || (await savedLogins.get(options.server)) !== undefined;
       await call(method, params, options, named);
     }),
   );
@@ -38,9 +40,9 @@ function parseParams(text: string | undefined): unknown {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`the parameters are not JSON: ${(err as Error).message}`, 2);
+    throw usageError(`the parameters are not JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== "object" || value === null) throw new CliError("the parameters must be a JSON array (or object), e.g. '[1, 2]'", 2);
+  if (typeof value !== "object" || value === null) throw usageError("the parameters must be a JSON array (or object), e.g. '[1, 2]'");
   return value;
 }
 
@@ -51,8 +53,8 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
 }
 
 async function call(method: string | undefined, paramsText: string | undefined, options: CallOptions, login: boolean): Promise<void> {
-  if (!options.list && method === undefined) throw new CliError("name a method, or use --list", 2);
-  if (options.timeout !== undefined && options.timeout <= 0) throw new CliError("--timeout must be more than 0 seconds", 2);
+  if (!options.list && method === undefined) throw usageError("name a method, or use --list");
+  if (options.timeout !== undefined && options.timeout <= 0) throw usageError("--timeout must be more than 0 seconds");
   const params = parseParams(paramsText);
   const conn: Connection = login ? await openSession(options) : await connect(options.server);
   try {

@@ -11,9 +11,9 @@ import {
   type ReceivedMessage,
 } from "../services/chat/index.js";
 import { WharfError } from "../wire/index.js";
-import { CliError, action } from "./fail.js";
+import { CliError, action, usageError } from "./fail.js";
 import { integerOption } from "./parse.js";
-import { clientPassword, withClientOptions, type ClientOptions } from "./session.js";
+import { clientCredentials, resolveUser, withClientOptions, type ClientOptions } from "./session.js";
 
 interface ChatCliOptions extends ClientOptions {
   udp: boolean;
@@ -38,10 +38,13 @@ export function registerChat(program: Command): void {
 }
 
 async function chat(room: string | undefined, options: ChatCliOptions): Promise<void> {
-  if (options.user === "") throw new CliError("no user name: pass --user or set WHARF_USER");
-  const link: ChatSession = options.udp
-    ? await DatagramChatSession.open(udpUrl(options.server), options.user)
-    : await StreamChatSession.open(options.server, options.user, await clientPassword(options.user));
+  let link: ChatSession;
+  if (options.udp) {
+    link = await DatagramChatSession.open(udpUrl(options.server), await resolveUser(options));
+  } else {
+    const { user, credentials } = await clientCredentials(options);
+    link = await StreamChatSession.open(options.server, user, credentials);
+  }
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !options.json;
   // Listeners go up before the first join: a join with --since replays missed messages at once.
   const joinFirst = async (): Promise<void> => {
@@ -206,7 +209,7 @@ async function run(link: ChatSession, line: string, current: string | undefined,
       case "empty":
         return;
       case "say": {
-        if (current === undefined) throw new CliError("no room: /join ROOM first, or /msg USER TEXT");
+        if (current === undefined) throw usageError("no room: /join ROOM first, or /msg USER TEXT");
         const { msgId } = await link.send(current, command.text);
         io.echo?.(`${current}:${msgId}`);
         return;
@@ -223,7 +226,7 @@ async function run(link: ChatSession, line: string, current: string | undefined,
         return;
       case "leave": {
         const room = command.room ?? current;
-        if (room === undefined) throw new CliError("usage: /leave ROOM");
+        if (room === undefined) throw usageError("/leave ROOM");
         const left = await link.leave(room);
         if (room === current) io.setRoom(undefined);
         if (io.json === undefined) io.out(left ? `left ${room}` : `you were not in ${room}`);
@@ -231,7 +234,7 @@ async function run(link: ChatSession, line: string, current: string | undefined,
       }
       case "who": {
         const room = command.room ?? current;
-        if (room === undefined) throw new CliError("usage: /who ROOM");
+        if (room === undefined) throw usageError("/who ROOM");
         const users = await link.who(room);
         if (io.json !== undefined) io.json({ type: "who", room, users });
         else io.out(`in ${room}: ${users.join(", ") || "nobody"}`);
@@ -244,7 +247,7 @@ async function run(link: ChatSession, line: string, current: string | undefined,
         return;
       }
       case "history": {
-        if (current === undefined) throw new CliError("no room: /join ROOM first");
+        if (current === undefined) throw usageError("no room: /join ROOM first");
         const count = command.count ?? 20;
         const { messages } = await link.history(current, { since: 0 });
         for (const m of messages.slice(-count)) {
@@ -260,7 +263,7 @@ async function run(link: ChatSession, line: string, current: string | undefined,
         io.quit();
         return;
       case "bad":
-        throw new CliError(command.reason);
+        throw usageError(command.reason);
     }
   } catch (err) {
     io.out(io.json === undefined ? `! ${describe(err)}` : `wharf: ${describe(err)}`);
@@ -271,6 +274,6 @@ async function run(link: ChatSession, line: string, current: string | undefined,
 /** `--udp` takes a udp:// URL, or the tcp:// one of the same server (its UDP endpoint shares the port by default). */
 function udpUrl(server: string): string {
   const url = server.replace(/^(tcp|tls):\/\//, "udp://");
-  if (!url.startsWith("udp://")) throw new CliError(`--udp needs a udp:// (or tcp://) server URL, got ${server}`);
+  if (!url.startsWith("udp://")) throw usageError(`--udp needs a udp:// (or tcp://) server URL, got ${server}`);
   return url;
 }

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { ExecErrorCode, execCommand, type OutputStream } from "../services/exec/index.js";
-import { WharfError } from "../wire/index.js";
-import { CliError, action } from "./fail.js";
+import { ErrorCode, WharfError } from "../wire/index.js";
+import { CliError, CliErrorCode, action } from "./fail.js";
 import { secondsOption } from "./parse.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
@@ -58,7 +58,7 @@ function write(stream: NodeJS.WriteStream, chunk: Buffer): void | Promise<void> 
 }
 
 async function runExec(argv: string[], options: ExecOptions): Promise<void> {
-  if (options.timeout !== undefined && options.timeout <= 0) throw new CliError("--timeout must be more than 0 seconds", 2);
+  if (options.timeout !== undefined && options.timeout <= 0) throw new CliError(CliErrorCode.USAGE, "--timeout must be more than 0 seconds", EXEC_EXIT.WHARF_FAILED);
   const abort = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -82,7 +82,7 @@ async function runExec(argv: string[], options: ExecOptions): Promise<void> {
     });
     process.exitCode = result.signal !== null ? 128 + (constants.signals[result.signal] ?? 0) : (result.exitCode ?? EXEC_EXIT.WHARF_FAILED);
   } catch (err) {
-    if (stoppedBy !== null) throw new CliError(`interrupted: the remote command was killed`, 128 + (constants.signals[stoppedBy] ?? 0));
+    if (stoppedBy !== null) throw new CliError(ErrorCode.CANCELLED, `interrupted: the remote command was killed`, 128 + (constants.signals[stoppedBy] ?? 0));
     throw wharfFailure(err);
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
@@ -100,12 +100,12 @@ async function closeSoon(conn: Connection): Promise<void> {
 
 /** A failure of wharf rather than of the command: one line, and an exit code that cannot be the command's. */
 function wharfFailure(err: unknown): unknown {
-  if (err instanceof CliError) return new CliError(err.message, EXEC_EXIT.WHARF_FAILED);
+  if (err instanceof CliError) return new CliError(err.code, err.message, EXEC_EXIT.WHARF_FAILED);
   if (!(err instanceof WharfError)) return err;
   const code =
     err.code === ExecErrorCode.TIMEOUT ? EXEC_EXIT.TIMEOUT
     : err.code === ExecErrorCode.NOT_FOUND ? EXEC_EXIT.NOT_FOUND
     : err.code === ExecErrorCode.SPAWN ? EXEC_EXIT.CANNOT_RUN
     : EXEC_EXIT.WHARF_FAILED;
-  return new CliError(`${err.code}: ${err.message}`, code);
+  return new CliError(err.code, err.message, code, err.data);
 }

@@ -1,17 +1,8 @@
 import cliProgress from "cli-progress";
 import type { TransferProgress } from "../services/files/index.js";
+import { formatBytes } from "./units.js";
 
-/** Bytes for people: 1023 B, 1.5 KiB, 12.0 MiB, 3.25 GiB. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
-}
+export { formatBytes };
 
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--:--";

@@ -1,16 +1,21 @@
-import { lstat, mkdir, readdir, stat } from "node:fs/promises";
-import { basename, join, posix, relative, resolve } from "node:path";
+import { createWriteStream } from "node:fs";
+import { lstat, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, posix, relative, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
+import { getToStream } from "../services/files/client-get.js";
 import type { TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import type { HashAlgorithm } from "../services/files/hash.js";
 import { newTally, upToDate, type TreeTally } from "../services/files/quick-check.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
-import { CliError, action } from "./fail.js";
+import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
+import { formatDuration, formatRate } from "./units.js";
 import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
@@ -41,6 +46,8 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
   const conn = await openSession(options);
   try {
     await work(new FilesClient(conn), conn);
+  } catch (err) {
+    throw resumable(err);
   } finally {
     if (conn.closed) conn.destroy();
     else await conn.close();
@@ -51,6 +58,16 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
 function normalizeRemote(path: string): string {
   const clean = posix.normalize(path === "" ? "." : path).replace(/\/+$/, "");
   return clean === "." ? "" : clean;
+}
+
+/**
+ * A transfer cut by the server going away says why, and that the same command picks up where it stopped (both
+ * put and get resume from what arrived).
+ */
+function resumable(err: unknown): unknown {
+  if (!(err instanceof WharfError) || (err.code !== "E_SHUTTING_DOWN" && err.code !== "E_CONNECTION_CLOSED")) return err;
+  const why = err.code === "E_SHUTTING_DOWN" ? "the server is shutting down" : err.message;
+  return new WharfError(err.code, `${why}; run the same command again to resume`, { data: err.data });
 }
 
 function joinRemote(dir: string, name: string): string {
@@ -77,7 +94,7 @@ async function localKind(path: string): Promise<"file" | "dir" | "other" | null>
 }
 
 function report(options: OutputOptions, verb: "put" | "get", local: string, result: TransferResult): void {
-  const rate = result.seconds > 0 ? `${formatBytes((result.size - result.resumedFrom) / result.seconds)}/s` : "";
+  const rate = result.seconds > 0 ? `, ${formatRate((result.size - result.resumedFrom) / result.seconds)}` : "";
   const resumed = result.resumedFrom > 0 ? `, resumed from ${formatBytes(result.resumedFrom)}` : "";
   const arrow = verb === "put" ? `${local} -> ${result.path}` : `${result.path} -> ${local}`;
   emit(
@@ -86,7 +103,7 @@ function report(options: OutputOptions, verb: "put" | "get", local: string, resu
       path: result.path, local, size: result.size, hash: result.hash, ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
       resumedFrom: result.resumedFrom, sent: result.sent, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime,
     },
-    `${verb} ${arrow}: ${formatBytes(result.size)} in ${result.seconds.toFixed(2)} s ${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
+    `${verb} ${arrow}: ${formatBytes(result.size)} in ${formatDuration(result.seconds)}${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
   );
 }
 
@@ -106,14 +123,14 @@ function count(tally: TreeTally | undefined, result: TransferResult): void {
   tally.notSent += result.size - result.sent;
 }
 
-async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string, tally?: TreeTally): Promise<void> {
-  if (options.dryRun === true) return wouldSend(options, "put", local, remote, (await stat(local)).size, tally);
-  const bar = progressBar(`put ${basename(local)}`);
+async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
+  if (options.dryRun === true) return wouldSend(options, "put", shown, remote, (await stat(local)).size, tally);
+  const bar = progressBar(`put ${basename(shown)}`);
   try {
     const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
     count(tally, result);
-    report(options, "put", local, result);
+    report(options, "put", shown, result);
   } finally {
     bar?.stop();
   }
@@ -174,26 +191,76 @@ function summarize(options: OutputOptions, verb: "put" | "get", tally: TreeTally
   );
 }
 
-async function put(localArg: string, remoteArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
+/**
+ * `put LOCAL [REMOTE]`, or `put A B C DIR/` as scp does: with several sources the last argument is a remote folder
+ * (made when it ends with `/`). `-` reads standard input (REMOTE is then needed).
+ */
+async function put(args: string[], options: OutputOptions & { recursive: boolean }): Promise<void> {
   tuneForThroughput("throughput");
-  const kind = await localKind(localArg);
-  if (kind === null) throw new CliError(`${localArg}: no such local file`);
-  if (kind === "other") throw new CliError(`${localArg}: not a regular file or folder`);
-  if (kind === "dir" && !options.recursive) throw new CliError(`${localArg} is a folder: use put -r`);
-  const name = basename(resolve(localArg));
+  const sources = args.length === 1 ? args : args.slice(0, -1);
+  const remoteArg = args.length === 1 ? undefined : args[args.length - 1];
+  if (sources.includes("-") && (remoteArg === undefined || sources.length > 1 || remoteArg.endsWith("/"))) {
+    throw usageError("put - reads standard input: name the remote file, as in put - notes.txt");
+  }
+  const kinds = new Map<string, "file" | "dir" | "stdin">();
+  for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
   await withFiles(options, async (files) => {
-    let remote = remoteArg ?? name;
-    if (remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(files, remote)))) remote = joinRemote(remote, name);
-    if (kind === "dir") {
-      const run: TreeRun = { other: await remoteTree(files, normalizeRemote(remote), options), tally: newTally() };
-      await putTree(files, options, localArg, normalizeRemote(remote), run);
-      summarize(options, "put", run.tally);
-    } else await putOne(files, options, localArg, remote);
+    if (sources.length > 1) {
+      const dir = remoteArg!;
+      if (!(await remoteIsDir(files, dir))) {
+        if (!dir.endsWith("/")) throw new WharfError(FileErrorCode.NOT_DIR, `${dir}: not a remote folder (several sources go into a folder; end it with / to make it)`);
+        await files.mkdir(dir, { parents: true });
+      }
+    }
+    for (const localArg of sources) {
+      const kind = kinds.get(localArg)!;
+      if (kind === "stdin") {
+        await putStdin(files, options, remoteArg!);
+        continue;
+      }
+      const name = basename(resolve(localArg));
+      let remote = remoteArg ?? name;
+      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(files, remote)))) remote = joinRemote(remote, name);
+      if (kind === "dir") {
+        const run: TreeRun = { other: await remoteTree(files, normalizeRemote(remote), options), tally: newTally() };
+        await putTree(files, options, localArg, normalizeRemote(remote), run);
+        summarize(options, "put", run.tally);
+      } else await putOne(files, options, localArg, remote);
+    }
   });
+}
+
+async function checkedLocal(localArg: string, recursive: boolean): Promise<"file" | "dir"> {
+  const kind = await localKind(localArg);
+  if (kind === null) throw new CliError(CliErrorCode.NOT_FOUND, `${localArg}: no such local file`);
+  if (kind === "other") throw new CliError(CliErrorCode.LOCAL_IO, `${localArg}: not a regular file or folder`);
+  if (kind === "dir" && !recursive) throw usageError(`${localArg} is a folder: use put -r`);
+  return kind;
+}
+
+/** `put - REMOTE`: the upload needs its size first, so stdin is kept in a private temporary file, then sent. */
+async function putStdin(files: FilesClient, options: OutputOptions, remote: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "wharf-stdin-"));
+  try {
+    const spool = join(dir, "stdin");
+    await pipeline(process.stdin, createWriteStream(spool, { mode: 0o600 }));
+    if (await remoteIsDir(files, remote)) throw new WharfError(FileErrorCode.IS_DIR, `${remote} is a folder: name the file to write standard input to`);
+    await putOne(files, options, spool, remote, undefined, "-");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function get(remote: string, localArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
   tuneForThroughput("throughput");
+  if (localArg === "-") {
+    await withFiles(options, async (_files, conn) => {
+      process.stdout.on("error", () => {}); // EPIPE when the reader goes away: the get fails on its own
+      const result = await getToStream(conn, remote, process.stdout, {});
+      if (options.json) process.stderr.write(`${JSON.stringify({ path: result.path, local: "-", size: result.size, sha256: result.sha256, resumedFrom: 0, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime })}\n`);
+    });
+    return;
+  }
   await withFiles(options, async (files) => {
     const entry = await files.stat(remote);
     const name = entry.name === "" ? "home" : entry.name;
@@ -201,7 +268,9 @@ async function get(remote: string, localArg: string | undefined, options: Output
     if (entry.type === "dir") {
       if (!options.recursive) throw new WharfError(FileErrorCode.IS_DIR, `${entry.path === "" ? "(home)" : entry.path} is a folder: use get -r`);
       if (localArg !== undefined && (localArg.endsWith("/") || (await localKind(localArg)) === "dir")) local = join(localArg, name);
-      if (options.dryRun !== true) await mkdir(local, { recursive: true });
+      // Like cp -r: the top folder is made, its missing parents are not.
+      if ((await localKind(dirname(resolve(local)))) !== "dir") throw new CliError(CliErrorCode.NOT_FOUND, `${local}: no such local folder ${dirname(resolve(local))}`);
+      if (options.dryRun !== true && (await localKind(local)) !== "dir") await mkdir(local);
       const tally = newTally();
       for (const child of await files.list(entry.path, { recursive: true, hash: options.checksum === true })) {
         const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));
@@ -226,10 +295,10 @@ function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
-function listLine(entry: FileEntry, long: boolean, width: number): string {
+function listLine(entry: FileEntry, long: boolean, width: number, human = false): string {
   const name = entry.type === "dir" ? `${entry.name}/` : entry.name;
   if (!long) return name;
-  const size = entry.type === "dir" ? "-" : String(entry.size);
+  const size = entry.type === "dir" ? "-" : human ? formatBytes(entry.size) : String(entry.size);
   // The algorithm shows with the digest (`blake3:…`, `sha256:…`): a file keeps the one it was stored with.
   return `${entry.type === "dir" ? "d" : "-"} ${size.padStart(width)} ${formatTime(entry.mtime)} ${entry.hash ?? "-".padEnd(71)} ${name}`;
 }
@@ -244,8 +313,7 @@ export function registerFileVerbs(program: Command): void {
     program
       .command("put")
       .description("upload a file (or a folder with -r) to your home on the server; resumes an interrupted upload")
-      .argument("<local>", "local file or folder")
-      .argument("[remote]", "remote path (default: the local name; into it when it is a folder or ends with /)")
+      .argument("<local...>", "local files or folders (- for standard input), then the remote path (default: the local name; into it when it is a folder or ends with /; with several sources, a folder)")
       .option("-r, --recursive", "upload a folder and everything in it", false)
       .addOption(hashOption())
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
@@ -259,7 +327,7 @@ export function registerFileVerbs(program: Command): void {
       .command("get")
       .description("download a file (or a folder with -r) from your home on the server; resumes an interrupted download")
       .argument("<remote>", "remote path")
-      .argument("[local]", "local path (default: the remote name; into it when it is a folder or ends with /)")
+      .argument("[local]", "local path (default: the remote name; into it when it is a folder or ends with /; - for standard output); its folder must exist")
       .option("-r, --recursive", "download a folder and everything in it", false)
       .addOption(hashOption())
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
@@ -273,17 +341,20 @@ export function registerFileVerbs(program: Command): void {
       .command("ls")
       .description("list a remote folder (your home by default)")
       .argument("[path]", "remote folder or file", "")
+      .helpOption("--help", "display help for command")
       .option("-l, --long", "type, size, modified time (UTC) and content hash (ALG:HEX)", false)
+      .option("-h, --human-readable", "with -l, sizes in KiB, MiB, GiB", false)
       .option("-R, --recursive", "everything below the folder", false)
       .option("--json", "one JSON object per entry", false),
   ).action(
-    action(async (path: string, options: OutputOptions & { long: boolean; recursive: boolean }) => {
+    action(async (path: string, options: OutputOptions & { long: boolean; recursive: boolean; humanReadable: boolean }) => {
       await withFiles(options, async (files) => {
         const entries = await files.list(path, { recursive: options.recursive, hash: options.long });
-        const width = Math.max(1, ...entries.map((e) => String(e.size).length));
+        const sizeText = (e: FileEntry): string => (options.humanReadable ? formatBytes(e.size) : String(e.size));
+        const width = Math.max(1, ...entries.map((e) => sizeText(e).length));
         for (const entry of entries) {
           const shown = options.recursive ? { ...entry, name: entry.path } : entry;
-          emit(options, { ...entry }, listLine(shown, options.long, width));
+          emit(options, { ...entry }, listLine(shown, options.long, width, options.humanReadable));
         }
       });
     }),

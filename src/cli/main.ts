@@ -4,7 +4,8 @@
  * (with its service's client), so that `wharf ls` does not pay for the server, the logger and every schema;
  * `wharf --help`, `--version` and unknown verbs load them all, for the full listing and suggestions.
  */
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
+import { CliErrorCode, EXIT, EXIT_CODE_HELP, printFailure } from "./fail.js";
 import { VERSION } from "./version.js";
 
 type Register = (program: Command) => void;
@@ -12,6 +13,7 @@ type Register = (program: Command) => void;
 /** Each verb group, in the order `wharf --help` lists them, with the verbs it defines. */
 const GROUPS: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ["serve"], load: async () => (await import("./serve.js")).registerServe },
+  { verbs: ["login", "logout"], load: async () => (await import("./login.js")).registerLogin },
   { verbs: ["ping"], load: async () => (await import("./ping.js")).registerPing },
   { verbs: ["user"], load: async () => (await import("./user.js")).registerUser },
   { verbs: ["time"], load: async () => (await import("./time.js")).registerTime },
@@ -19,16 +21,33 @@ const GROUPS: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ["exec"], load: async () => (await import("./exec.js")).registerExec },
   { verbs: ["call"], load: async () => (await import("./call.js")).registerCall },
   { verbs: ["put", "get", "ls", "rm", "mkdir", "mv"], load: async () => (await import("./files.js")).registerFileVerbs },
+  { verbs: ["completion"], load: async () => (await import("./completion.js")).registerCompletion },
 ];
+
+const verb = process.argv[2];
+/** Usage errors exit 2, except under `wharf exec`, whose 0-254 belong to the remote command. */
+const usageExit = verb === "exec" ? EXIT.EXEC_FAILED : EXIT.USAGE;
 
 const program = new Command("wharf")
   .description("wharf: a concurrent client/server toolkit")
   .version(VERSION)
-  .showHelpAfterError("(run with --help for usage)")
-  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "wharf: ")) });
-
-const verb = process.argv[2];
+  .addHelpText("after", `\n${EXIT_CODE_HELP}\n`)
+  // Commander's own complaints (unknown flag, missing argument, bad value) become E_USAGE lines like any failure.
+  .configureOutput({ outputError: (text) => printFailure(CliErrorCode.USAGE, text.trim().replace(/^error: /, "")) })
+  .exitOverride((err: CommanderError) => {
+    process.exit(err.exitCode === 0 ? 0 : usageExit);
+  });
 const group = GROUPS.find((candidate) => candidate.verbs.includes(verb));
-for (const register of await Promise.all((group === undefined ? GROUPS : [group]).map((g) => g.load()))) register(program);
+// `wharf completion` describes every verb, so it loads them all, like --help.
+const loading = group === undefined || verb === "completion" ? GROUPS : [group];
+for (const register of await Promise.all(loading.map((g) => g.load()))) register(program);
+// Every verb's --help ends with the one exit-code table.
+const withExitCodes = (command: Command): void => {
+  for (const sub of command.commands) {
+    sub.addHelpText("after", `\n${EXIT_CODE_HELP}\n`);
+    withExitCodes(sub);
+  }
+};
+withExitCodes(program);
 
 await program.parseAsync(process.argv);

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { connect, udpRequest, type Connection } from "../client/index.js";
-import { WharfError, parseEndpoint } from "../wire/index.js";
+import { ErrorCode, WharfError, parseEndpoint } from "../wire/index.js";
 import { CliError, action } from "./fail.js";
-import { integerOption, parseSize, secondsOption } from "./parse.js";
+import { integerOption, parseSize, secondsFlag } from "./parse.js";
 
 interface PingOptions {
   count: number;
@@ -20,9 +20,9 @@ export function registerPing(program: Command): void {
     .description("measure round trips to a server, like ping(8)")
     .argument("[url]", "server URL: tcp://, tls://, unix:// or udp://", "tcp://127.0.0.1:9000")
     .option("-c, --count <n>", "round trips to make", integerOption("--count", 1), 4)
-    .option("-s, --size <bytes>", "body size of each ping", parseSize, 64)
-    .option("-i, --interval <seconds>", "pause between pings", secondsOption("--interval"), 1_000)
-    .option("-W, --timeout <seconds>", "wait this long for each reply", secondsOption("--timeout"), 5_000)
+    .addOption(new Option("-s, --size <bytes>", "body size of each ping").argParser(parseSize).default(64))
+    .addOption(secondsFlag("-i, --interval <seconds>", "pause between pings", 1_000))
+    .addOption(secondsFlag("-W, --timeout <seconds>", "wait this long for each reply", 5_000))
     .action(action((url: string, options: PingOptions) => ping(url, options)));
 }
 
@@ -47,7 +47,7 @@ async function ping(url: string, options: PingOptions): Promise<void> {
           ? await conn.request("ping", { seq }, body, { timeout: options.timeout })
           : await udpRequest(url, "ping", { seq }, body, { timeout: options.timeout, retries: 0 });
         const ms = performance.now() - t0;
-        if (!reply.body.equals(body)) throw new CliError(`seq=${seq}: the reply's body differs from what was sent`);
+        if (!reply.body.equals(body)) throw new CliError(ErrorCode.PROTOCOL, `seq=${seq}: the reply's body differs from what was sent`);
         times.push(ms);
         process.stdout.write(`${reply.body.length} bytes from ${url}: seq=${seq} time=${ms.toFixed(3)} ms\n`);
       } catch (err) {
@@ -71,5 +71,5 @@ async function ping(url: string, options: PingOptions): Promise<void> {
     const avg = times.reduce((a, b) => a + b, 0) / times.length;
     process.stdout.write(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms\n`);
   }
-  if (times.length === 0) throw new CliError(`no reply from ${url}`);
+  if (times.length === 0) throw new CliError(ErrorCode.TIMEOUT, `no reply from ${url}`);
 }

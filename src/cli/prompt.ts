@@ -24,7 +24,7 @@ export function promptHidden(question: string): Promise<string> {
     const onData = (chunk: Buffer): void => {
       for (const char of chunk.toString("utf8")) {
         if (char === "\r" || char === "\n" || char === "\u0004") return finish(null);
-        if (char === "\u0003") return finish(new CliError("interrupted", 130));
+        if (char === "\u0003") return finish(new CliError("E_CANCELLED", "interrupted", 130));
         if (char === "\u007f" || char === "\b") answer = answer.slice(0, -1);
         else answer += char;
       }

@@ -4,11 +4,11 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
-import { AccountStore } from "../services/accounts/index.js";
+import { AccountStore, FileTokenStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
-import { CliError, action } from "./fail.js";
-import { integerOption, parseSize, secondsOption } from "./parse.js";
+import { action, localFailure, usageError } from "./fail.js";
+import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
 
 /** The options of `wharf serve`, as commander parses them. */
@@ -39,6 +39,8 @@ export interface ServeOptions {
   ntpPort?: number;
   /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
   rpcDemo?: boolean;
+  /** Longest lifetime of a login token, ms; optional for the same reason as rpcDemo. */
+  tokenTtl?: number;
   gc: GcMode;
 }
 
@@ -66,19 +68,20 @@ export function registerServe(program: Command): void {
     .option("--data <dir>", "data folder", "./wharf-data")
     .addOption(new Option("--log-level <level>", "log level (logs go to stderr as JSON lines)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
     .option("--max-connections <n>", "most connections served at once", integerOption("--max-connections", 1), 10_000)
-    .option("--idle-timeout <seconds>", "close connections idle this long; 0: never", secondsOption("--idle-timeout"), 120_000)
-    .option("--max-header-size <size>", "largest frame header", parseSize, 64 * 1024)
-    .option("--max-body-size <size>", "largest buffered body", parseSize, 16 * 1024 * 1024)
-    .option("--shutdown-timeout <seconds>", "on SIGINT/SIGTERM, wait this long for in-flight requests", secondsOption("--shutdown-timeout"), 10_000)
-    .option("--partial-ttl <seconds>", "files: delete partial uploads untouched this long", secondsOption("--partial-ttl"), DEFAULT_SERVICE_CONFIG.partialTtl)
+    .addOption(secondsFlag("--idle-timeout <seconds>", "close connections idle this long; 0: never", 120_000))
+    .addOption(new Option("--max-header-size <size>", "largest frame header").argParser(parseSize).default(64 * 1024, "64K"))
+    .addOption(new Option("--max-body-size <size>", "largest buffered body").argParser(parseSize).default(16 * 1024 * 1024, "16M"))
+    .addOption(secondsFlag("--shutdown-timeout <seconds>", "on SIGINT/SIGTERM, wait this long for in-flight requests", 10_000))
+    .addOption(secondsFlag("--partial-ttl <seconds>", "files: delete partial uploads untouched this long", DEFAULT_SERVICE_CONFIG.partialTtl))
     .addOption(new Option("--hash <alg>", "files: content hash when a client leaves it open, and for files placed by other means").choices(["blake3", "sha256"]).default("blake3"))
     .option("--exec-shell", "exec: allow commands to run through /bin/sh (off: argument vectors only)", false)
     .option("--exec-allow <names>", "exec: comma-separated command names that may run (default: any)")
-    .option("--exec-timeout <seconds>", "exec: longest run time of a command", secondsOption("--exec-timeout"), DEFAULT_SERVICE_CONFIG.execTimeout)
-    .option("--exec-max-output <size>", "exec: most output bytes of one command", parseSize, DEFAULT_SERVICE_CONFIG.execMaxOutput)
+    .addOption(secondsFlag("--exec-timeout <seconds>", "exec: longest run time of a command", DEFAULT_SERVICE_CONFIG.execTimeout))
+    .addOption(new Option("--exec-max-output <size>", "exec: most output bytes of one command").argParser(parseSize).default(DEFAULT_SERVICE_CONFIG.execMaxOutput, "1G"))
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
+    .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
     .addOption(
       new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
@@ -90,7 +93,7 @@ export function registerServe(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
-    throw new CliError("--tls-cert and --tls-key go together");
+    throw usageError("--tls-cert and --tls-key go together");
   }
   tuneForThroughput(options.gc);
   mkdirSync(resolve(options.data), { recursive: true });
@@ -133,7 +136,7 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), logger, config: serviceConfig(options) });
+  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) });
   return { server, services };
 }
 
@@ -159,17 +162,27 @@ function serviceConfig(options: ServeOptions): ServiceConfig {
     chatHistory: options.chatHistory,
     ntpPort: options.ntpPort ?? null,
     rpcDemo: options.rpcDemo === true,
+    tokenTtl: options.tokenTtl ?? DEFAULT_SERVICE_CONFIG.tokenTtl,
   };
 }
 
 async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {
   const tls = options.tlsCert !== undefined && options.tlsKey !== undefined
-    ? { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) }
+    ? { cert: readOptionFile("--tls-cert", options.tlsCert), key: readOptionFile("--tls-key", options.tlsKey) }
     : undefined;
   const urls: string[] = [];
   for (const host of options.host) urls.push(await server.listenTcp({ host, port: options.port, tls }));
   if (options.unix !== undefined) urls.push(await server.listenUnix(resolve(options.unix)));
   return urls;
+}
+
+/** Reads a file named by an option; a failure names both: `--tls-cert /x: no such file or folder`. */
+function readOptionFile(option: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw localFailure(err as NodeJS.ErrnoException, path, option);
+  }
 }
 
 async function listenUdp(server: Server, options: ServeOptions): Promise<string[]> {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { queryTime, type TimeResult } from "../services/time/index.js";
 import { action } from "./fail.js";
-import { integerOption, secondsOption } from "./parse.js";
+import { integerOption, secondsFlag } from "./parse.js";
 
 interface TimeCliOptions {
   server: string;
@@ -17,7 +17,7 @@ export function registerTime(program: Command): void {
     .description("ask a server for the time: its clock's offset from this machine's, with the round-trip delay (sets nothing)")
     .option("--server <url>", "server URL (tcp://, tls://, unix:// or udp://)", process.env.WHARF_SERVER ?? "tcp://127.0.0.1:9000")
     .option("--samples <n>", "exchanges to make; the one with the least delay counts", integerOption("--samples", 1, 1000), 8)
-    .option("-W, --timeout <seconds>", "wait this long for each reply", secondsOption("--timeout"), 2_000)
+    .addOption(secondsFlag("-W, --timeout <seconds>", "wait this long for each reply", 2_000))
     .option("--json", "print one JSON object", false)
     .action(action(async (options: TimeCliOptions) => {
       const result = await queryTime(options.server, { samples: options.samples, timeout: options.timeout });

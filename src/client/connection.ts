@@ -76,6 +76,8 @@ export class Connection extends EventEmitter {
   #closed = false;
   #body: Readable | null = null;
   #bodyBlocked = false;
+  /** The first bytes the server sent, until a frame decodes: to tell "not a wharf server" from a broken one. */
+  #firstBytes: Buffer | null = Buffer.alloc(0);
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     super();
@@ -94,11 +96,12 @@ export class Connection extends EventEmitter {
     );
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
+      if (this.#firstBytes !== null && this.#firstBytes.length < 32) this.#firstBytes = Buffer.concat([this.#firstBytes, chunk]).subarray(0, 32);
       try {
         this.#decoder.push(chunk);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
-        this.#fail(new WharfError(ErrorCode.PROTOCOL, `the server broke the protocol: ${err.message}`, { cause: err }));
+        this.#fail(this.#protocolError(err));
       }
     });
     socket.on("end", () => socket.end());
@@ -106,6 +109,17 @@ export class Connection extends EventEmitter {
       this.#closeReason ??= new WharfError(ErrorCode.CONNECTION_CLOSED, `${this.label}: ${err.message}`, { cause: err });
     });
     socket.on("close", () => this.#onClose());
+  }
+
+  /**
+   * A peer whose very first frame does not decode is most likely not a wharf server at all (an HTTP port, say):
+   * say so, with what it sent, rather than report a header length of 1.2 GB.
+   */
+  #protocolError(err: ProtocolError): WharfError {
+    const first = this.#firstBytes;
+    if (first === null) return new WharfError(ErrorCode.PROTOCOL, `the server broke the protocol: ${err.message}`, { cause: err });
+    const printable = first.toString("latin1").replace(/[^\x20-\x7e]/g, ".").replace(/\.+$/, "");
+    return new WharfError(ErrorCode.PROTOCOL, `${this.label} is not a wharf server (it answered ${JSON.stringify(printable)}): check the URL and port`, { cause: err });
   }
 
   /** Requests waiting for their replies. */
@@ -220,6 +234,7 @@ export class Connection extends EventEmitter {
   }
 
   #classify(header: FrameHeader): "buffer" | "stream" {
+    this.#firstBytes = null; // a header decoded: this is a wharf peer
     const id = header.id;
     if (header.ok === true && isWireInteger(id) && this.#pending.get(id)?.stream === true) return "stream";
     return "buffer";

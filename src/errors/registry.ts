@@ -1,7 +1,7 @@
 import { ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode } from "./codes.js";
 
 /** Where a code comes from: a layer of the runtime or a service. */
-export type ErrorLayer = "wire" | "server" | "client" | "sync" | "pool" | "multiprocessing" | "accounts" | "files" | "chat" | "exec" | "rpc";
+export type ErrorLayer = "wire" | "server" | "client" | "sync" | "pool" | "multiprocessing" | "accounts" | "files" | "chat" | "exec" | "rpc" | "cli";
 
 /** One entry of {@link ERROR_CODES}. */
 export interface ErrorCodeInfo {
@@ -74,7 +74,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = Object.freeze([
   entry("E_INVALID_PARAMS", ["files", "chat", "exec", "rpc"], "request fields or parameters are missing, malformed or fail a schema"),
   // files (FileErrorCode)
   entry("E_PATH", ["files"], "a remote path that leaves the home, is absolute, holds NUL or a reserved name"),
-  entry("E_NOT_FOUND", ["files"], "no such file or directory"),
+  entry("E_NOT_FOUND", ["files", "cli"], "no such file or directory (remote, or on this machine for the CLI)"),
   entry("E_EXISTS", ["files"], "something already exists at that path"),
   entry("E_NOT_EMPTY", ["files"], "a directory that is not empty (rm without recursive)"),
   entry("E_IS_DIR", ["files"], "a directory where a file is needed"),
@@ -97,6 +97,9 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = Object.freeze([
   entry("E_EXEC_SPAWN", ["exec"], "the program exists but could not be started"),
   entry("E_EXEC_TIMEOUT", ["exec"], "the command ran past its time limit and was killed"),
   entry("E_EXEC_OUTPUT_LIMIT", ["exec"], "the command wrote more than the output limit and was killed"),
+  // the command line (src/cli/fail.ts CliErrorCode): failures on this machine
+  entry("E_USAGE", ["cli"], "a bad flag, argument, URL or JSON argument (exit code 2)"),
+  entry("E_LOCAL_IO", ["cli"], "a local file or folder could not be read or written"),
   // rpc (RpcErrorCode)
   entry("E_NO_METHOD", ["rpc"], "no RPC method of that name"),
   entry("E_DEADLINE", ["rpc"], "the call's deadline passed before it finished"),

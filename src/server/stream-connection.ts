@@ -215,10 +215,21 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     this.#maybeEndDrained();
   }
 
-  /** Closes at once, aborting in-flight requests. */
+  /**
+   * Closes at once, aborting in-flight requests. Between frames (no streamed body holds the socket) the reason
+   * goes out first as a fatal error frame, so that a client cut mid-upload by a shutdown learns why
+   * (`E_SHUTTING_DOWN`) rather than just seeing the connection drop; inside a streamed body it cannot.
+   */
   destroy(reason: unknown): void {
+    const wasClosing = this.#closing;
     this.#closing = true;
     this.#abortAll(reason);
+    if (!wasClosing && reason instanceof WharfError && !this.#writer.busy && this.socket.writable) {
+      this.socket.end(errorFrame(null, reason.toWire(), true));
+      // The frame is small: give it a moment to reach the kernel, never longer.
+      setTimeout(() => this.socket.destroy(), 200).unref();
+      return;
+    }
     this.socket.destroy();
   }
 

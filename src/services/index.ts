@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
-import { AccountStore, registerAuth } from "./accounts/index.js";
+import { AccountStore, DEFAULT_TOKEN_TTL, registerAuth, type TokenStore } from "./accounts/index.js";
 import { registerFiles } from "./files/index.js";
 import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
@@ -39,6 +39,8 @@ export interface ServiceConfig {
   ntpPort: number | null;
   /** RPC: also offer the demo methods `math.add`, `echo` and `demo.count` (`--rpc-demo`). */
   rpcDemo: boolean;
+  /** Accounts: longest lifetime of a login token (`--token-ttl`). Optional: absent means 30 days. */
+  tokenTtl?: number;
 }
 
 /** The defaults of {@link ServiceConfig}, also `wharf serve`'s. */
@@ -52,6 +54,7 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   chatHistory: 1000,
   ntpPort: null,
   rpcDemo: false,
+  tokenTtl: DEFAULT_TOKEN_TTL,
 };
 
 /** What every service is given when `wharf serve` starts. */
@@ -59,6 +62,8 @@ export interface ServiceDeps {
   /** The data folder (absolute). */
   dataDir: string;
   accounts: AccountStore;
+  /** Where login tokens live (`<data>/tokens.json` for `wharf serve`); absent: `auth` takes passwords only. */
+  tokens?: TokenStore;
   logger: Logger;
   config: ServiceConfig;
 }
@@ -79,7 +84,7 @@ export function registerServices(server: Server, deps: ServiceDeps): ServiceSet 
   const rpc = registerRpc(server);
   if (deps.config.rpcDemo) registerDemoMethods(rpc);
   return new ServiceSet([
-    registerAuth(server, deps.accounts),
+    registerAuth(server, deps.accounts, { tokens: deps.tokens, tokenTtl: deps.config.tokenTtl }),
     registerFiles(server, deps),
     registerTime(server),
     registerChat(server, deps),

@@ -94,7 +94,7 @@ describe("wharf serve", () => {
   test("refuses --tls-cert without --tls-key with one line and no stack trace", async () => {
     const result = await runWharf(["serve", "--port", "0", "--tls-cert", "x.pem"]);
     assert.notEqual(result.code, 0);
-    assert.equal(result.stderr.trim(), "wharf: --tls-cert and --tls-key go together");
+    assert.equal(result.stderr.trim(), "wharf: E_USAGE: --tls-cert and --tls-key go together");
   });
 
   test("a port already in use fails with one line", async (t) => {
@@ -102,7 +102,7 @@ describe("wharf serve", () => {
     const port = new URL(serve.url("tcp").replace("tcp:", "http:")).port;
     const result = await runWharf(["serve", "--port", port, "--no-udp", "--data", join(tempDir(t), "d")]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr.trim(), /^wharf: EADDRINUSE: /);
+    assert.match(result.stderr.trim(), /^wharf: E_LOCAL_IO: listen EADDRINUSE: /);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
 });
@@ -134,13 +134,13 @@ describe("wharf ping", () => {
     const result = await runWharf(["ping", "udp://127.0.0.1:9", "--count", "2", "--timeout", "0.1", "--interval", "0"]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /2 sent, 0 received, 100% loss/);
-    assert.equal(result.stderr.trim(), "wharf: no reply from udp://127.0.0.1:9");
+    assert.equal(result.stderr.trim(), "wharf: E_TIMEOUT: no reply from udp://127.0.0.1:9");
   });
 
   test("refuses a bad URL and a bad count with one line each", async () => {
     const badUrl = await runWharf(["ping", "http://example"]);
     assert.equal(badUrl.code, 2);
-    assert.match(badUrl.stderr.trim(), /^wharf: unsupported scheme "http"/);
+    assert.match(badUrl.stderr.trim(), /^wharf: E_USAGE: unsupported scheme "http"/);
     const badCount = await runWharf(["ping", "--count", "zero"]);
     assert.notEqual(badCount.code, 0);
     assert.match(badCount.stderr, /--count must be an integer/);

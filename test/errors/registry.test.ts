@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { ERROR_CODES, ErrorCode, MultiprocessingErrorCode, PoolErrorCode, SyncErrorCode, describeErrorCode, type ErrorLayer } from "../../src/errors/index.js";
+import { CliErrorCode } from "../../src/cli/fail.js";
 import { AccountErrorCode } from "../../src/services/accounts/errors.js";
 import { ChatErrorCode } from "../../src/services/chat/errors.js";
 import { ExecErrorCode } from "../../src/services/exec/errors.js";
@@ -23,6 +24,7 @@ const LAYER_CODES: [ErrorLayer[], Record<string, string>][] = [
   [["chat"], ChatErrorCode],
   [["exec"], ExecErrorCode],
   [["rpc"], RpcErrorCode],
+  [["cli"], CliErrorCode],
 ];
 
 /** What a page of error docs gets wrong against a list of codes: codes without a row, rows and mentions without a code. */

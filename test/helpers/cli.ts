@@ -69,12 +69,28 @@ export async function startServe(t: TestContext, args: string[] = [], env: NodeJ
   };
 }
 
-/** Runs `wharf ARGS` to completion and collects its output. */
+let isolatedConfig: string | undefined;
+
+/**
+ * A config folder for runs that do not name one (`XDG_CONFIG_HOME`), so that no test reads or writes the logins
+ * of the user running the tests; removed when the test process exits.
+ */
+export function isolatedConfigHome(): string {
+  if (isolatedConfig === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "wharf-config-"));
+    isolatedConfig = dir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return isolatedConfig;
+}
+
+/** Runs `wharf ARGS` to completion and collects its output (with an isolated config folder unless `env` names one). */
 export async function runWharf(
   args: string[],
   options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [WHARF_BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const env = { ...process.env, XDG_CONFIG_HOME: isolatedConfigHome(), ...options.env };
+  const child = spawn(process.execPath, [WHARF_BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -16,6 +16,9 @@ import { AccountStore, registerAuth } from "../../src/services/accounts/index.js
 import { DEFAULT_SERVICE_CONFIG } from "../../src/services/index.js";
 import { registerExec } from "../../src/services/exec/index.js";
 import { registerFiles } from "../../src/services/files/index.js";
+import { registerDemoMethods, registerRpc } from "../../src/services/rpc/index.js";
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tempDir } from "../helpers/cli.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -53,7 +56,14 @@ const jsDir = join(dir, "js");
 const runNode = (name: string, options?: { cwd?: string; env?: NodeJS.ProcessEnv }) => run(process.execPath, [join(jsDir, `${name}.js`)], options);
 
 const readme = blocks("README.md");
-const guides = { files: blocks("docs/files.md"), exec: blocks("docs/exec.md"), chat: blocks("docs/chat.md") };
+const guides = {
+  files: blocks("docs/files.md"),
+  exec: blocks("docs/exec.md"),
+  chat: blocks("docs/chat.md"),
+  server: blocks("docs/server.md"),
+  client: blocks("docs/client.md"),
+  rpc: blocks("docs/rpc.md"),
+};
 
 /** A real server with auth, files and exec over a fresh data folder: user alice, password "pw", may exec. */
 async function guideServer(t: TestContext): Promise<string> {
@@ -98,6 +108,9 @@ describe("documented TypeScript examples", () => {
     assert.equal(guides.files.length, 1);
     assert.equal(guides.exec.length, 1);
     assert.equal(guides.chat.length, 1);
+    assert.equal(guides.server.length, 1);
+    assert.equal(guides.client.length, 1);
+    assert.equal(guides.rpc.length, 3, "rpc.md: the server, the pool method and the client");
   });
 
   test("every example compiles with tsc --strict against the built package", () => {
@@ -148,5 +161,42 @@ describe("documented TypeScript examples", () => {
     assert.equal(code, 0, stderr);
     assert.match(stderr, /grep: README\.md: No such file or directory/);
     assert.equal(stdout, "2\n");
+  });
+
+  test("server.md's example serves buffered, failing and streamed replies over TCP and UDP, then closes", async () => {
+    const { code, stdout, stderr } = await runNode("server-0");
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, 'true 2 HI\nE_INVALID_PARAMS {"field":"b"}\n1,2,3\nUDP\n');
+  });
+
+  test("client.md's example pings, gets a coded error, logs in with a token and asks over UDP", async (t) => {
+    const tmp = tempDir(t, "wharf-client-doc-");
+    const { code, stdout, stderr } = await runNode("client-0", { env: { TMPDIR: tmp } });
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "true hello\nE_UNKNOWN_TYPE\nalice\nover udp\n");
+  });
+
+  test("rpc.md's client example runs against a server with rpc.md's methods", async (t) => {
+    const server = new Server();
+    const rpc = registerRpc(server);
+    registerDemoMethods(rpc);
+    rpc.method("files.checksum", ([data]: [Buffer]) => createHash("sha256").update(data).digest());
+    rpc.method("clock.watch", async function* ([intervalMs]: [number], ctx) {
+      while (!ctx.signal.aborted) {
+        yield new Date().toISOString();
+        await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => {});
+      }
+    });
+    const url = await server.listenTcp({ host: "127.0.0.1", port: 0 });
+    t.after(async () => {
+      await server.close({ timeout: 1_000 });
+      await rpc.close();
+    });
+    const source = readFileSync(join(jsDir, "rpc-2.js"), "utf8").replaceAll("tcp://127.0.0.1:9000", url);
+    writeFileSync(join(jsDir, "rpc-2.js"), source);
+    const { code, stdout, stderr } = await runNode("rpc-2");
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^\d{4}-\d\d-\d\dT[^\n]+Z\n\d{4}-\d\d-\d\dT[^\n]+Z\n/);
+    assert.match(stdout, /\n0\n1\n2\n$/, "demo.count(3) streams 0, 1, 2");
   });
 });

@@ -53,7 +53,7 @@ describe("the service contract", () => {
     assert.deepEqual(listed, server.requestTypes().filter((type) => !builtIn.has(type)), "no type missing, none listed twice");
     assert.deepEqual(services.get("exec")?.types, ["exec.run", "exec.stdin"]);
     assert.deepEqual(services.get("time")?.types, ["time"]);
-    assert.deepEqual(services.get("auth")?.types, ["auth"]);
+    assert.deepEqual(services.get("auth")?.types, ["auth", "auth.revoke"]);
   });
 
   test("ServiceSet.close() awaits every service even when one fails, then throws that failure; a second call gets the same result", async () => {
@@ -187,7 +187,7 @@ describe("the service contract", () => {
     await startServer(t, {}, (s) => {
       services.push(registerTime(s), registerAuth(s, accounts));
     });
-    assert.deepEqual(services.map((s) => [s.name, s.types]), [["time", ["time"]], ["auth", ["auth"]]]);
+    assert.deepEqual(services.map((s) => [s.name, s.types]), [["time", ["time"]], ["auth", ["auth", "auth.revoke"]]]);
     for (const service of services) {
       await service.close();
       await service.close();

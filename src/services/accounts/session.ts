@@ -5,6 +5,7 @@ import { typesAdded, type Service } from "../service.js";
 import { AccountErrorCode } from "./errors.js";
 import type { Account, AccountStore } from "./store.js";
 import { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";
+import { DEFAULT_TOKEN_TTL, hashToken, issueToken, type TokenStore } from "./tokens.js";
 
 /** The account a connection logged in as. */
 const SESSION_USER = new SessionKey<Account>("wharf.user");
@@ -12,55 +13,97 @@ const SESSION_USER = new SessionKey<Account>("wharf.user");
 /** Options of {@link registerAuth}. */
 export interface AuthOptions {
   throttle?: LoginThrottleOptions;
+  /** Where login tokens live; without it, `auth` takes passwords only and issues no tokens. */
+  tokens?: TokenStore;
+  /** Longest lifetime of an issued token, ms (a client may ask for less). Default 30 days. */
+  tokenTtl?: number;
 }
 
 /**
- * Adds the `auth` request type: `{ "type": "auth", "id": N, "user": NAME, "password": PASSWORD }`. On success the
- * connection acts as that user from then on, and the reply carries `{ user, canExec }`; a wrong name or password
- * gets `E_AUTH`, and repeated failures from one peer address (for any names, and for one name) get
- * `E_AUTH_THROTTLED` with `data.retryAfterMs` there; other addresses are not affected (see {@link LoginThrottle}). Only over stream connections (a datagram has no connection to remember a login).
- * The password is never logged. Returns the service (`name` "auth"); its `close()` has nothing to release.
+ * Adds the `auth` request type, in two forms (protocol.md §3, `auth`):
+ *
+ * - `{ "type": "auth", "id": N, "user": NAME, "password": PASSWORD }`, optionally with `"issueToken": true` (and
+ *   `"tokenTtl": MS`, at most the server's): the reply then also carries `token` (shown once) and `expires`.
+ * - `{ "type": "auth", "id": N, "token": TOKEN }`: a token issued before, until it expires or is revoked.
+ *
+ * On success the connection acts as that user from then on, and the reply carries `{ user, canExec }`. A wrong
+ * name, password or token gets `E_AUTH`; repeated failures from one peer address (for any names, and for one
+ * name) get `E_AUTH_THROTTLED` with `data.retryAfterMs` there; other addresses are not affected (see
+ * {@link LoginThrottle}). Only over stream connections (a datagram has no connection to remember a login):
+ * over UDP `auth` gets `E_FORBIDDEN`. Also adds `auth.revoke` `{ "token": TOKEN }` → `{ revoked: boolean }`
+ * (`wharf logout`): holding the token is the proof. Passwords and tokens are never logged. Returns the service
+ * (`name` "auth"); its `close()` has nothing to release.
  *
  * @example
  * ```ts
- * registerAuth(server, new AccountStore(dataDir));
+ * registerAuth(server, new AccountStore(dataDir), { tokens: new FileTokenStore(dataDir) });
  * server.handle("whoami", (_h, _b, ctx) => ({ header: { user: currentUser(ctx).name } }));
  * ```
  */
 export function registerAuth(server: Server, store: AccountStore, options: AuthOptions = {}): Service {
   const throttle = new LoginThrottle(options.throttle);
-  const types = typesAdded(server, () => server.handle("auth", async (header, _body, ctx) => {
-    if (ctx.peer.transport === "udp") {
-      throw new WharfError(AccountErrorCode.FORBIDDEN, "log in over a stream connection (tcp, tls or unix), not udp");
-    }
-    const { user, password } = header;
-    if (typeof user !== "string" || typeof password !== "string") {
-      throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password");
-    }
-    const address = ctx.peer.address;
-    const account = await throttle.attempt(address, user, async () => {
-      if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
-      const wait = throttle.waitFor(address, user);
-      if (wait > 0) {
-        throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
-          data: { retryAfterMs: wait },
-        });
+  const tokens = options.tokens;
+  const maxTtl = options.tokenTtl ?? DEFAULT_TOKEN_TTL;
+  if (!Number.isSafeInteger(maxTtl) || maxTtl <= 0) throw new RangeError("options.tokenTtl must be a positive integer of milliseconds");
+  const types = typesAdded(server, () => {
+    server.handle("auth", async (header, _body, ctx) => {
+      if (ctx.peer.transport === "udp") {
+        throw new WharfError(AccountErrorCode.FORBIDDEN, "log in over a stream connection (tcp, tls or unix), not udp");
       }
-      const found = await store.verify(user, password);
-      if (found === null) {
-        throttle.failed(address, user);
-        ctx.logger.warn({ user: user.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
-        throw new WharfError(AccountErrorCode.AUTH, "wrong user name or password");
+      const { user, password, token } = header;
+      const byToken = typeof token === "string";
+      if (!byToken && (typeof user !== "string" || typeof password !== "string")) {
+        throw new WharfError(AccountErrorCode.AUTH, "auth needs string fields user and password, or token");
       }
-      throttle.succeeded(address, user);
-      return found;
+      if (byToken && tokens === undefined) throw new WharfError(AccountErrorCode.AUTH, "this server issues no tokens: log in with a password");
+      const address = ctx.peer.address;
+      const name = byToken ? "(token)" : (user as string);
+      const account = await throttle.attempt(address, name, async () => {
+        if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
+        const wait = throttle.waitFor(address, name);
+        if (wait > 0) {
+          throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
+            data: { retryAfterMs: wait },
+          });
+        }
+        const found = byToken ? await accountOfToken(store, tokens!, token) : await store.verify(name, password as string);
+        if (found === null) {
+          throttle.failed(address, name);
+          ctx.logger.warn({ user: name.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
+          throw new WharfError(AccountErrorCode.AUTH, byToken ? "the token is unknown, expired or revoked: log in again (wharf login)" : "wrong user name or password");
+        }
+        throttle.succeeded(address, name);
+        return found;
+      });
+      ctx.session.set(SESSION_USER, account);
+      ctx.logger.info({ user: account.name, by: byToken ? "token" : "password" }, "logged in");
+      const reply: Record<string, unknown> = { user: account.name, canExec: account.canExec };
+      if (!byToken && header.issueToken === true) {
+        if (tokens === undefined) throw new WharfError(AccountErrorCode.FORBIDDEN, "this server issues no tokens");
+        const asked = header.tokenTtl;
+        const ttl = Number.isSafeInteger(asked) && (asked as number) > 0 ? Math.min(asked as number, maxTtl) : maxTtl;
+        const issued = await issueToken(tokens, account.name, ttl);
+        reply.token = issued.token;
+        reply.expires = issued.record.expires;
+      }
+      return { header: reply };
     });
-    ctx.session.set(SESSION_USER, account);
-    ctx.logger.info({ user }, "logged in");
-    return { header: { user: account.name, canExec: account.canExec } };
-  }));
-  // Logins live in each connection's session and go with it; the throttle is memory only.
+    server.handle("auth.revoke", async (header) => {
+      if (typeof header.token !== "string") throw new WharfError(AccountErrorCode.AUTH, "auth.revoke needs a string field token");
+      if (tokens === undefined) return { header: { revoked: false } };
+      return { header: { revoked: await tokens.remove(hashToken(header.token)) } };
+    });
+  });
+  // Logins live in each connection's session and go with it; the throttle is memory only; tokens live in the store.
   return { name: "auth", types, close: () => Promise.resolve() };
+}
+
+/** The account a token stands for, if the token is live and its user still exists. */
+async function accountOfToken(store: AccountStore, tokens: TokenStore, token: string): Promise<Account | null> {
+  if (token.length > 256) return null;
+  const record = await tokens.find(hashToken(token));
+  if (record === undefined) return null;
+  return (await store.get(record.user)) ?? null;
 }
 
 /** The account this request's connection logged in as; throws `E_AUTH` when it has not. */
@@ -70,8 +113,24 @@ export function currentUser(ctx: RequestContext): Account {
   return account;
 }
 
+/** How a client proves who it is: a password (optionally asking for a token), or a token issued before. */
+export type Credentials =
+  | { user: string; password: string; issueToken?: boolean; tokenTtl?: number }
+  | { token: string };
+
+/** What a successful login resolves: the user, and the token when one was asked for. */
+export interface LoginResult {
+  user: string;
+  canExec: boolean;
+  /** Present when `issueToken` was asked: the token (shown once) and when it expires (ms since the epoch). */
+  token?: string;
+  expires?: number;
+}
+
 /**
- * Logs a client connection in as a user. Rejects with `E_AUTH` or `E_AUTH_THROTTLED`.
+ * Logs a client connection in: `login(conn, user, password)`, or `login(conn, { token })`, or
+ * `login(conn, { user, password, issueToken: true })` to get a token for later logins. Rejects with `E_AUTH` or
+ * `E_AUTH_THROTTLED`.
  *
  * @example
  * ```ts
@@ -79,7 +138,19 @@ export function currentUser(ctx: RequestContext): Account {
  * await login(conn, "alice", process.env.WHARF_PASSWORD ?? "");
  * ```
  */
-export async function login(conn: Connection, user: string, password: string): Promise<{ user: string; canExec: boolean }> {
-  const reply = await conn.request("auth", { user, password }, undefined, { timeout: 30_000 });
-  return { user: String(reply.header.user), canExec: reply.header.canExec === true };
+export async function login(conn: Connection, userOrCredentials: string | Credentials, password?: string): Promise<LoginResult> {
+  const credentials: Credentials = typeof userOrCredentials === "string" ? { user: userOrCredentials, password: password ?? "" } : userOrCredentials;
+  const reply = await conn.request("auth", { ...credentials }, undefined, { timeout: 30_000 });
+  const result: LoginResult = { user: String(reply.header.user), canExec: reply.header.canExec === true };
+  if (typeof reply.header.token === "string") {
+    result.token = reply.header.token;
+    result.expires = Number(reply.header.expires);
+  }
+  return result;
+}
+
+/** Revokes a token on the server (`auth.revoke`); resolves whether the server still had it. */
+export async function revokeToken(conn: Connection, token: string): Promise<boolean> {
+  const reply = await conn.request("auth.revoke", { token }, undefined, { timeout: 30_000 });
+  return reply.header.revoked === true;
 }

@@ -96,6 +96,9 @@ export class AccountStore {
 
   /** Changes a user's quota or exec permission. */
   async setOptions(name: string, options: AddUserOptions): Promise<Account> {
+    if (options.quota !== undefined && options.quota !== null && !(Number.isSafeInteger(options.quota) && options.quota >= 0)) {
+      throw new TypeError("options.quota must be a non-negative integer of bytes, or null");
+    }
     return this.#update((users) => {
       const user = findOrThrow(users, name);
       if (options.quota !== undefined) user.quota = options.quota;

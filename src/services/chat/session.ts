@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { connect } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
-import { login } from "../accounts/index.js";
+import { login, type Credentials } from "../accounts/index.js";
 import { ChatClient, type HistoryMessage, type PresenceEvent, type ReceivedMessage } from "./client.js";
 import { UdpChatClient } from "./udp-client.js";
 
@@ -41,20 +41,21 @@ function describe(err: unknown): string {
 export class StreamChatSession extends EventEmitter implements ChatSession {
   readonly me: string;
   #url: string;
-  #password: string;
+  #credentials: Credentials;
   #client!: ChatClient;
   #rooms = new Map<string, number>();
   #closing = false;
 
-  private constructor(url: string, user: string, password: string) {
+  private constructor(url: string, user: string, credentials: Credentials) {
     super();
     this.me = user;
     this.#url = url;
-    this.#password = password;
+    this.#credentials = credentials;
   }
 
-  static async open(url: string, user: string, password: string): Promise<StreamChatSession> {
-    const session = new StreamChatSession(url, user, password);
+  /** Opens a session: `password` is the user's password, or credentials (a token saved by `wharf login`). */
+  static async open(url: string, user: string, password: string | Credentials): Promise<StreamChatSession> {
+    const session = new StreamChatSession(url, user, typeof password === "string" ? { user, password } : password);
     await session.#connect();
     return session;
   }
@@ -62,7 +63,7 @@ export class StreamChatSession extends EventEmitter implements ChatSession {
   async #connect(): Promise<void> {
     const conn = await connect(this.#url);
     try {
-      await login(conn, this.me, this.#password);
+      await login(conn, this.#credentials);
     } catch (err) {
       conn.destroy();
       throw err;

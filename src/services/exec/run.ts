@@ -2,8 +2,9 @@
  * One running command: its process group, its output pumped to the client with backpressure, its standard input,
  * and its limits (time, output bytes). However it ends, nothing it started is left running.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
+import { openStdioPipes, type StdioPipes } from "./stdio-pipes.js";
 import { WharfError } from "../../wire/index.js";
 import { ExecErrorCode } from "./errors.js";
 import type { ExecResult, OutputStream } from "./messages.js";
@@ -45,7 +46,9 @@ export class ExecRun {
   /** The command's process id, which is also its process group id; undefined if it could not start. */
   readonly pid: number | undefined;
   readonly result: Promise<ExecResult>;
-  #child: ChildProcessWithoutNullStreams;
+  #child: ChildProcess;
+  /** The command's stdin, stdout and stderr: real pipes, as under ssh (see stdio-pipes.ts). */
+  #stdio: StdioPipes;
   #spec: RunSpec;
   #outputs: Readable[];
   #bytes = 0;
@@ -58,16 +61,23 @@ export class ExecRun {
 
   constructor(spec: RunSpec) {
     this.#spec = spec;
+    this.#stdio = openStdioPipes();
     try {
-      this.#child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: "pipe" });
+      this.#child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: this.#stdio.childFds });
     } catch (err) {
+      this.#stdio.stdin.destroy();
+      this.#stdio.stdout.destroy();
+      this.#stdio.stderr.destroy();
       // E2BIG, ENAMETOOLONG and a NUL byte are thrown here rather than emitted; checkSpawn() should have caught them
       throw spawnFailure(spec.file, err);
+    } finally {
+      // The child has its copies (or never started): ours would keep the pipes from ever ending.
+      this.#stdio.closeChildEnds();
     }
     this.pid = this.#child.pid;
-    this.#outputs = [this.#child.stdout, this.#child.stderr];
-    this.#child.stdin.on("error", () => {}); // EPIPE when the command stops reading: stdin is then closed
-    if (!spec.stdin) this.#child.stdin.end();
+    this.#outputs = [this.#stdio.stdout, this.#stdio.stderr];
+    this.#stdio.stdin.on("error", () => {}); // EPIPE when the command stops reading: stdin is then closed
+    if (!spec.stdin) this.#stdio.stdin.end();
     this.result = this.pid === undefined ? this.#failedToStart() : this.#supervise();
   }
 
@@ -76,7 +86,7 @@ export class ExecRun {
    * is closed (the command exited or closed it), in which case the client should stop sending.
    */
   writeStdin(chunk: Buffer): Promise<boolean> {
-    const stdin = this.#child.stdin;
+    const stdin = this.#stdio.stdin;
     if (!stdin.writable) return Promise.resolve(false);
     if (stdin.write(chunk)) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -92,10 +102,11 @@ export class ExecRun {
 
   /** Closes the command's stdin (end of input). */
   endStdin(): void {
-    if (this.#child.stdin.writable) this.#child.stdin.end();
+    if (this.#stdio.stdin.writable) this.#stdio.stdin.end();
   }
 
   async #failedToStart(): Promise<ExecResult> {
+    for (const stream of [this.#stdio.stdin, this.#stdio.stdout, this.#stdio.stderr]) stream.destroy();
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => this.#child.once("error", resolve));
     const name = this.#spec.file;
     if (err.code === "ENOENT") throw new WharfError(ExecErrorCode.NOT_FOUND, `${name}: command not found`, { data: { errno: err.code } });
@@ -106,8 +117,11 @@ export class ExecRun {
     const pid = this.pid as number;
     trackGroup(pid);
     const child = this.#child;
-    for (const [stream, output] of [["stdout", child.stdout], ["stderr", child.stderr]] as const) {
+    const ended: Promise<void>[] = [];
+    for (const [stream, output] of [["stdout", this.#stdio.stdout], ["stderr", this.#stdio.stderr]] as const) {
       output.on("data", (chunk: Buffer) => this.#onOutput(stream, chunk));
+      output.on("error", () => {});
+      ended.push(new Promise((resolve) => output.once("close", () => resolve())));
     }
     child.on("error", () => {}); // kill() failures after exit; the close event still comes
     // When the command itself exits, whatever it left behind in its group goes too: a command's session ends
@@ -125,9 +139,12 @@ export class ExecRun {
       this.#stop(new WharfError(ExecErrorCode.TIMEOUT, `the command ran longer than ${this.#spec.timeout / 1000} s and was killed`, { data: { timeout: this.#spec.timeout } }));
     }, this.#spec.timeout);
     try {
-      const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-        child.once("close", (code, sig) => resolve([code, sig]));
-      });
+      // With fds for stdio, "close" does not wait for the output: wait for exit and for both pipes to end.
+      const [[exitCode, signal]] = await Promise.all([
+        new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, sig) => resolve([code, sig]))),
+        ...ended,
+      ]);
+      this.#stdio.stdin.destroy();
       await this.#sendsSettled();
       if (this.#failure !== null) throw this.#failure;
       return { exitCode, signal };

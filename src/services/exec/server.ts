@@ -72,7 +72,7 @@ export function registerExec(server: Server, deps: ExecDeps): Service {
       const name = currentUser(ctx).name;
       const account = await deps.accounts.get(name); // fresh: the permission may have been taken away since login
       if (account === undefined || !account.canExec) {
-        throw new WharfError(AccountErrorCode.FORBIDDEN, `user ${name} may not run commands (wharf user add --can-exec)`);
+        throw new WharfError(AccountErrorCode.FORBIDDEN, `user ${name} may not run commands (an operator can allow it: wharf user set ${name} --can-exec)`);
       }
       const { file, args } = resolveCommand(policy, fields.argv, fields.shell === true);
       const count = running.get(name) ?? 0;

@@ -1,14 +1,14 @@
 import { constants } from "node:fs";
-import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
+import { chmod, open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
 import { writeAtomically } from "../shared/atomic-write.js";
 import { syncDir } from "../shared/dir-sync.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
-import { createContentHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
+import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
 import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
@@ -50,6 +50,7 @@ async function readDownloadInfo(paths: { data: string; info: string }): Promise<
  */
 export async function getFile(conn: Connection, remote: string, local: string, options: TransferOptions = {}): Promise<TransferResult> {
   const started = performance.now();
+  await assertParentFolder(local);
   for (let attempt = 1; ; attempt += 1) {
     try {
       // A second attempt goes without delta: the local old version may be what went wrong.
@@ -136,6 +137,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     await file.close();
     file = undefined;
     await utimes(paths.data, mtime / 1000, mtime / 1000); // a Date would drop the sub-millisecond part
+    await chmod(paths.data, await modeFor(local));
     await rename(paths.data, resolve(local));
     await rm(paths.info, { force: true });
     await syncDir(dirname(resolve(local)));
@@ -152,4 +154,73 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
   } finally {
     await base?.file.close();
   }
+}
+
+/**
+ * Like cp, a download makes no missing folders: the folder `local` goes into must exist (`E_NOT_FOUND`), else a
+ * typo would create folders anywhere the user may write.
+ */
+async function assertParentFolder(local: string): Promise<void> {
+  const parent = dirname(resolve(local));
+  const info = await stat(parent).catch(() => null);
+  if (info === null) throw new WharfError(FileErrorCode.NOT_FOUND, `${local}: no such local folder ${parent}`);
+  if (!info.isDirectory()) throw new WharfError(FileErrorCode.NOT_DIR, `${local}: ${parent} is not a folder`);
+}
+
+/** The mode of a downloaded file, as cp gives: an existing file's own, else 0666 less the umask. */
+async function modeFor(local: string): Promise<number> {
+  const existing = await stat(local).catch(() => null);
+  if (existing?.isFile()) return existing.mode & 0o7777;
+  // process.umask() without arguments reads the mask; only its setter races with other threads.
+  return 0o666 & ~process.umask();
+}
+
+/**
+ * Downloads a remote file into a stream (`wharf get REMOTE -`: stdout), with backpressure, hashing as it goes.
+ * Nothing can be resumed or taken back: when the sha256 differs at the end, the bytes were written already, so it
+ * rejects with `E_INTEGRITY` (the CLI then exits non-zero, as a reader of the stream must be told).
+ */
+export async function getToStream(conn: Connection, remote: string, out: Writable, options: TransferOptions = {}): Promise<TransferResult> {
+  const started = performance.now();
+  const { signal, onProgress } = options;
+  const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: 0, hashes: offeredAlgorithms(options.hash) }, undefined, { signal });
+  // The server names the hash it checks with (issue 15); a server from before names only sha256.
+  const announced = parseHash(reply.header.hash) ?? parseHash(reply.header.sha256);
+  if (announced === null) throw new WharfError(FileErrorCode.INTEGRITY, `${remote}: the server sent no content hash to check against`);
+  const expected = announced.hex;
+  const total = Number(reply.header.fileSize);
+  const hash = createContentHash(announced.algorithm);
+  let done = 0;
+  onProgress?.({ done, total, resumedFrom: 0 });
+  try {
+    for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      done += chunk.length;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolveDrain, reject) => {
+          const onError = (err: Error): void => reject(err);
+          out.once("error", onError);
+          out.once("drain", () => {
+            out.off("error", onError);
+            resolveDrain();
+          });
+        });
+      }
+      onProgress?.({ done, total, resumedFrom: 0 });
+    }
+  } catch (err) {
+    reply.body.destroy();
+    conn.destroy();
+    throw err;
+  }
+  const actual = hash.digest();
+  if (actual !== expected || done !== total) {
+    throw new WharfError(FileErrorCode.INTEGRITY, `${remote}: received ${done} bytes with ${hash.algorithm} ${actual}, the server sent ${expected}`, {
+      data: { expected: formatHash(hash.algorithm, expected), actual: formatHash(hash.algorithm, actual) },
+    });
+  }
+  return {
+    path: String(reply.header.path), size: total, ...hashFields(hash.algorithm, actual), resumedFrom: 0, sent: total,
+    mtime: Number(reply.header.mtime), seconds: (performance.now() - started) / 1000,
+  };
 }

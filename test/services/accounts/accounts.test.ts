@@ -237,12 +237,12 @@ describe("wharf user", () => {
     const data = tempDir(t);
     const add = await runWharf(["user", "add", "dave", "--data", data, "--quota", "10M", "--can-exec", "--password-stdin"], { input: "pw1\n" });
     assert.equal(add.code, 0, add.stderr);
-    assert.equal(add.stdout, "added user dave\n");
+    assert.equal(add.stdout, `added user dave to ${data}\n`);
     const list = await runWharf(["user", "list", "--data", data, "--json"]);
     assert.deepEqual(JSON.parse(list.stdout), { ...JSON.parse(list.stdout), name: "dave", quota: 10 * 1024 * 1024, canExec: true });
     const again = await runWharf(["user", "add", "dave", "--data", data, "--password-stdin"], { input: "x\n" });
     assert.equal(again.code, 1);
-    assert.equal(again.stderr, "wharf: user dave already exists\n");
+    assert.equal(again.stderr, `wharf: E_EXISTS: user dave already exists in ${join(data, "users.json")}\n`);
     assert.equal((await runWharf(["user", "passwd", "dave", "--data", data, "--password-stdin"], { input: "pw2\n" })).code, 0);
     const store = new AccountStore(data);
     assert.equal(await store.verify("dave", "pw1"), null);
@@ -253,8 +253,8 @@ describe("wharf user", () => {
 
   test("without a terminal and without --password-stdin, add refuses with one line", async (t) => {
     const result = await runWharf(["user", "add", "erin", "--data", tempDir(t)]);
-    assert.equal(result.code, 1);
-    assert.equal(result.stderr, "wharf: no terminal to ask for the password: use --password-stdin\n");
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, "wharf: E_USAGE: no terminal to ask for the password: use --password-stdin\n");
   });
 
   test("on a terminal, add asks for the password twice without echoing it", async (t) => {

@@ -107,8 +107,8 @@ describe("wharf chat", () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^wharf: E_INVALID_PARAMS: room: /);
     const since = await runWharf(["chat", "lobby", "--server", url, "--since", "soon"]);
-    assert.equal(since.code, 1);
-    assert.match(since.stderr, /^wharf: option '--since <msgId>' argument 'soon' is invalid\. --since must be an integer/);
+    assert.equal(since.code, 2);
+    assert.match(since.stderr, /^wharf: E_USAGE: option '--since <msgId>' argument 'soon' is invalid\. --since must be an integer/);
     assert.doesNotMatch(since.stderr, /\n\s+at /, "no stack trace");
   });
 });

@@ -122,7 +122,7 @@ describe("wharf exec", () => {
     child.kill("SIGINT");
     const [code] = await exited;
     assert.equal(code, 130);
-    assert.match(stderr, /^wharf: interrupted/);
+    assert.match(stderr, /^wharf: E_CANCELLED: interrupted/);
     await waitGroupGone(pgid);
   });
 

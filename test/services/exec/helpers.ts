@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TestContext } from "node:test";
 import { connect, type Connection } from "../../../src/client/index.js";
 import { AccountStore, login } from "../../../src/services/accounts/index.js";
-import { startServe, tempDir, WHARF_BIN, type ServeProcess } from "../../helpers/cli.js";
+import { startServe, tempDir, WHARF_BIN, type ServeProcess, isolatedConfigHome } from "../../helpers/cli.js";
 
 /** The ids of the live (not zombie) processes whose process group is `pgid`, read from /proc. */
 export function groupMembers(pgid: number): number[] {
@@ -69,7 +69,7 @@ export async function runWharfFully(
   args: string[],
   options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [WHARF_BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, [WHARF_BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: isolatedConfigHome(), ...options.env } });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));

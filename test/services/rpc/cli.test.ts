@@ -25,7 +25,7 @@ describe("wharf call", () => {
     assert.match(deadline.stderr, /^wharf: E_DEADLINE: /);
     const notJson = await runWharf(["call", "math.add", "[1,", ...server]);
     assert.equal(notJson.code, 2);
-    assert.match(notJson.stderr, /^wharf: the parameters are not JSON/);
+    assert.match(notJson.stderr, /^wharf: E_USAGE: the parameters are not JSON/);
   });
 
   test("--list names the methods with their parameters and descriptions", async (t) => {
