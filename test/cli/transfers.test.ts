@@ -83,9 +83,9 @@ describe("transfers as scp and rsync do them", () => {
     assert.equal((await wharfAs(url, "alice", ["put", join(dir, "big.bin"), "big.bin"])).code, 0);
     const human = await wharfAs(url, "alice", ["ls", "-lh"]);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /^- 1\.50 MiB \S+Z [0-9a-f]{64} big\.bin\n- {6}6 B /m);
+    assert.match(human.stdout, /^- 1\.50 MiB \S+Z (?:blake3|sha256):[0-9a-f]{64} big\.bin\n- {6}6 B /m);
     const exact = await wharfAs(url, "alice", ["ls", "-l"]);
-    assert.match(exact.stdout, /^- 1572864 \S+Z [0-9a-f]{64} big\.bin$/m);
+    assert.match(exact.stdout, /^- 1572864 \S+Z (?:blake3|sha256):[0-9a-f]{64} big\.bin$/m);
     const json = jsonLines((await wharfAs(url, "alice", ["ls", "--json"])).stdout);
     assert.deepEqual(json.map((e) => e.size), [1572864, 6]);
     for (const entry of json) assert.ok(Number.isSafeInteger(entry.mtime), `integer mtime: ${entry.mtime}`);

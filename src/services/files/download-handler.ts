@@ -54,7 +54,7 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
     if (offset > fileSize || (offset > 0 && !samePrefix)) offset = 0;
     const hash = createContentHash(algorithm);
     await hashFileRange(file, 0, offset, hash, ctx.signal);
-    const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number(info.mtimeNs / 1_000_000n), offset }; // mtime in whole ms: the docs say integer
+    const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number((info.mtimeNs + 500_000n) / 1_000_000n), offset }; // whole ms, rounded (see tree-handlers)
     // A client that has an older version sends its chunk list: it gets a recipe instead of the bytes.
     if (isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize) {
       const reply = await deltaReplyBody(file, offset, fileSize, hash, fields.delta, body, () => checkSent(hash, hex, rel, ctx.logger));

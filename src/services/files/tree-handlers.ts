@@ -22,7 +22,7 @@ interface HashWanted {
 
 async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
   const file = info.isFile();
-  const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.floor(info.mtimeMs) }; // whole ms: the docs say integer
+  const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.round(info.mtimeMs) }; // whole ms (the docs say integer), rounded: utimes() of ms / 1000 lands a hair below
   if (file && wanted.hash === true) {
     const recorded = await meta.hashOfPath(abs, undefined, signal);
     entry.hash = formatHash(recorded.algorithm, recorded.hex);

@@ -324,6 +324,6 @@ async function land(upload: Upload, digest: string): Promise<number> {
   await syncDir(dirname(target.abs));
   await rm(upload.paths.info, { force: true });
   if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);
-  return Number(info.mtimeNs / 1_000_000n); // whole ms: the docs say integer
+  return Number((info.mtimeNs + 500_000n) / 1_000_000n); // whole ms (the docs say integer), rounded: utimes() of ms / 1000 lands a hair below
 }
 

@@ -78,6 +78,7 @@ describe("quick check: put -r and get -r skip what is already there (issue 15)",
     makeTree(join(dir, "tree"));
     await ok(url, ["put", "-r", join(dir, "tree"), "t"]);
     const back = `${join(dir, "back")}/`; // into it, as t/, both times
+    mkdirSync(back); // like cp, get makes the folder it copies into, not that folder's missing parents
     assert.deepEqual(summaryOf(await ok(url, ["get", "-r", "t", back])), { files: 4, sent: 70_012, skipped: 0, notSent: 0 });
     const again = await ok(url, ["get", "-r", "t", back]);
     assert.deepEqual(summaryOf(again), { files: 0, sent: 0, skipped: 4, notSent: 70_012 });
