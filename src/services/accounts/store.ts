@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "./password.js";
-import { writeAtomically } from "../shared/atomic-write.js";
+import { JsonListFile } from "../shared/json-list-file.js";
 
 /** A user as stored (without the password hash) and handed to services. */
 export interface Account {
@@ -22,7 +21,6 @@ const accountRecord = z.object({
   canExec: z.boolean(),
   created: z.string(),
 });
-const storeFile = z.object({ version: z.literal(1), users: z.array(accountRecord) });
 type AccountRecord = z.infer<typeof accountRecord>;
 
 /** A valid user name: a letter or underscore, then up to 31 letters, digits, `_`, `.` or `-`. */
@@ -55,10 +53,11 @@ export interface AddUserOptions {
  */
 export class AccountStore {
   readonly path: string;
-  #writing: Promise<void> = Promise.resolve();
+  #file: JsonListFile<AccountRecord>;
 
   constructor(dataDir: string) {
     this.path = join(dataDir, "users.json");
+    this.#file = new JsonListFile(this.path, "users", accountRecord, "user list");
   }
 
   /** Every user, by name. */
@@ -121,29 +120,13 @@ export class AccountStore {
     return record !== undefined && ok ? toAccount(record) : null;
   }
 
-  async #read(): Promise<AccountRecord[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw err;
-    }
-    const parsed = storeFile.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${this.path} is not a wharf user list: ${parsed.error.message}`);
-    return parsed.data.users;
+  #read(): Promise<AccountRecord[]> {
+    return this.#file.read();
   }
 
   /** Read-modify-write, one at a time within this process, written atomically. */
   #update<T>(change: (users: AccountRecord[]) => T): Promise<T> {
-    const run = this.#writing.then(async () => {
-      const users = await this.#read();
-      const result = change(users);
-      await writeAtomically(this.path, `${JSON.stringify({ version: 1, users }, null, 2)}\n`);
-      return result;
-    });
-    this.#writing = run.then(() => undefined, () => undefined);
-    return run;
+    return this.#file.update(change);
   }
 }
 

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeAtomically } from "../shared/atomic-write.js";
+import { JsonListFile } from "../shared/json-list-file.js";
 
 /** Default lifetime of a login token: 30 days. */
 export const DEFAULT_TOKEN_TTL = 30 * 24 * 3600_000;
@@ -67,7 +66,6 @@ export async function issueToken(store: TokenStore, user: string, ttl: number): 
 }
 
 const recordSchema = z.object({ hash: z.string(), user: z.string(), created: z.number().int(), expires: z.number().int() });
-const fileSchema = z.object({ version: z.literal(1), tokens: z.array(recordSchema) });
 
 /**
  * Tokens in `<data>/tokens.json` (mode 0600), beside `users.json`: what one server, and `wharf user sessions` or
@@ -82,10 +80,11 @@ const fileSchema = z.object({ version: z.literal(1), tokens: z.array(recordSchem
  */
 export class FileTokenStore implements TokenStore {
   readonly path: string;
-  #writing: Promise<void> = Promise.resolve();
+  #file: JsonListFile<TokenRecord>;
 
   constructor(dataDir: string) {
     this.path = join(dataDir, "tokens.json");
+    this.#file = new JsonListFile(this.path, "tokens", recordSchema, "token list");
   }
 
   async add(record: TokenRecord): Promise<void> {
@@ -117,28 +116,17 @@ export class FileTokenStore implements TokenStore {
     });
   }
 
-  async #read(): Promise<TokenRecord[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw err;
-    }
-    const parsed = fileSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${this.path} is not a wharf token list: ${parsed.error.message}`);
-    return parsed.data.tokens;
+  #read(): Promise<TokenRecord[]> {
+    return this.#file.read();
   }
 
+  /** Read-modify-write of the live tokens: expired ones are dropped on every write. */
   #update<T>(change: (tokens: TokenRecord[]) => T): Promise<T> {
-    const run = this.#writing.then(async () => {
+    return this.#file.update((tokens) => {
       const now = Date.now();
-      const tokens = (await this.#read()).filter((record) => record.expires > now);
-      const result = change(tokens);
-      await writeAtomically(this.path, `${JSON.stringify({ version: 1, tokens }, null, 2)}\n`);
-      return result;
+      const live = tokens.filter((record) => record.expires > now);
+      tokens.splice(0, tokens.length, ...live);
+      return change(tokens);
     });
-    this.#writing = run.then(() => undefined, () => undefined);
-    return run;
   }
 }
