@@ -21,6 +21,7 @@ import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink }
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame, toWireError } from "./reply.js";
 import { Session } from "./session.js";
+import { lingerThenDestroy } from "./linger.js";
 import { TickCork } from "./tick-cork.js";
 import type { ReplyInit, Route } from "./router.js";
 
@@ -36,16 +37,6 @@ export interface ConnectionHost {
 }
 
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
-
-/** How long a closing connection keeps reading (and discarding) so that its last frame is not lost to a reset. */
-const LINGER_MS = 2_000;
-
-/**
- * How long a closing connection waits for a slow peer to take what was written before its last frame (a slow
- * chat member's backlog, then the fatal error frame): cutting it sooner would end the stream inside a frame.
- * Nothing more is written meanwhile, so what it holds is bounded by what was already queued.
- */
-const FLUSH_DEADLINE_MS = 15_000;
 
 /**
  * One client connection over a byte stream (TCP, TLS or a Unix socket): decodes requests, runs handlers, writes
@@ -207,7 +198,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     // The error frame goes after every whole frame already written (behind a streamed body, if one is being
     // sent), so the peer reads it last and at a frame boundary.
     if (this.socket.writable) this.#writer.end([errorFrame(id, error.toWire(), true)]);
-    this.#linger();
+    lingerThenDestroy(this.socket);
   }
 
   /** Graceful: the connection ends once its in-flight requests are answered. */
@@ -280,7 +271,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     this.#abortAll(reason);
     this.#body?.destroy(reason);
     this.#writer.end();
-    this.#linger();
+    lingerThenDestroy(this.socket);
   }
 
   #onClose(): void {
@@ -454,7 +445,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
       // Tell the client why its connection ends, so it can retry elsewhere or later (a transfer resumes).
       this.#closing = true;
       this.#writer.end([errorFrame(null, SHUTTING_DOWN_FATAL, true)]);
-      this.#linger();
+      lingerThenDestroy(this.socket);
     }
   }
 
@@ -464,20 +455,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     for (const ctx of contexts) ctx.abort(reason);
   }
 
-  #linger(): void {
-    // Keep reading until the peer closes, so unread input does not turn our close into a reset that could
-    // destroy the error frame in flight. Once everything written has reached the kernel ('finish'), give the
-    // peer LINGER_MS to close; a peer that does not even take what was written is cut after FLUSH_DEADLINE_MS.
-    if (this.#paused) this.socket.resume();
-    const socket = this.socket;
-    const deadline = setTimeout(() => socket.destroy(), FLUSH_DEADLINE_MS).unref();
-    const flushed = (): void => {
-      clearTimeout(deadline);
-      setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    };
-    if (socket.writableFinished) flushed();
-    else socket.once("finish", flushed);
-  }
 }
 
 /** Removes `item` from `list` in place, keeping the order, without allocating (replies mostly finish oldest first). */
