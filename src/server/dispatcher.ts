@@ -54,11 +54,6 @@ export class Dispatcher {
     return this.#router.get(type);
   }
 
-  /** Requests whose handlers have not settled, over every transport. */
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
   /** From now on, every type not registered `duringDrain` is refused with `E_SHUTTING_DOWN`. */
   drain(): void {
     this.#draining = true;

@@ -49,6 +49,9 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** Where a server is in its life: serving, draining for a graceful close, or closed. */
+export type ServerState = "serving" | "draining" | "closed";
+
 /**
  * A socketserver-style server: register a handler per request type, listen on any mix of TCP, TLS, Unix and
  * UDP endpoints, and serve many clients at once. `ping` (echo the body) is built in.
@@ -64,9 +67,6 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * await server.close();
  * ```
  */
-/** Where a server is in its life: serving, draining for a graceful close, or closed. */
-export type ServerState = "serving" | "draining" | "closed";
-
 export class Server {
   readonly logger: Logger;
   readonly limits: ResolvedFrameLimits;
@@ -118,7 +118,6 @@ export class Server {
     if (this.#closed) return "closed";
     return this.#dispatcher.draining ? "draining" : "serving";
   }
-
 
   /** Every address listened on, as URLs (tcp://, tls://, unix://, udp://). */
   get addresses(): string[] {
