@@ -74,7 +74,8 @@ export async function putFile(conn: Connection, local: string, remote: string, o
   for (let attempt = 1; ; attempt += 1) {
     try {
       // A second attempt goes without delta: the first failed its check, so the server's old version is suspect.
-      const result = await attemptPut(conn, local, remote, info.size, Math.floor(info.mtimeMs), stamp, attempt === 1 ? options : { ...options, delta: false });
+      // Whole ms, rounded as the server reports times and as Node rounds a Stats Date (floor would differ by 1).
+      const result = await attemptPut(conn, local, remote, info.size, Math.round(info.mtimeMs), stamp, attempt === 1 ? options : { ...options, delta: false });
       return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
