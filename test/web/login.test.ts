@@ -4,7 +4,11 @@
  * from the browser (another origin's WebSocket, a text message).
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import type { Page } from "playwright-core";
 import WebSocket from "ws";
 import { launchBrowser, logInThroughPage, scrollsSideways, startWebServe, type PageGlobals, type TestBrowser, type WebServe } from "../helpers/browser.js";
 
@@ -87,21 +91,38 @@ describe("web app: login, navigation, gateway refusals (Chromium)", { timeout: 2
   test("a WebSocket from another origin is refused (403), in the browser and by status", async (t) => {
     const web = await startWebServe(t, [{ name: "alice", password: PASSWORD }]);
     const port = new URL(web.httpUrl).port;
+    // Another site: a page served by a second server, on another port (so another origin).
+    const other = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>elsewhere</title>"));
+    other.listen(0, "127.0.0.1");
+    await once(other, "listening");
+    t.after(() => {
+      other.closeAllConnections();
+      other.close();
+    });
+    const otherPort = (other.address() as AddressInfo).port;
+    const tryOpen = (page: Page, url: string): Promise<string> =>
+      page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const socket = new WebSocket(url, "wharf");
+            const timer = setTimeout(() => resolve("no answer"), 10_000);
+            socket.onopen = () => {
+              clearTimeout(timer);
+              resolve(`open ${socket.protocol}`);
+              socket.close();
+            };
+            socket.onclose = (event) => {
+              clearTimeout(timer);
+              resolve(`closed ${event.code}`);
+            };
+          }),
+        url,
+      );
     const page = await browser.newPage();
-    // The same server under another name is another origin: http://localhost:PORT.
-    await page.goto(`http://localhost:${port}/`);
-    const outcome = await page.evaluate(
-      (url) =>
-        new Promise<string>((resolve) => {
-          const socket = new WebSocket(url, "wharf");
-          socket.onopen = () => resolve("open");
-          socket.onclose = (event) => resolve(`closed ${event.code}`);
-        }),
-      `ws://127.0.0.1:${port}/ws`,
-    );
-    assert.equal(outcome, "closed 1006");
+    await page.goto(`http://127.0.0.1:${otherPort}/`);
+    assert.equal(await tryOpen(page, `ws://127.0.0.1:${port}/ws`), "closed 1006", "the browser was refused the upgrade");
     const status = await new Promise<number>((resolve, reject) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, "wharf", { origin: "http://evil.example" });
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, "wharf", { origin: `http://127.0.0.1:${otherPort}` });
       socket.on("unexpected-response", (_req, res) => {
         resolve(res.statusCode ?? 0);
         socket.terminate();
@@ -110,20 +131,9 @@ describe("web app: login, navigation, gateway refusals (Chromium)", { timeout: 2
       socket.on("error", () => {});
     });
     assert.equal(status, 403);
-    // The page's own origin is accepted.
-    const own = await page.evaluate(
-      (url) =>
-        new Promise<string>((resolve) => {
-          const socket = new WebSocket(url, "wharf");
-          socket.onopen = () => {
-            resolve(`open ${socket.protocol}`);
-            socket.close();
-          };
-          socket.onclose = (event) => resolve(`closed ${event.code}`);
-        }),
-      `ws://localhost:${port}/ws`,
-    );
-    assert.equal(own, "open wharf");
+    // From the app's own origin the same upgrade is accepted.
+    await page.goto(web.httpUrl);
+    assert.equal(await tryOpen(page, `ws://127.0.0.1:${port}/ws`), "open wharf");
     await page.close();
   });
 
@@ -144,12 +154,14 @@ describe("web app: login, navigation, gateway refusals (Chromium)", { timeout: 2
             header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length)));
           };
           socket.onclose = (event) => resolve({ header, closeCode: event.code });
+          setTimeout(() => resolve({ header, closeCode: -1 }), 10_000);
         }),
       `${web.httpUrl.replace(/^http/, "ws")}/ws`,
     );
     assert.ok(result.header !== null, "an error frame came before the close");
     assert.equal(result.header.ok, false);
     assert.match(result.header.error?.code ?? "", /^E_/);
+    assert.notEqual(result.closeCode, -1, "the server closed the socket");
     await page.close();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The Exec page: a "Command" textbox split like a shell line (and run without a shell), "Run", the output in a
  * terminal (xterm.js, ANSI colours) and as plain text in an element labelled "Output", a line of stdin, "Stop",
- * and `exit N` when the command ends. A user without the exec right sees the server's refusal.
+ * "End input" (end of file), and `exit N` when the command ends. A user without the exec right sees the server's refusal.
  */
 import { Terminal } from "@xterm/xterm";
 import { ExecClient } from "wharf/browser";
@@ -12,6 +12,8 @@ import type { View } from "./view.js";
 
 // CSI sequences (colours, cursor moves), OSC strings (titles), and other two-byte escapes.
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
+
+const FONT_SIZE = 13;
 
 /** Removes terminal escape sequences, leaving the text. */
 export function stripAnsi(text: string): string {
@@ -25,7 +27,8 @@ export function execView(session: Session, info: LoginInfo): View {
   const stop = el("button", { type: "button", disabled: true }, "Stop");
   const form = el("form", { class: "inline-form" }, labelled("Command", command), run, stop);
   const stdinLine = el("input", { name: "stdin", autocomplete: "off", disabled: true });
-  const stdinForm = el("form", { class: "inline-form" }, labelled("Input line", stdinLine), el("button", { type: "submit" }, "Send input"));
+  const endInput = el("button", { type: "button", disabled: true }, "End input");
+  const stdinForm = el("form", { class: "inline-form" }, labelled("Input line", stdinLine), el("button", { type: "submit" }, "Send input"), endInput);
   const terminalBox = el("div", { class: "terminal", "aria-hidden": "true" });
   const output = el("pre", { class: "output", "aria-label": "Output", role: "log", tabindex: 0 });
   const exit = el("p", { class: "exit", role: "status" });
@@ -43,15 +46,19 @@ export function execView(session: Session, info: LoginInfo): View {
   );
 
   let terminal: Terminal | null = null;
+  // As many columns as fit the page (a phone gets fewer than 80), judged from the font's average cell width.
+  const columnsThatFit = (): number => Math.max(20, Math.min(120, Math.floor((element.clientWidth - 16) / (FONT_SIZE * 0.6))));
   const ensureTerminal = (): Terminal => {
     if (terminal === null) {
-      terminal = new Terminal({ convertEol: true, disableStdin: true, rows: 14, cols: 80, scrollback: 2000, fontSize: 13 });
+      terminal = new Terminal({ convertEol: true, disableStdin: true, rows: 14, cols: columnsThatFit(), scrollback: 2000, fontSize: FONT_SIZE });
       terminal.open(terminalBox);
+    } else if (terminal.cols !== columnsThatFit()) {
+      terminal.resize(columnsThatFit(), terminal.rows);
     }
     return terminal;
   };
 
-  let running: { abort: AbortController; stdin: (text: string) => Promise<void> } | null = null;
+  let running: { abort: AbortController; stdin: (text: string) => Promise<boolean>; closeStdin: () => Promise<void> } | null = null;
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -83,10 +90,11 @@ export function execView(session: Session, info: LoginInfo): View {
         output.scrollTop = output.scrollHeight;
       },
     });
-    running = { abort, stdin: (text) => handle.stdin(text) };
+    running = { abort, stdin: (text) => handle.stdin(text), closeStdin: () => handle.closeStdin() };
     run.disabled = true;
     stop.disabled = false;
     stdinLine.disabled = false;
+    endInput.disabled = false;
     handle.done
       .then(({ exitCode, signal }) => {
         exit.textContent = exitCode === null || exitCode === undefined ? `killed by ${signal ?? "a signal"}` : `exit ${exitCode}`;
@@ -99,6 +107,7 @@ export function execView(session: Session, info: LoginInfo): View {
         run.disabled = false;
         stop.disabled = true;
         stdinLine.disabled = true;
+        endInput.disabled = true;
         command.focus();
       });
   });
@@ -111,6 +120,11 @@ export function execView(session: Session, info: LoginInfo): View {
     const text = `${stdinLine.value}\n`;
     stdinLine.value = "";
     running.stdin(text).catch((err: unknown) => (exit.textContent = describeError(err)));
+  });
+
+  endInput.addEventListener("click", () => {
+    endInput.disabled = true;
+    running?.closeStdin().catch((err: unknown) => (exit.textContent = describeError(err)));
   });
 
   return {

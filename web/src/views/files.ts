@@ -77,7 +77,7 @@ export function filesView(session: Session, _info: LoginInfo): View {
     } else {
       nameCell.append(entry.name);
     }
-    const actions = el("td", { class: "actions" });
+    const actions = el("div", { class: "actions-box" });
     const tr = el(
       "tr",
       { "data-name": entry.name },
@@ -85,7 +85,7 @@ export function filesView(session: Session, _info: LoginInfo): View {
       el("td", { class: "size" }, entry.type === "dir" ? "—" : formatBytes(entry.size)),
       el("td", { class: "col-modified" }, el("time", { datetime: new Date(entry.mtime).toISOString() }, formatDateTime(entry.mtime))),
       el("td", { class: "col-hash hash", title: entry.hash ?? "" }, entry.hash ?? ""),
-      actions,
+      el("td", { class: "actions" }, actions),
     );
     if (entry.type === "file") {
       const download = el("button", { type: "button", "aria-label": `Download ${entry.name}` }, "Download");
@@ -131,7 +131,7 @@ export function filesView(session: Session, _info: LoginInfo): View {
     input.select();
   };
 
-  const confirmDelete = (entry: FileEntry, cell: HTMLTableCellElement, trigger: HTMLButtonElement): void => {
+  const confirmDelete = (entry: FileEntry, cell: HTMLElement, trigger: HTMLButtonElement): void => {
     const yes = el("button", { type: "button", class: "danger" }, `Yes, delete ${entry.name}`);
     const no = el("button", { type: "button" }, "Keep");
     const previous = [...cell.childNodes];
