@@ -30,7 +30,7 @@ describe("web app: Exec (Chromium)", { timeout: 240_000 }, () => {
     await command.fill("echo hi");
     await page.getByRole("button", { name: "Run" }).click();
     await page.getByText("exit 0").waitFor();
-    assert.equal(await output.innerText(), "hi");
+    assert.equal((await output.innerText()).trim(), "hi");
     assert.match(await page.locator(".xterm-rows").innerText(), /hi/);
     await browser.screenshot(page, "exec-echo-hi");
 
