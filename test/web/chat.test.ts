@@ -1,7 +1,7 @@
 /**
  * The Chat page in real Chromium (issue 13): the page and a `wharf chat` CLI user talk both ways in order, a
- * message that looks like HTML is shown as text and runs nothing, history is replayed on join, and after the
- * server restarts the page reconnects and shows what was said meanwhile once, in order.
+ * message that looks like HTML is shown as text and runs nothing, history is replayed on join, and after its
+ * network drops (or the server restarts) the page reconnects and shows what was said meanwhile once, in order.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -11,6 +11,7 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import type { Page } from "playwright-core";
 import { launchBrowser, logInThroughPage, startWebServe, type TestBrowser } from "../helpers/browser.js";
 import { isolatedConfigHome, runWharf, WHARF_BIN } from "../helpers/cli.js";
+import { startCuttableProxy } from "../helpers/cuttable-proxy.js";
 
 const PASSWORD = "chat page password";
 
@@ -141,6 +142,39 @@ describe("web app: Chat (Chromium)", { timeout: 300_000 }, () => {
     const history = await waitForTexts(late, (texts) => texts.length >= 11);
     assert.deepEqual(history.slice(0, 11), [...[1, 2, 3, 4, 5].map((i) => `from cli ${i}`), ...[1, 2, 3, 4, 5].map((i) => `from page ${i}`), hostile]);
     await late.close();
+    await page.close();
+  });
+
+  test("after its network drops the page reconnects by itself and shows what was said meanwhile, once, in order", async (t) => {
+    const web = await startWebServe(t, [
+      { name: "alice", password: PASSWORD },
+      { name: "bob", password: PASSWORD },
+    ]);
+    // The page reaches the server through a proxy whose link the test cuts; bob talks straight to the server.
+    const proxy = await startCuttableProxy(t, Number(new URL(web.httpUrl).port));
+    const page = await browser.newPage();
+    await logInThroughPage(page, `http://127.0.0.1:${proxy.port}`, "alice", PASSWORD);
+    await joinRoom(page, "net");
+    const env = { WHARF_PASSWORD: PASSWORD };
+    const before = await runWharf(["chat", "net", "--server", web.tcpUrl, "--user", "bob"], { input: "before 1\nbefore 2\n", env });
+    assert.equal(before.code, 0, before.stderr);
+    await waitForTexts(page, (texts) => texts.length >= 2);
+
+    proxy.cut();
+    await page.getByRole("status").filter({ hasText: "Reconnecting" }).waitFor();
+    const during = await runWharf(["chat", "net", "--server", web.tcpUrl, "--user", "bob"], { input: "during 1\nduring 2\nduring 3\n", env });
+    assert.equal(during.code, 0, during.stderr);
+    // Typed while the link is down: sent once it is back, after what the others said meanwhile.
+    await say(page, "typed while offline");
+    await page.waitForTimeout(300);
+    assert.deepEqual(await logTexts(page), ["before 1", "before 2"], "nothing can arrive while the link is cut");
+    await browser.screenshot(page, "chat-offline");
+    proxy.restore();
+    await waitForTexts(page, (texts) => texts.includes("typed while offline"), 30_000);
+    await page.waitForTimeout(500);
+    assert.deepEqual(await logTexts(page), ["before 1", "before 2", "during 1", "during 2", "during 3", "typed while offline"]);
+    await page.getByRole("status").filter({ hasText: "Reconnecting" }).waitFor({ state: "detached" }).catch(() => undefined);
+    await browser.screenshot(page, "chat-after-network-drop");
     await page.close();
   });
 
