@@ -16,8 +16,9 @@ export async function serveRoutes(t: TestContext, routes: Record<string, RouteHa
   for (const [path, handler] of Object.entries(routes)) gateway.route(path, handler);
   const url = await gateway.listen({ host: "127.0.0.1", port: 0 });
   t.after(async () => {
-    await gateway.close();
+    // WebSockets are the server's connections, and the listener's close waits for them: end them first.
     if (server === undefined) owner.destroy();
+    await gateway.close();
   });
   return url;
 }
