@@ -10,6 +10,7 @@ import { parseHash } from "../services/files/hash.js";
 import { MetaStore } from "../services/files/meta.js";
 import { normalizeRemotePath, resolveInHome } from "../services/files/remote-path.js";
 import { DownloadLinks, type LinkGrant } from "./download-links.js";
+import type { RouteHandler } from "./http-gateway.js";
 import { attachment, noneMatch, parseRange, rangeStillValid } from "./http-range.js";
 
 /** Options of {@link downloadRoute}. */
@@ -24,8 +25,6 @@ export interface DownloadRouteOptions {
   prefix?: string;
 }
 
-/** The request handler of an HTTP route, as `HttpGateway.route()` takes it. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A refusal with its status: the body is this short text, never a stack. */
 class Refusal {

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pino, type Logger } from "pino";
-import { sendText, type RouteHandler } from "./download-route.js";
+import { sendText } from "./download-route.js";
+import type { RouteHandler } from "./http-gateway.js";
 
 /**
  * The Content-Security-Policy of the web app. `default-src 'self'`: scripts, styles, fonts, images and the

@@ -13,8 +13,8 @@ import { httpRequest, serveRoutes } from "./helpers.js";
 
 /** A files server with alice and bob, the download route on HTTP, and alice's file `name` holding `content`. */
 async function setup(t: TestContext, name = "docs/report é.bin", content: Buffer = randomBytes(3 * 1024 * 1024 + 5)) {
-  const { url, dataDir, accounts } = await startFilesServer(t, { users: { alice: {}, bob: {} } });
-  const base = await serveRoutes(t, { "/dl/": downloadRoute({ dataDir, accounts }) });
+  const { server, url, dataDir, accounts } = await startFilesServer(t, { users: { alice: {}, bob: {} } });
+  const base = await serveRoutes(t, { "/dl/": downloadRoute({ dataDir, accounts }) }, server);
   const alice = await session(t, url, "alice");
   const local = tempDir(t);
   const src = join(local, "src.bin");

@@ -1,33 +1,26 @@
 /**
- * HTTP for the gateway route tests: a plain node:http server on 127.0.0.1 port 0 that routes by prefix as
- * HttpGateway.route() does (longest prefix wins, "/" the fallback), closed when the test ends.
+ * HTTP for the gateway route tests: the real HttpGateway on 127.0.0.1 port 0 with the routes given, closed when
+ * the test ends.
  */
-import { once } from "node:events";
-import { createServer, request, type IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
+import { request } from "node:http";
 import type { TestContext } from "node:test";
-import type { RouteHandler } from "../../src/gateway/download-route.js";
+import { pino } from "pino";
+import { HttpGateway, type RouteHandler } from "../../src/gateway/http-gateway.js";
+import { Server } from "../../src/server/index.js";
 
-/** Serves `routes` (prefix → handler) on loopback; resolves the base URL "http://127.0.0.1:PORT". */
-export async function serveRoutes(t: TestContext, routes: Record<string, RouteHandler>): Promise<string> {
-  const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    const prefix = prefixes.find((p) => (p.endsWith("/") ? path.startsWith(p) : path === p));
-    if (prefix === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    routes[prefix](req, res);
+/** Serves `routes` (path or prefix → handler) on loopback; resolves the base URL "http://127.0.0.1:PORT". */
+export async function serveRoutes(t: TestContext, routes: Record<string, RouteHandler>, server?: Server): Promise<string> {
+  const owner = server ?? new Server();
+  const gateway = new HttpGateway(owner, { logger: pino({ level: "silent" }) });
+  for (const [path, handler] of Object.entries(routes)) gateway.route(path, handler);
+  const url = await gateway.listen({ host: "127.0.0.1", port: 0 });
+  t.after(async () => {
+    // WebSockets are the server's connections, and the listener's close waits for them: end them first.
+    if (server === undefined) owner.destroy();
+    await gateway.close();
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return `http://127.0.0.1:${address.port}`;
+  return url;
 }
 
 /** One answer, its body read whole. */
