@@ -183,6 +183,23 @@ describe("wharf/browser against wharf serve's gateway", { timeout: 240_000 }, ()
     assert.ok(progress.some((p) => p.rate > 0), "a rate is reported");
   });
 
+  test("files.put.data in slices: each at the previous slice's end, none past the file's end (E_INVALID_PARAMS)", async () => {
+    const conn = await session();
+    const bytes = randomBytes(10);
+    const begin = await conn.request({ type: "files.put.begin", path: "slices.bin", fileSize: 10, stamp: "s", hashes: ["blake3"] });
+    const upload = begin.header.upload;
+    const first = await conn.request({ type: "files.put.data", upload, offset: 0 }, bytes.subarray(0, 4));
+    assert.deepEqual([first.header.received, first.header.offset, first.header.hash], [4, 4, undefined]);
+    await rejects(conn.request({ type: "files.put.data", upload, offset: 0 }, bytes.subarray(0, 4)), "E_INVALID_PARAMS");
+    await rejects(conn.request({ type: "files.put.commit", upload, hash: blake3(bytes) }), "E_INVALID_PARAMS");
+    await rejects(conn.request({ type: "files.put.data", upload, offset: 4 }, new Uint8Array(7)), "E_INVALID_PARAMS");
+    const t = upload;
+    assert.equal((await conn.request({ type: "files.put.data", upload: t, offset: 4 }, bytes.subarray(4, 7))).header.offset, 7);
+    const last = await conn.request({ type: "files.put.data", upload: t, offset: 7 }, bytes.subarray(7));
+    assert.equal(last.header.hash, blake3(bytes), "the last slice's reply has the hash of the whole file");
+    assert.equal((await conn.request({ type: "files.put.commit", upload: t, hash: blake3(bytes) })).header.fileSize, 10);
+  });
+
   test("upload() resumes after a dropped connection: resumedFrom > 0, and the file is whole and verified", async () => {
     const bytes = randomBytes(20 * 1024 * 1024);
     const file = new File([bytes], "resume.bin", { lastModified: 1_700_000_123_000 });
