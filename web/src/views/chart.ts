@@ -88,7 +88,7 @@ export class LiveChart {
         {
           width,
           height: this.#options.height ?? 160,
-          legend: { show: this.#options.series.length > 1 },
+          legend: { show: false },
           cursor: { show: false },
           series: [{}, ...this.#options.series.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
           axes: [{}, { size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => `${format(t)}${unit === "" ? "" : ` ${unit}`}`) }],
