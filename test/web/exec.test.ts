@@ -34,6 +34,12 @@ describe("web app: Exec (Chromium)", { timeout: 240_000 }, () => {
     assert.match(await page.locator(".xterm-rows").innerText(), /hi/);
     await browser.screenshot(page, "exec-echo-hi");
 
+    // Quotes and backslashes group words as in a shell; no shell runs ($HOME stays as typed).
+    await command.fill(`printf '%s|' "a b" 'c  d' e\\ f '$HOME'`);
+    await command.press("Enter");
+    await page.getByText("exit 0").waitFor();
+    assert.equal(await output.innerText(), "a b|c  d|e f|$HOME|");
+
     await command.fill(`sh -c 'echo "to stderr" >&2; exit 3'`);
     await command.press("Enter");
     await page.getByText("exit 3").waitFor();

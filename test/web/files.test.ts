@@ -130,7 +130,7 @@ describe("web app: Files (Chromium)", { timeout: 600_000 }, () => {
     await page.close();
   });
 
-  test("New folder, Rename and Delete change the listing; folders open and Home leads back", async (t) => {
+  test("New folder, Rename and Delete change the listing; folders open and Home leads back; a dropped file uploads", async (t) => {
     const web = await startWebServe(t, [{ name: "alice", password: PASSWORD }]);
     const local = join(browser.dir, "notes.txt");
     writeFileSync(local, "some notes\n");
@@ -156,6 +156,18 @@ describe("web app: Files (Chromium)", { timeout: 600_000 }, () => {
     await page.getByRole("navigation", { name: "Folder" }).getByRole("button", { name: "Home" }).click();
     await page.getByRole("button", { name: "Open folder docs" }).waitFor();
     await page.getByText(/^Home: /).waitFor();
+    // Dropping files on the page uploads them too.
+    const dropped = await page.evaluateHandle(() => {
+      // Browser globals, typed by hand: the Node build has no DOM types.
+      const g = globalThis as unknown as { DataTransfer: new () => { items: { add(file: unknown): void } }; File: new (parts: string[], name: string, options: { type: string }) => unknown };
+      const transfer = new g.DataTransfer();
+      transfer.items.add(new g.File(["dropped bytes\n"], "dropped.txt", { type: "text/plain" }));
+      return transfer;
+    });
+    await page.locator(".files-page").dispatchEvent("dragover", { dataTransfer: dropped });
+    await page.locator(".files-page").dispatchEvent("drop", { dataTransfer: dropped });
+    assert.equal((await watchUpload(page, "dropped.txt")).state, "done");
+    assert.equal(readFileSync(join(web.dataDir, "homes", "alice", "dropped.txt"), "utf8"), "dropped bytes\n");
     await browser.screenshot(page, "files-manage");
     await page.close();
   });
