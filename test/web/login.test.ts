@@ -81,6 +81,9 @@ describe("web app: login, navigation, gateway refusals (Chromium)", { timeout: 2
     for (const name of ["Files", "Chat", "Exec", "RPC", "Time", "Dashboard"]) {
       await page.getByRole("link", { name, exact: true }).click();
       await page.getByRole("heading", { level: 2, name, exact: true }).waitFor();
+      // Charts are drawn once data comes: wait for them, so that their canvases are measured too.
+      if (name === "Dashboard") await page.getByRole("figure", { name: "Transfer rate" }).locator("canvas").waitFor();
+      if (name === "Time") await page.getByRole("figure", { name: "Offset over time" }).locator("canvas").waitFor();
       await page.waitForTimeout(300);
       assert.equal(await scrollsSideways(page), false, `${name} scrolls sideways at 375 px`);
       await browser.screenshot(page, `narrow-${name.toLowerCase()}`);

@@ -15,6 +15,8 @@ export interface LiveChartOptions {
   unit?: string;
   /** Points kept (default 120). */
   capacity?: number;
+  /** Seconds of time the x axis spans, ending at the newest point (default 120). */
+  windowSeconds?: number;
   height?: number;
 }
 
@@ -78,6 +80,12 @@ export class LiveChart {
     this.#plot = null;
   }
 
+  #window(): [number, number] {
+    const xs = this.#data[0]!;
+    const newest = xs.length > 0 ? xs[xs.length - 1]! : Date.now() / 1000;
+    return [newest - (this.#options.windowSeconds ?? 120), newest];
+  }
+
   #fit(): void {
     const width = Math.max(200, Math.floor(this.element.clientWidth));
     if (this.element.clientWidth === 0) return;
@@ -90,6 +98,9 @@ export class LiveChart {
           height: this.#options.height ?? 160,
           legend: { show: false },
           cursor: { show: false },
+          // A fixed window ending now: one point must not stretch the axis over years.
+          // (From the data itself: with one point uPlot's own max is padded out of all proportion.)
+          scales: { x: { time: true, range: () => this.#window() } },
           series: [{}, ...this.#options.series.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
           axes: [{}, { size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => `${format(t)}${unit === "" ? "" : ` ${unit}`}`) }],
         },

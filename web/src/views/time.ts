@@ -17,7 +17,7 @@ export function timeView(session: Session, _info: LoginInfo): View {
   const delay = el("dd", { class: "delay" }, "—");
   const refreshed = el("dd", { class: "refreshed" }, "—");
   const status = el("p", { class: "status", role: "status" });
-  const chart = new LiveChart({ title: "Offset over time", series: ["offset"], unit: "ms", capacity: 90, height: 140 });
+  const chart = new LiveChart({ title: "Offset over time", series: ["offset"], unit: "ms", capacity: 90, windowSeconds: 180, height: 140 });
   const element = el(
     "section",
     { class: "page time-page", "aria-labelledby": "time-title" },
