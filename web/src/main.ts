@@ -32,12 +32,17 @@ const who = document.getElementById("who")!;
 const linkState = document.getElementById("link-state")!;
 
 session.onState((state: LinkState) => {
-  linkState.textContent = state === "reconnecting" ? "Reconnecting…" : state === "offline" ? "" : "";
+  linkState.textContent = state === "reconnecting" ? "Reconnecting…" : "";
   linkState.dataset.state = state;
 });
 session.onEnd((reason) => showLogin(reason));
 
+/** Stops the pages of the logged-in app (their timers, subscriptions and uploads); set by showApp. */
+let teardown: (() => void) | null = null;
+
 function showLogin(notice = ""): void {
+  teardown?.();
+  teardown = null;
   replaceChildren(who);
   replaceChildren(app, loginView(session, showApp, notice));
   document.title = "Log in · wharf";
@@ -84,9 +89,11 @@ function showApp(info: LoginInfo): void {
   };
   window.addEventListener("hashchange", route);
 
-  logOut.addEventListener("click", () => {
+  teardown = () => {
     window.removeEventListener("hashchange", route);
     for (const view of views.values()) view.dispose();
+  };
+  logOut.addEventListener("click", () => {
     void session.logOut().finally(() => showLogin());
   });
 
