@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createBLAKE3 } from "hash-wasm";
 import type { Page } from "playwright-core";
+import { AccountStore } from "../../src/services/accounts/index.js";
 import { launchBrowser, logInThroughPage, startWebServe, type PageElement, type PageGlobals, type TestBrowser } from "../helpers/browser.js";
 
 const PASSWORD = "files page password";
@@ -127,6 +128,22 @@ describe("web app: Files (Chromium)", { timeout: 600_000 }, () => {
     assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(readFileSync(local).subarray(1000, 2000)));
     assert.match(ranged.headers.get("content-range") ?? "", /^bytes 1000-1999\/3145851$/);
     await browser.screenshot(page, "files-download");
+    await page.close();
+  });
+
+  test("an upload over the quota fails with E_QUOTA on its line, and the page shows the quota", async (t) => {
+    const web = await startWebServe(t, [{ name: "alice", password: PASSWORD }]);
+    await new AccountStore(web.dataDir).add("carol", PASSWORD, { quota: 1000 });
+    const local = join(browser.dir, "too-big.bin");
+    randomFile(local, 4096);
+    const page = await browser.newPage();
+    await logInThroughPage(page, web.httpUrl, "carol", PASSWORD);
+    await page.getByLabel("Upload files").setInputFiles(local);
+    const { state } = await watchUpload(page, "too-big.bin");
+    assert.equal(state, "failed");
+    await page.locator('li.upload[data-name="too-big.bin"]').getByText(/E_QUOTA/).waitFor();
+    await page.getByText(/quota 1000 B/).waitFor();
+    await browser.screenshot(page, "files-quota");
     await page.close();
   });
 

@@ -43,7 +43,11 @@ export function filesView(session: Session, _info: LoginInfo): View {
     usage,
     status,
   );
-  uploads.onQuota((text) => (usage.dataset.quota = text));
+  // The protocol has no request for the quota: the page learns it from an upload the quota refused.
+  uploads.onQuota((text) => {
+    usage.dataset.quota = text;
+    void refresh();
+  });
 
   const say = (text: string): void => {
     status.textContent = text;

@@ -100,6 +100,7 @@ export class UploadList {
       }
     } catch (err) {
       line.item.dataset.state = "failed";
+      if (line.progress.value === 0) line.rate.textContent = "";
       line.result.textContent = `Failed: ${describeError(err)}`;
       if (errorCode(err) === "E_QUOTA") {
         const data = (err as { data?: { quota?: number; used?: number } }).data;
