@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { statSync, writeFileSync } from "node:fs";
+import { readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,6 +22,19 @@ async function setup(t: TestContext, name = "docs/report é.bin", content: Buffe
   await alice.files.put(src, name);
   const link = async (path = name, extra: Record<string, unknown> = {}, who = alice) => (await who.conn.request("files.link", { path, ...extra })).header as unknown as { url: string; expires: number; hash: string; fileSize: number; path: string };
   return { url, dataDir, base, alice, local, link, content, name };
+}
+
+/** How many descriptors of this (in-process) server are open on a file of that name. */
+function openFilesNamed(name: string): number {
+  let count = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).endsWith(`/${name}`)) count += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
 }
 
 function looksLikeShortText(body: Buffer): void {
@@ -235,16 +248,21 @@ describe("files.link and GET /dl/<token> (issue 13)", () => {
     assert.deepEqual(elsewhere, { ok: false, reason: "forged" }, "another folder's key refuses it");
   });
 
-  test("a client that stops reading mid-download does not hold the file open or break the route", async (t) => {
+  test("a client that goes away mid-download: the file is closed and the route goes on serving", async (t) => {
     const { base, link, content } = await setup(t, "big.bin", randomBytes(16 * 1024 * 1024));
     const { url } = await link("big.bin");
     const controller = new AbortController();
     const answer = await fetch(base + url, { signal: controller.signal });
     const reader = answer.body!.getReader();
     await reader.read();
+    assert.equal(openFilesNamed("big.bin"), 1, "the route holds the file open while it sends it");
     controller.abort();
     await reader.cancel().catch(() => {});
+    const deadline = Date.now() + 5_000;
+    while (openFilesNamed("big.bin") > 0 && Date.now() < deadline) await sleep(50);
+    assert.equal(openFilesNamed("big.bin"), 0, "the file is closed once the client is gone");
     const again = await fetch(base + url);
     assert.equal(Buffer.from(await again.arrayBuffer()).length, content.length);
+    assert.equal(openFilesNamed("big.bin"), 0);
   });
 });

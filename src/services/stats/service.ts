@@ -25,7 +25,7 @@ export interface StatsSnapshot {
   intervalMs: number;
   /** Connections served now (every stream transport). */
   connections: number;
-  /** Requests finished since the service started, and of those the ones answered with an error. */
+  /** Requests finished while someone watched (see {@link registerStats}), and of those the ones answered with an error. */
   requests: number;
   errors: number;
   /** Requests finished per second over the interval. */
@@ -70,9 +70,11 @@ interface TrafficSource {
 /**
  * Adds the stats service to a server: `stats.subscribe` (logged in) → ok, then a `{ "event": "stats", ... }` frame
  * ({@link StatsSnapshot}) on that connection every second until `stats.unsubscribe` or the connection closes. The
- * web app's Dashboard draws its charts from it. It counts every request the process finishes, from the
- * `wharf:request` diagnostics channel, and bytes from `server.trafficTotals()`; one snapshot per interval is encoded
- * once and sent to every subscriber. `close()` stops its timer and its channel subscription.
+ * web app's Dashboard draws its charts from it. It counts the requests the process finishes from the
+ * `wharf:request` diagnostics channel, listened to only while at least one connection is subscribed (so a server
+ * nobody watches pays nothing per request, and request totals cover the time watched), and bytes from
+ * `server.trafficTotals()` (always since the server started); one snapshot per interval is encoded once and sent
+ * to every subscriber. `close()` stops its timer and its channel subscription.
  *
  * @example
  * ```ts
@@ -96,7 +98,6 @@ export function registerStats(server: Server, options: StatsOptions = {}): Stats
     const { type, code, durationMs } = message as RequestMessage;
     if (typeof type === "string") window.record(type, typeof code === "string" ? code : null, durationMs);
   };
-  subscribe(REQUEST_CHANNEL, onRequest);
 
   const subscribers = new Map<number, ConnectionChannel>();
   let timer: NodeJS.Timeout | null = null;
@@ -131,11 +132,21 @@ export function registerStats(server: Server, options: StatsOptions = {}): Stats
       if (channel.closed) subscribers.delete(id);
       else if (channel.bufferedBytes <= maxBuffered) channel.sendFrame(parts);
     }
-    if (subscribers.size === 0) stopTimer();
+    if (subscribers.size === 0) stopWatching();
   };
-  const stopTimer = (): void => {
-    if (timer !== null) clearInterval(timer);
+  // The channel is listened to only while someone watches: a server nobody watches pays nothing per request.
+  const startWatching = (): void => {
+    if (timer !== null) return;
+    subscribe(REQUEST_CHANNEL, onRequest);
+    snapshot(); // the first event covers one interval from now, not the idle time before it
+    timer = setInterval(tick, intervalMs);
+    timer.unref();
+  };
+  const stopWatching = (): void => {
+    if (timer === null) return;
+    clearInterval(timer);
     timer = null;
+    unsubscribe(REQUEST_CHANNEL, onRequest);
   };
   let closed = false;
 
@@ -149,26 +160,21 @@ export function registerStats(server: Server, options: StatsOptions = {}): Stats
         subscribers.set(channel.id, channel);
         channel.onClose(() => subscribers.delete(channel.id));
       }
-      if (timer === null) {
-        snapshot(); // the first event covers one interval from now, not the idle time before it
-        timer = setInterval(tick, intervalMs);
-        timer.unref();
-      }
+      startWatching();
       return { header: { intervalMs } };
     });
     server.handle("stats.unsubscribe", (_header, _body, ctx) => {
       currentUser(ctx);
       const subscribed = ctx.channel !== null && subscribers.delete(ctx.channel.id);
-      if (subscribers.size === 0) stopTimer();
+      if (subscribers.size === 0) stopWatching();
       return { header: { subscribed } };
     });
   });
 
   const close = once(async () => {
     closed = true;
-    stopTimer();
+    stopWatching();
     subscribers.clear();
-    unsubscribe(REQUEST_CHANNEL, onRequest);
   });
   return {
     name: "stats",

@@ -16,7 +16,7 @@ export const OTHER_TYPE = "(other)";
 
 /** One request type's counters in a snapshot. */
 export interface TypeStats {
-  /** Requests of this type finished since the service started. */
+  /** Requests of this type counted so far (the stats service counts while someone watches). */
   count: number;
   /** Of those, the ones answered with an error. */
   errors: number;

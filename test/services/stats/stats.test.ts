@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
+import { channel } from "node:diagnostics_channel";
 import { describe, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type Connection } from "../../../src/client/index.js";
@@ -105,8 +105,10 @@ describe("stats.subscribe (issue 13)", () => {
     assert.equal(await codeOf(anonymous.request("stats.subscribe")), "E_AUTH");
     const conn = await loggedIn(t, url);
     const events = collect(conn);
+    assert.equal(channel("wharf:request").hasSubscribers, false, "nobody watches yet");
     await conn.request("stats.subscribe");
     await conn.request("stats.subscribe"); // twice is once
+    assert.equal(channel("wharf:request").hasSubscribers, true);
     await waitFor("events", () => (events.length >= 2 ? true : undefined));
     assert.equal(stats.subscribers, 1);
     assert.deepEqual((await conn.request("stats.unsubscribe")).header.subscribed, true);
@@ -114,6 +116,7 @@ describe("stats.subscribe (issue 13)", () => {
     await sleep(350);
     assert.ok(events.length <= count + 1, "no more events after unsubscribe (one may have been on its way)");
     assert.equal(stats.subscribers, 0);
+    assert.equal(channel("wharf:request").hasSubscribers, false, "nobody watches: requests publish nothing");
     const other = await loggedIn(t, url);
     await other.request("stats.subscribe");
     assert.equal(stats.subscribers, 1);
