@@ -49,6 +49,9 @@ export interface UploadResult {
 }
 
 export const DEFAULT_SLICE_SIZE = 1024 * 1024;
+
+/** Slices sent before the oldest one's reply is awaited. */
+const SLICES_IN_FLIGHT = 8;
 const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 const RATE_WINDOW_MS = 3_000;
 
@@ -147,17 +150,25 @@ async function attemptUpload(
     report();
     // The next slice is read while the current one is on its way.
     let next: Promise<Uint8Array> | null = offset < size ? readSlice(file, offset, Math.min(size, offset + sliceSize)) : null;
+    // Slices are pipelined: waiting for each one's reply would cap the upload at a slice per round trip. The
+    // server takes them in order; `sent` moves as they are acknowledged.
+    const inFlight: Promise<void>[] = [];
     for (let pos = offset; pos < size; ) {
       const slice = await (next as Promise<Uint8Array>);
       const end = pos + slice.byteLength;
       next = end < size ? readSlice(file, end, Math.min(size, end + sliceSize)) : null;
       hash.update(slice);
       await conn.drained(highWater);
-      await conn.request({ type: "files.put.data", upload, offset: pos }, slice, { signal, timeout });
+      const acknowledged = conn.request({ type: "files.put.data", upload, offset: pos }, slice, { signal, timeout }).then(() => {
+        sent = Math.max(sent, end);
+        report();
+      });
+      acknowledged.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+      inFlight.push(acknowledged);
+      if (inFlight.length >= SLICES_IN_FLIGHT) await inFlight.shift();
       pos = end;
-      sent = pos;
-      report();
     }
+    await Promise.all(inFlight);
     next?.catch(() => {});
     const named = `${algorithm}:${hash.digest()}`;
     const commit = await conn.request({ type: "files.put.commit", upload, hash: named }, undefined, { signal, timeout });

@@ -40,6 +40,12 @@ export interface Upload {
    */
   running: ContentHash | null;
   sending: boolean;
+  /**
+   * The `files.put.data` requests of this upload run one after another: a browser keeps several slices in
+   * flight on its connection (one round trip per slice would cap an upload at a slice per round trip), and each
+   * continues where the one before it ended.
+   */
+  queue: Promise<void>;
   /** The writer of a `files.put.data` in progress. */
   writer: HashingWriter | null;
   /** When a request or a byte of this upload last arrived, or 0 while the server is busy with it itself. */
@@ -85,12 +91,13 @@ function uploadsOf(ctx: RequestContext): Map<string, Upload> {
   return uploads;
 }
 
-export function findUpload(ctx: RequestContext, token: string): Upload {
+/** The upload of a token on this connection. `queued`: a data request that will wait for the one in progress. */
+export function findUpload(ctx: RequestContext, token: string, queued = false): Upload {
   const upload = uploadsOf(ctx).get(token);
   if (upload === undefined) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, "unknown upload: begin it with files.put.begin on this connection");
   }
-  if (upload.sending) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: its bytes are being sent`);
+  if (upload.sending && !queued) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: its bytes are being sent`);
   return upload;
 }
 
@@ -175,7 +182,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const token = randomBytes(12).toString("hex");
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
-      algorithm, digest: null, running: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+      algorithm, digest: null, running: null, sending: false, queue: Promise.resolve(), writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
       base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
     };
@@ -202,7 +209,21 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
 export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
   await userHome(deps, ctx);
   const fields = parseFields(putDataRequest, header);
-  const upload = findUpload(ctx, fields.upload);
+  const upload = findUpload(ctx, fields.upload, true);
+  const previous = upload.queue;
+  let done!: () => void;
+  upload.queue = new Promise<void>((resolve) => (done = resolve));
+  try {
+    await previous; // the slice before this one (its body is unread meanwhile: the connection waits, bounded)
+    // The slice before may have ended the upload (it failed, or the connection went).
+    if (upload.ending !== null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
+    return await receiveSlice(deps, upload, fields, body, ctx);
+  } finally {
+    done();
+  }
+}
+
+async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: number; size?: number | undefined }, body: Readable, ctx: RequestContext) {
   const bodySize = fields.size ?? 0;
   if (fields.offset !== upload.offset || upload.offset + bodySize > upload.fileSize) {
     throw new WharfError(
