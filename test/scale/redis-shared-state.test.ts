@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,12 +15,27 @@ import { connect, type Connection } from "../../src/client/index.js";
 import { login, revokeToken } from "../../src/services/accounts/index.js";
 import { FileRequest, putFile } from "../../src/services/files/index.js";
 import { runWharf } from "../helpers/cli.js";
-import { startRedis, type RedisServer } from "../helpers/redis-server.js";
+import { freePort, startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { startRedisNode, type WharfNode } from "../helpers/redis-nodes.js";
 import { addUsers } from "../helpers/serve-process.js";
 import { blake3File, codeOf } from "../services/files/helpers.js";
 
 const HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+
+/** Bytes in alice's partial uploads on disk. */
+function partialBytes(dataDir: string): number {
+  const dir = join(dataDir, "homes", "alice", ".wharf", "partials");
+  let total = 0;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    if (!name.endsWith(".part")) continue;
+    try {
+      total += statSync(join(dir, name)).size;
+    } catch {
+      // landed meanwhile
+    }
+  }
+  return total;
+}
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -37,6 +52,8 @@ describe("three wharf serve --redis nodes sharing one Redis and one data folder"
   let dataDir: string;
   let scratch: string;
   const nodes: WharfNode[] = [];
+  /** Nodes of one test (killed in it), stopped at the end with the others. */
+  const extra: WharfNode[] = [];
   const conns: Connection[] = [];
 
   async function open(node: WharfNode): Promise<Connection> {
@@ -55,7 +72,7 @@ describe("three wharf serve --redis nodes sharing one Redis and one data folder"
 
   after(async () => {
     for (const conn of conns) conn.destroy();
-    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all([...nodes, ...extra].map((node) => node.stop()));
     await redis?.dispose();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
@@ -152,6 +169,30 @@ describe("three wharf serve --redis nodes sharing one Redis and one data folder"
     assert.equal(stat.header.size ?? (stat.header.entry as { size?: number } | undefined)?.size, 48 * 1024 * 1024);
   });
 
+  test("kill -9 of the node serving an upload: its lease holds the name until its TTL, then the rerun resumes on another node", async () => {
+    const doomed = await startRedisNode("127.0.0.5", dataDir, redis.url);
+    extra.push(doomed);
+    const local = join(scratch, "killed.bin");
+    writeFileSync(local, randomBytes(48 * 1024 * 1024));
+    const stamp = "resume-after-kill";
+    const conn = await open(doomed);
+    await login(conn, "alice", "pw-alice");
+    const first = putFile(conn, local, "killed.bin", { stamp, delta: false });
+    first.catch(() => {});
+    // Killed once bytes are on disk (not merely sent: the node buffers a few MiB before it writes).
+    await until(async () => (partialBytes(dataDir) >= 8 * 1024 * 1024 ? true : undefined), 120_000, "8 MiB of the partial on disk");
+    doomed.child.kill("SIGKILL");
+    await assert.rejects(first);
+    const b = await open(nodes[1]);
+    await login(b, "alice", "pw-alice");
+    const killedAt = Date.now();
+    assert.equal(await codeOf(b.request(FileRequest.PUT_BEGIN, { path: "killed.bin", fileSize: 48 * 1024 * 1024, stamp })), "E_BUSY", "the dead node's lease still holds the name");
+    const result = await until(async () => putFile(b, local, "killed.bin", { stamp, delta: false }), 60_000, "the resume after the lease's TTL");
+    assert.ok(Date.now() - killedAt > 5_000, "the name was held until the lease ran out");
+    assert.ok(result.resumedFrom > 0, `resumed from ${result.resumedFrom}`);
+    assert.equal(result.hash, await blake3File(local));
+  });
+
   test("Redis stopped: login and upload fail fast with E_UNAVAILABLE, ping, time and file reads go on; Redis back: logins work again", async () => {
     const reader = await open(nodes[0]);
     await login(reader, "alice", "pw-alice");
@@ -172,5 +213,20 @@ describe("three wharf serve --redis nodes sharing one Redis and one data folder"
     assert.equal(user, "alice");
     for (const node of nodes) assert.equal((await login(await open(node), "alice", "pw-alice")).user, "alice");
     assert.ok(nodes.every((node) => /redis is back/.test(node.log())), "every node logged that Redis came back");
+  });
+});
+
+describe("--redis on the command line", { timeout: 60_000 }, () => {
+  test("wharf serve --redis with a URL that is not redis:// is a usage error (exit 2)", async () => {
+    const run = await runWharf(["serve", "--port", "0", "--no-udp", "--no-http", "--data", tmpdir(), "--redis", "http://127.0.0.1:1"]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /E_USAGE.*--redis/);
+  });
+
+  test("wharf user list --redis against no Redis fails with E_UNAVAILABLE (exit 1)", async () => {
+    const port = await freePort();
+    const run = await runWharf(["user", "list", "--redis", `redis://127.0.0.1:${port}`]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /E_UNAVAILABLE/);
   });
 });
