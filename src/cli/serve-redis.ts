@@ -3,7 +3,7 @@ import { RedisAccountStore } from "../services/accounts/redis-store.js";
 import { RedisLoginThrottle } from "../services/accounts/redis-throttle.js";
 import { RedisTokenStore } from "../services/accounts/redis-tokens.js";
 import { RedisNameLocks } from "../services/files/redis-lease.js";
-import { ServiceSet, type ServiceDeps } from "../services/index.js";
+import { ServiceSet, type Service, type ServiceDeps } from "../services/index.js";
 import { openRedis, type RedisLink } from "../services/shared/redis.js";
 import { usageError } from "./fail.js";
 
@@ -63,9 +63,21 @@ function importOnceReady(redis: RedisLink, accounts: RedisAccountStore, logger: 
   if (redis.ready) run();
 }
 
+/** The member of a node's {@link ServiceSet} that holds its Redis link (`services.get("redis")`). */
+export interface RedisService extends Service {
+  readonly name: "redis";
+  /** The node's link: `redis.ready` says whether Redis is reachable now (for a readiness check). */
+  readonly redis: RedisLink;
+}
+
+/** The Redis link of a node's services (`wharf serve --redis`), or undefined for a node without Redis. */
+export function redisOf(services: ServiceSet): RedisLink | undefined {
+  return (services.get("redis") as RedisService | undefined)?.redis;
+}
+
 /**
  * The services, closed first, then the Redis link they share (their leases are released through it): a set of
- * the same services plus one named "redis" whose close awaits the others.
+ * the same services plus one named "redis" ({@link RedisService}) whose close awaits the others.
  */
 export function withRedisClosed(services: ServiceSet, redis: RedisLink): ServiceSet {
   const members = [...services];
@@ -74,5 +86,6 @@ export function withRedisClosed(services: ServiceSet, redis: RedisLink): Service
     await redis.close();
   };
   let closing: Promise<void> | null = null;
-  return new ServiceSet([...members, { name: "redis", types: [], close: () => (closing ??= closeRedis()) }]);
+  const member: RedisService = { name: "redis", types: [], redis, close: () => (closing ??= closeRedis()) };
+  return new ServiceSet([...members, member]);
 }

@@ -9,6 +9,7 @@ import { formatBytes } from "./units.js";
 import { parseSize } from "./parse.js";
 import { promptHidden, readFirstLineOfStdin } from "./prompt.js";
 import { openUserStores } from "./user-redis.js";
+import { RedisAccountStore } from "../services/accounts/redis-store.js";
 
 interface DataOption {
   data: string;
@@ -80,7 +81,7 @@ async function existingData(dir: string, redis?: string): Promise<string> {
 
 async function existingUser(store: AccountStore, name: string): Promise<Account> {
   const account = await store.get(name);
-  if (account === undefined) throw new CliError(CliErrorCode.NOT_FOUND, `no such user: ${name} (in ${store.constructor.name === "RedisAccountStore" ? "redis" : store.path})`);
+  if (account === undefined) throw new CliError(CliErrorCode.NOT_FOUND, `no such user: ${name} (in ${store instanceof RedisAccountStore ? "redis" : store.path})`);
   return account;
 }
 
