@@ -116,6 +116,7 @@ export function openRedis(url: string, logger: Logger, options: RedisLinkOptions
       if (closed) return;
       closed = true;
       await Promise.all([client, ...subscribers].map((connection) => quitOrDisconnect(connection)));
+      setReady(false); // at once, not when the socket's close event comes
       listeners.clear();
     },
   };
