@@ -1,7 +1,14 @@
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { downloadRoute } from "../gateway/download-route.js";
 import { HttpGateway } from "../gateway/index.js";
+import { staticRoute } from "../gateway/static-route.js";
 import type { Server } from "../server/index.js";
+import type { FilesService } from "../services/files/index.js";
 import type { ServiceSet } from "../services/index.js";
+
+/** The built web app: dist/web, beside dist/src where this module runs from. */
+const WEB_APP_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
 
 /** What `wharf serve` needs to start its HTTP side. */
 export interface HttpServeOptions {
@@ -18,7 +25,7 @@ export interface HttpServeOptions {
  */
 export async function startHttp(
   server: Server,
-  _services: ServiceSet,
+  services: ServiceSet,
   options: HttpServeOptions,
   logger: Logger,
   tls: { cert: Buffer; key: Buffer } | undefined,
@@ -29,6 +36,9 @@ export async function startHttp(
   for (const host of options.host) {
     const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls });
     // Routes of the services go here, one line each.
+    const files = services.get("files") as FilesService | undefined;
+    if (files !== undefined) gateway.route("/dl/", downloadRoute({ dataDir: files.layout.dataDir, logger }));
+    gateway.route("/", staticRoute(WEB_APP_DIR, { logger }));
     urls.push(await gateway.listen({ host, port: options.httpPort }));
     gateways.push(gateway);
   }
