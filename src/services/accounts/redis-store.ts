@@ -3,7 +3,7 @@ import { z } from "zod";
 import { guardPipeline, guardRedis, isRedisDown, redisUnavailable, type RedisLink } from "../shared/redis.js";
 import { JsonListFile } from "../shared/json-list-file.js";
 import { hashPassword, verifyPassword } from "./password.js";
-import { AccountStore, assertUserName, type Account, type AddUserOptions } from "./store.js";
+import { AccountStore, USER_NAME, assertUserName, type Account, type AddUserOptions } from "./store.js";
 
 /** Where the accounts live in Redis: one hash per user and the set of every name. */
 const USERS = "wharf:users";
@@ -153,7 +153,7 @@ export class RedisAccountStore extends AccountStore {
     if (records.length === 0) return 0;
     const args = [this.#usersFile + " " + new Date().toISOString()];
     for (const record of records) {
-      if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(record.name)) continue;
+      if (!USER_NAME.test(record.name)) continue; // a hand-edited file: such a name could never log in
       args.push(record.name, record.hash, quotaField(record.quota), record.canExec ? "1" : "0", record.created);
     }
     const added = await guardRedis(this.#redis.client.eval(IMPORT, 2, `${IMPORTED}:${this.#usersFile}`, USERS, ...args));
