@@ -1,3 +1,4 @@
+import diagnostics from "node:diagnostics_channel";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { ErrorCode, WharfError } from "../../errors/index.js";
@@ -174,12 +175,31 @@ export function isRedisDown(err: unknown): boolean {
  * ```
  */
 export async function guardRedis<T>(command: Promise<T>): Promise<T> {
+  const started = redisChannel.hasSubscribers ? performance.now() : 0;
   try {
-    return await command;
+    const reply = await command;
+    if (started !== 0) redisChannel.publish({ ok: true, durationMs: performance.now() - started } satisfies RedisRoundTrip);
+    return reply;
   } catch (err) {
-    throw isRedisDown(err) ? redisUnavailable(err) : err;
+    const down = isRedisDown(err);
+    if (started !== 0) redisChannel.publish({ ok: false, down, durationMs: performance.now() - started } satisfies RedisRoundTrip);
+    throw down ? redisUnavailable(err) : err;
   }
 }
+
+/**
+ * What `channel("wharf:redis")` (node:diagnostics_channel) carries for each Redis round trip a request makes
+ * through {@link guardRedis} or {@link guardPipeline} (a pipeline is one round trip), published only while
+ * someone subscribes: for metrics of Redis round trips and errors.
+ */
+export interface RedisRoundTrip {
+  ok: boolean;
+  /** On a failure: true when Redis was unreachable or too slow (the request got `E_UNAVAILABLE`). */
+  down?: boolean;
+  durationMs: number;
+}
+
+const redisChannel = diagnostics.channel("wharf:redis");
 
 /**
  * Runs a pipeline (or MULTI) and resolves each command's reply, in order; the first command that failed fails
@@ -192,10 +212,12 @@ export async function guardRedis<T>(command: Promise<T>): Promise<T> {
  * ```
  */
 export async function guardPipeline(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
-  const replies = await guardRedis(pipeline.exec());
-  if (replies === null) throw redisUnavailable(new Error("the transaction was aborted"));
-  for (const [err] of replies) if (err !== null) throw isRedisDown(err) ? redisUnavailable(err) : err;
-  return replies.map(([, value]) => value);
+  const replies = pipeline.exec().then((results) => {
+    if (results === null) throw new Error("the transaction was aborted");
+    for (const [err] of results) if (err !== null) throw err;
+    return results.map(([, value]) => value);
+  });
+  return guardRedis(replies);
 }
 
 /** Checks and splits a redis:// or rediss:// URL; throws a TypeError naming it otherwise. */

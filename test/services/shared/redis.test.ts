@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { WharfError } from "../../../src/errors/index.js";
-import { guardRedis, isRedisDown, openRedis, parseRedisUrl, redisUnavailable, type RedisLink } from "../../../src/services/shared/redis.js";
+import { guardPipeline, guardRedis, isRedisDown, openRedis, parseRedisUrl, redisUnavailable, type RedisLink, type RedisRoundTrip } from "../../../src/services/shared/redis.js";
 import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 
 const logger = pino({ level: "silent" });
@@ -61,6 +62,22 @@ describe("openRedis() against a real redis-server", () => {
     }, 10_000, "a message on the resubscribed channel");
     assert.deepEqual(changes.slice(0, 2), [false, true]);
     off();
+  });
+
+  test("each guarded round trip is published on diagnostics channel wharf:redis while someone listens", async () => {
+    const seen: RedisRoundTrip[] = [];
+    const listener = (message: unknown): void => void seen.push(message as RedisRoundTrip);
+    diagnostics.subscribe("wharf:redis", listener);
+    try {
+      await guardRedis(link.client.get("wharf:test:k"));
+      await guardPipeline(link.client.pipeline().get("a").get("b"));
+      await guardRedis(link.client.hget("wharf:test:k", "f")).catch(() => {});
+    } finally {
+      diagnostics.unsubscribe("wharf:redis", listener);
+    }
+    assert.deepEqual(seen.map((trip) => trip.ok), [true, true, false]);
+    assert.equal(seen[2].down, false, "WRONGTYPE is not an outage");
+    assert.ok(seen.every((trip) => trip.durationMs >= 0));
   });
 
   test("a refused command is not taken for an outage", async () => {
