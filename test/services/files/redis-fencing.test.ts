@@ -18,14 +18,14 @@ import { codeOf } from "./helpers.js";
 const logger = pino({ level: "silent" });
 
 /** A files server whose upload name locks are Redis leases; resolves a logged-in connection to it. */
-async function leasedFilesServer(t: TestContext, link: RedisLink) {
+async function leasedFilesServer(t: TestContext, link: RedisLink, ttl = 5_000) {
   const dataDir = tempDir(t, "wharf-fencing-");
   const accounts = new AccountStore(dataDir);
   await accounts.add("alice", "pw");
   let close = (): Promise<void> => Promise.resolve();
   const { url } = await startServer(t, {}, (server) => {
     registerAuth(server, accounts);
-    close = registerFiles(server, { dataDir, accounts, logger, nameLocks: new RedisNameLocks(link, dataDir, { ttl: 5_000 }) }).close;
+    close = registerFiles(server, { dataDir, accounts, logger, nameLocks: new RedisNameLocks(link, dataDir, { ttl }) }).close;
   });
   t.after(() => close());
   const conn = await connect(url);
@@ -81,6 +81,23 @@ describe("uploads under a Redis lease: a node that lost the lease writes nothing
     await link.client.set(key, "999999 another-node", "PX", 10_000);
     assert.equal(await codeOf(conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, hash: data.header.hash })), "E_BUSY");
     assert.equal(existsSync(join(dataDir, "homes", "alice", "g.bin")), false, "nothing landed under the name");
+    await link.client.del(key);
+  });
+
+  test("a lease lost while the bytes stream in stops the writer at the next chunk (E_BUSY), the rest never lands", async (t) => {
+    const { conn, dataDir } = await leasedFilesServer(t, link, 600); // renewed every 200 ms
+    const total = 64 * 64 * 1024;
+    const begin = await conn.request(FileRequest.PUT_BEGIN, { path: "s.bin", fileSize: total, stamp: "s4" });
+    const key = await leaseKeyOf(link);
+    async function* slowly(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 64; i += 1) {
+        if (i === 4) await link.client.set(key, "999999 another-node", "PX", 10_000); // taken over mid-stream
+        yield randomBytes(64 * 1024);
+        await sleep(25);
+      }
+    }
+    assert.equal(await codeOf(conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 0 }, { size: total, stream: slowly() })), "E_BUSY");
+    assert.ok(partialSize(dataDir) < total, `the writer stopped: ${partialSize(dataDir)} of ${total} bytes`);
     await link.client.del(key);
   });
 
