@@ -38,8 +38,9 @@ return redis.call('DEL', KEYS[1])`;
  * token that only grows. The holder renews it every third of its TTL while the upload lives, so a node killed
  * mid-upload lets go of the name after at most one TTL, and a resume may then land on any node. A holder that
  * cannot renew (Redis unreachable) for a whole TTL, or finds its token replaced, marks the lease `lost` and its
- * upload stops writing; `confirm()` checks the token against Redis before the first byte and before the commit,
- * so two nodes never write one partial. Taking a lease while Redis is unreachable fails with `E_UNAVAILABLE`.
+ * upload stops writing at its next chunk; `confirm()` checks the token against Redis before the first byte and
+ * before the commit, so two nodes do not write one partial (the one window left, a writer frozen for a whole TTL
+ * between two chunks, is in docs/scale.md). Taking a lease while Redis is unreachable fails with `E_UNAVAILABLE`.
  *
  * @example
  * ```ts
