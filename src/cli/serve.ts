@@ -10,6 +10,7 @@ import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
+import { sharedState, withRedisClosed } from "./serve-redis.js";
 import { startHttp, stopHttp } from "./serve-http.js";
 import type { HttpGateway } from "../gateway/index.js";
 
@@ -48,6 +49,8 @@ export interface ServeOptions {
   rpcDemo?: boolean;
   /** Longest lifetime of a login token, ms; optional for the same reason as rpcDemo. */
   tokenTtl?: number;
+  /** `--redis URL`: accounts, tokens, throttles and upload leases in this Redis (docs/scale.md). */
+  redis?: string;
   gc: GcMode;
 }
 
@@ -93,6 +96,7 @@ export function registerServe(program: Command): void {
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
+    .option("--redis <url>", "keep accounts, login tokens, login throttles and upload leases in this Redis (redis://HOST:PORT), shared by every node")
     .addOption(
       new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
         .choices(["throughput", "incremental"])
@@ -148,8 +152,10 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) });
-  return { server, services };
+  const deps = { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) };
+  if (options.redis === undefined) return { server, services: registerServices(server, deps) };
+  const shared = sharedState(options.redis, dataDir, logger);
+  return { server, services: withRedisClosed(registerServices(server, { ...deps, ...shared.deps }), shared.redis) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, 
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import type { PartialPaths } from "./layout.js";
-import { LockFile } from "./lock-file.js";
+import type { NameLock } from "./lock-file.js";
 import { parseFields, putAbortRequest, putBeginRequest, putCommitRequest, putDataRequest } from "./messages.js";
 import type { MetaStore } from "./meta.js";
 import { preparePartial, removePartial } from "./partials.js";
@@ -29,7 +29,8 @@ export interface Upload {
   /** Bytes in the partial file. */
   offset: number;
   mtime: number | undefined;
-  lock: LockFile;
+  /** The name lock: a lock file, or a Redis lease that may be `lost` (then no byte more may be written). */
+  lock: NameLock;
   /** The content hash of this upload, chosen at begin from what the client offered. */
   algorithm: HashAlgorithm;
   /** The hash (hex) of all the partial's bytes, once the last one is written. */
@@ -101,6 +102,13 @@ export function findUpload(ctx: RequestContext, token: string, queued = false): 
   return upload;
 }
 
+/** Throws once the upload's lock is lost (a Redis lease that expired or was taken over): no byte more may land. */
+export function assertLockHeld(upload: Upload): void {
+  if (upload.lock.lost === true) {
+    throw new WharfError(FileErrorCode.BUSY, `${upload.rel}: this upload lost its lease on the name (another node may hold it now); put again`, { data: { path: upload.rel } });
+  }
+}
+
 export function endUpload(upload: Upload): Promise<void> {
   upload.ending ??= (async () => {
     clearInterval(upload.watchdog);
@@ -159,7 +167,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const target = await resolveInHome(realHome, rel, { followFinal: true });
     if (target.stat?.isDirectory()) throw new WharfError(FileErrorCode.IS_DIR, `${rel}: is a directory`);
     const paths = deps.layout.partialPaths(realHome, rel);
-    const lock = await LockFile.acquire(paths.lock, deps.partialTtl);
+    const lock = await deps.locks.acquire(paths.lock, deps.partialTtl);
     if (lock === null) throw new WharfError(FileErrorCode.BUSY, `${rel}: another upload to this name is in progress`, { data: { path: rel } });
     let offset: number;
     try {
@@ -217,6 +225,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
     await previous; // the slice before this one (its body is unread meanwhile: the connection waits, bounded)
     // The slice before may have ended the upload (it failed, or the connection went).
     if (upload.ending !== null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
+    await upload.lock.confirm?.(); // a lease is checked against Redis before the first byte
     return await receiveSlice(deps, upload, fields, body, ctx);
   } finally {
     done();
@@ -251,6 +260,7 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
       for await (const chunk of body as AsyncIterable<Buffer>) {
         if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
         if (ctx.aborted) throw ctx.signal.reason;
+        assertLockHeld(upload);
         upload.lastActivity = Date.now();
         received += chunk.length;
         await writer.write(chunk);
@@ -304,6 +314,7 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   }
   upload.lastActivity = 0;
   try {
+    await upload.lock.confirm?.(); // the partial lands only while its lease is still this upload's
     const digest = upload.digest ?? (await hashWholePartial(upload, ctx.signal));
     if (digest !== claimed.hex) {
       await removePartial(upload.paths);
