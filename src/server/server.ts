@@ -1,4 +1,5 @@
 import { createSocket } from "node:dgram";
+import { channel } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { unlinkSync } from "node:fs";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
@@ -11,9 +12,15 @@ import { readProxyHeader, TrustedProxies, type ProxyProtocolOptions } from "./pr
 import { proxyHeaderError } from "./proxy-protocol.js";
 import { errorFrame } from "./reply.js";
 import { Router, type Handler, type HandlerOptions } from "./router.js";
-import { StreamConnection, type ConnectionHost } from "./stream-connection.js";
+import { StreamConnection, type ConnectionHost, type StreamSocket } from "./stream-connection.js";
 import { UdpEndpoint, type DatagramHost } from "./udp-endpoint.js";
 
+
+/**
+ * `wharf:connection` on node:diagnostics_channel: `{ event: "open" | "close", id, transport }` for each stream
+ * connection (published only while someone subscribes; metrics and the stats service do).
+ */
+export const connectionChannel = channel("wharf:connection");
 
 /** Options of a {@link Server}. Times are in milliseconds; 0 turns a timeout off. */
 export interface ServerOptions extends FrameLimits {
@@ -98,6 +105,9 @@ export class Server {
   #udpUrls: string[] = [];
   #sweep: NodeJS.Timeout | null = null;
   #idle: (() => void)[] = [];
+  /** Bytes of connections already closed, for trafficTotals(). */
+  #closedBytesIn = 0;
+  #closedBytesOut = 0;
   /** Resolved once the server is closed or destroyed: every waiting close() returns then. */
   #stopped: Promise<void>;
   #markStopped!: () => void;
@@ -145,6 +155,17 @@ export class Server {
   /** Connections being served now. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Bytes read and written by every stream connection so far, open and closed: for metrics and dashboards. */
+  trafficTotals(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = this.#closedBytesIn;
+    let bytesOut = this.#closedBytesOut;
+    for (const connection of this.#connections) {
+      bytesIn += connection.socket.bytesRead ?? 0;
+      bytesOut += connection.socket.bytesWritten ?? 0;
+    }
+    return { bytesIn, bytesOut };
   }
 
   /** A snapshot of every connection: for tests, metrics and debugging. */
@@ -257,7 +278,10 @@ export class Server {
   }
 
   #connectionClosed(connection: StreamConnection): void {
-    this.#connections.delete(connection);
+    if (!this.#connections.delete(connection)) return;
+    this.#closedBytesIn += connection.socket.bytesRead ?? 0;
+    this.#closedBytesOut += connection.socket.bytesWritten ?? 0;
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ event: "close", id: connection.id, transport: connection.peer.transport });
     if (this.#connections.size === 0 && this.#idle.length > 0) {
       const idle = this.#idle;
       this.#idle = [];
@@ -295,34 +319,50 @@ export class Server {
       // A LOCAL header (the balancer's own check) or a client without an IP keeps the socket's address.
       const source = result.header.source;
       const peer: PeerInfo | undefined = source && { transport: "tcp", address: source.address, port: source.port, family: source.family };
-      this.#accept(socket, "tcp", undefined, peer, result.rest);
+      this.#accept(socket, "tcp", undefined, peer);
+      // readProxyHeader() left the socket paused: what came after the header goes first, then the flow resumes.
+      if (result.rest.length > 0 && !socket.destroyed) socket.unshift(result.rest);
+      socket.resume();
     });
   }
 
-  #accept(socket: Socket, transport: Transport, path?: string, proxied?: PeerInfo, rest?: Buffer): void {
+  #accept(socket: Socket, transport: Transport, path?: string, proxied?: PeerInfo): void {
+    const peer: PeerInfo =
+      proxied ??
+      (transport === "unix"
+        ? { transport, address: path ?? "" }
+        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily });
+    this.serveStream(socket, peer);
+  }
+
+  /**
+   * Serves a connection that arrived by other means than this server's own listeners: a WebSocket of the HTTP
+   * gateway (seen as a byte stream), a socket accepted elsewhere. Every rule of a listener's connections applies
+   * (limits, logins, backpressure, `maxConnections`, graceful close). Returns false when the connection was
+   * refused: the server is draining (the stream is destroyed) or full (it gets `E_TOO_MANY_CONNECTIONS`).
+   *
+   * @example
+   * ```ts
+   * netServer.on("connection", (socket) => server.serveStream(socket, { transport: "tcp", address: socket.remoteAddress ?? "" }));
+   * ```
+   */
+  serveStream(socket: StreamSocket, peer: PeerInfo): boolean {
     if (this.#dispatcher.draining) {
       socket.destroy();
-      return;
+      return false;
     }
     if (this.#connections.size >= this.maxConnections) {
       socket.on("error", () => {});
       socket.end(errorFrame(null, { code: ErrorCode.TOO_MANY_CONNECTIONS, message: `the server serves at most ${this.maxConnections} connections` }, true));
       setTimeout(() => socket.destroy(), 2_000).unref();
-      return;
+      return false;
     }
-    const peer: PeerInfo = proxied ??
-      (transport === "unix"
-        ? { transport, address: path ?? "" }
-        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily });
     this.#now = Date.now();
     const connection = new StreamConnection(this.#nextConnectionId++, socket, peer, this.#host);
     this.#connections.add(connection);
-    if (rest !== undefined) {
-      // readProxyHeader() left the socket paused: what came after the header goes first, then the flow resumes.
-      if (rest.length > 0) socket.unshift(rest);
-      socket.resume();
-    }
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ event: "open", id: connection.id, transport: peer.transport });
     this.#startSweep();
+    return true;
   }
 
   #startSweep(): void {
