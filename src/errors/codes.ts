@@ -41,6 +41,8 @@ export const ErrorCode = {
   PROTOCOL: "E_PROTOCOL",
   /** `--proxy-protocol`: a connection from an untrusted address, or without a valid PROXY header. */
   PROXY_HEADER: "E_PROXY_HEADER",
+  /** A shared store the request needs (Redis, `wharf serve --redis`) is unreachable; retry later. */
+  UNAVAILABLE: "E_UNAVAILABLE",
 } as const;
 
 /** Error codes of `wharf/sync` (the classes are in src/sync/errors.ts). */
