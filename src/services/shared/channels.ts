@@ -7,7 +7,7 @@
  *   member cut off for not reading.
  * - `wharf:files`: `{ event: "upload", bytes }` when a put's data request ends (bytes that arrived, ok or not).
  * - `wharf:exec`: `{ event: "run" }` per command started.
- * - `wharf:redis`: `{ event: "command", ok: boolean, durationMs }` per Redis command (see instrumentRedis()).
+ * - `wharf:redis`: `{ event: "command", command, ok: boolean, durationMs }` per Redis command (see instrumentRedis()).
  *
  * @module
  */

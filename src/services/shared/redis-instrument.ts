@@ -2,9 +2,10 @@ import type { Redis } from "ioredis";
 import { redisChannel } from "./channels.js";
 
 /**
- * Counts the round trips of an ioredis client on `wharf:redis` (`{ event: "command", ok, durationMs }`), for
- * metrics: wraps its `sendCommand`, through which every command passes (pipelines and pub/sub included). Costs a
- * boolean test per command while nobody subscribes. Idempotent per client.
+ * Counts the round trips of an ioredis client on `wharf:redis` (`{ event: "command", command, ok, durationMs }`),
+ * for metrics: wraps its `sendCommand`, through which every command passes (pipelines and pub/sub included), and
+ * reports those sent once the client is ready. Costs a boolean test per command while nobody subscribes.
+ * Idempotent per client.
  *
  * @example
  * ```ts
@@ -19,9 +20,11 @@ export function instrumentRedis(client: Redis): Redis {
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((command: Parameters<Redis["sendCommand"]>[0], stream?: Parameters<Redis["sendCommand"]>[1]) => {
     const result = send(command, stream);
-    if (redisChannel.hasSubscribers) {
+    // Only wharf's own commands: not the handshake ioredis sends while connecting (INFO, CLIENT SETINFO, which an
+    // older Redis refuses every time and would count as errors).
+    if (redisChannel.hasSubscribers && client.status === "ready") {
       const started = performance.now();
-      const report = (ok: boolean): void => redisChannel.publish({ event: "command", ok, durationMs: performance.now() - started });
+      const report = (ok: boolean): void => redisChannel.publish({ event: "command", command: command.name, ok, durationMs: performance.now() - started });
       command.promise.then(
         () => report(true),
         () => report(false),
