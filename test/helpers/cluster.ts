@@ -64,6 +64,8 @@ export interface Cluster {
   readonly haproxy: ChildProcess;
   /** HAProxy's view of each node of the wharf backend: "UP", "DOWN", "UP 1/2", "NOLB", "MAINT", ... */
   serverStatus(): Promise<Map<string, string>>;
+  /** Sends one command to HAProxy's admin socket (`disable server wharf_nodes/node3`); resolves its answer. */
+  admin(command: string): Promise<string>;
   /** Polls until `name`'s status matches, for up to `timeoutMs`. */
   waitForStatus(name: string, status: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -140,15 +142,20 @@ export async function proxiedGet(host: string, port: number, path: string): Prom
   return { status, body: head === -1 ? "" : text.slice(head + 4) };
 }
 
-/** `show stat` on HAProxy's admin socket: the status column of each server of `backend`. */
-async function showStat(socketPath: string, backend: string): Promise<Map<string, string>> {
+async function adminCommand(socketPath: string, command: string): Promise<string> {
   const socket = netConnect(socketPath);
   socket.on("error", () => {});
   await once(socket, "connect");
-  socket.end("show stat\n");
+  socket.end(`${command}\n`);
   let text = "";
   socket.on("data", (chunk: Buffer) => (text += chunk.toString()));
   await once(socket, "close");
+  return text;
+}
+
+/** `show stat` on HAProxy's admin socket: the status column of each server of `backend`. */
+async function showStat(socketPath: string, backend: string): Promise<Map<string, string>> {
+  const text = await adminCommand(socketPath, "show stat");
   const [header, ...rows] = text.trim().split("\n");
   const columns = (header ?? "").replace(/^# /, "").split(",");
   const at = (name: string): number => columns.indexOf(name);
@@ -221,6 +228,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       redis,
       haproxy: proxy,
       serverStatus: () => showStat(socketPath, "wharf_nodes"),
+      admin: (command) => adminCommand(socketPath, command),
       async waitForStatus(name, status, timeoutMs = 15_000) {
         const deadline = Date.now() + timeoutMs;
         let seen: string | undefined;
