@@ -7,6 +7,7 @@ import { Server } from "../server/index.js";
 import { AccountStore, FileTokenStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
+import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../services/chat/index.js";
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
@@ -36,6 +37,8 @@ export interface ServeOptions {
   execMaxOutput: number;
   execMaxConcurrent: number;
   chatHistory: number;
+  /** Chat sends and joins per user per second (bursts of twice as many); optional: absent is chat's default. */
+  chatRate?: number;
   ntpPort?: number;
   /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
   rpcDemo?: boolean;
@@ -80,6 +83,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option("--exec-max-output <size>", "exec: most output bytes of one command").argParser(parseSize).default(DEFAULT_SERVICE_CONFIG.execMaxOutput, "1G"))
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
+    .option("--chat-rate <n>", "chat: sends and joins per user per second, bursts of twice as many (default 20)", integerOption("--chat-rate", 1))
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
@@ -136,7 +140,9 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) });
+  const deps = { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) };
+  let services = registerServices(server, deps);
+  if (options.chatRate !== undefined) services = reconfigureChat(server, services, deps, { rate: { rate: options.chatRate, burst: 2 * options.chatRate } });
   return { server, services };
 }
 
@@ -145,8 +151,9 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
  * shutdown timeout), then every service, awaited, so that nothing they hold outlives the process: chat history
  * written, upload locks released, commands killed. Nothing relies on the process's `exit` event for this.
  */
-async function stopServing(server: Server, services: ServiceSet, options: ServeOptions): Promise<void> {
-  await server.close({ timeout: options.shutdownTimeout });
+async function stopServing(server: Server, services: ServiceSet, options: ServeOptions, before: Promise<unknown>[] = []): Promise<void> {
+  drainChat(services);
+  await Promise.all([server.close({ timeout: options.shutdownTimeout }), ...before]);
   await services.close();
 }
 
@@ -247,8 +254,10 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
   let shuttingDown = false;
   let streamAddresses: string[] | null = null;
   let listening = 0;
+  const chatHub = chatHubOf(services);
   const fork = (): void => {
     const worker = cluster.fork();
+    chatHub.attach(worker);
     worker.on("message", (message: ClusterMessage) => {
       if (message.wharf !== "listening") return;
       listening += 1;
@@ -273,12 +282,15 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
       return exited;
     });
-    await Promise.all([closeAll(ntp, stopServing(server, services, options)), ...exits]);
+    // Chat state lives here: its history is written once the workers that relay to it have stopped.
+    await closeAll(ntp, stopServing(server, services, options, exits));
   });
 }
 
 async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
-  const { server, services } = buildServerWithServices(options, logger);
+  const built = buildServerWithServices(options, logger);
+  const server = built.server;
+  const services = relayChatToPrimary(server, built.services);
   const addresses = await listenStreams(server, options);
   const stop = (): Promise<void> => stopServing(server, services, options);
   process.on("message", (message: ClusterMessage) => {

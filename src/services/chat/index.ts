@@ -18,3 +18,8 @@ export { DedupWindow } from "./dedup.js";
 export { ROOM_NAME, GUEST_PREFIX, type ChatMessage } from "./messages.js";
 export { CHAT_HELP, parseChatLine, type ChatCommand } from "./commands.js";
 export { DatagramChatSession, StreamChatSession, type ChatSession } from "./session.js";
+export { RECONNECT_EVENT } from "./service.js";
+export { ChatClusterHub } from "./cluster-hub.js";
+export { ChatRelay, registerChatRelay, type ChatRelayOptions } from "./cluster-relay.js";
+export { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "./placement.js";
+export type { ChatOrigin } from "./origin.js";

@@ -1,19 +1,24 @@
 import { join } from "node:path";
 import { readdir } from "node:fs/promises";
 import { pino, type Logger } from "pino";
-import type { ConnectionChannel, RequestContext } from "../../server/index.js";
+import type { ConnectionChannel } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
 import type { Service } from "../service.js";
-import { AccountErrorCode, currentUser } from "../accounts/index.js";
+import { AccountErrorCode } from "../accounts/index.js";
 import { CookieJar } from "./cookie.js";
 import { DedupWindow } from "./dedup.js";
 import { ChatErrorCode } from "./errors.js";
 import { HistoryLog } from "./history-log.js";
 import { DatagramMember, OutgoingEvent, StreamMember, type Member } from "./member.js";
+import type { ChatOrigin, MemberChannel } from "./origin.js";
+import { RemoteChannel, RemoteMember } from "./remote-member.js";
 import { GUEST_PREFIX, ROOM_NAME, eventFields, type ChatMessage } from "./messages.js";
 import { count, type ChatDeps, type ChatOptions } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
 import { Room } from "./room.js";
+
+/** The event that tells a chat client to reconnect (the server is draining): see docs/chat.md. */
+export const RECONNECT_EVENT = "chat.reconnect";
 
 /** The result of a send: the message's number and time, and whether it was a retry of one already accepted. */
 export interface SendResult {
@@ -40,7 +45,7 @@ export class ChatService implements Service {
   readonly logger: Logger;
   readonly cookies = new CookieJar();
   #rooms = new Map<string, Room>();
-  #streamMembers = new Map<ConnectionChannel, StreamMember>();
+  #streamMembers = new Map<MemberChannel, StreamMember | RemoteMember>();
   #datagramMembers = new Map<string, DatagramMember>();
   #byUser = new Map<string, Set<Member>>();
   #inbox = new Map<string, number>();
@@ -87,12 +92,21 @@ export class ChatService implements Service {
     return room.loaded ? fn(room) : room.ready.then(() => fn(room));
   }
 
-  /** The member of a stream connection's logged-in user (made on its first chat request). */
-  streamMember(ctx: RequestContext): StreamMember {
-    const channel = ctx.channel as ConnectionChannel;
-    const existing = this.#streamMembers.get(channel);
+  /**
+   * The member of a stream connection's logged-in user (made on its first chat request); `E_AUTH` before a
+   * login. A connection a cluster worker relays for gets a {@link RemoteMember}.
+   */
+  streamMember(origin: ChatOrigin): StreamMember | RemoteMember {
+    const stream = origin.stream;
+    if (stream === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "a stream request came as a datagram");
+    const existing = this.#streamMembers.get(stream.channel);
     if (existing !== undefined) return existing;
-    const member = new StreamMember(currentUser(ctx).name, channel, this.maxQueuedBytes, (m) => this.drop(m));
+    if (stream.user === null) throw new WharfError(AccountErrorCode.AUTH, "log in first (request type auth)");
+    const channel = stream.channel;
+    const member =
+      channel instanceof RemoteChannel
+        ? new RemoteMember(stream.user, channel)
+        : new StreamMember(stream.user, channel as ConnectionChannel, this.maxQueuedBytes, (m) => this.drop(m));
     this.#streamMembers.set(channel, member);
     this.#addUser(member);
     channel.onClose(() => this.drop(member));
@@ -100,21 +114,21 @@ export class ChatService implements Service {
   }
 
   /** The datagram member at the request's source address; `E_AUTH` when that address has not joined. */
-  datagramMember(ctx: RequestContext): DatagramMember {
-    const member = this.#datagramMembers.get(`udp:${ctx.peer.address}:${ctx.peer.port}`);
+  datagramMember(origin: ChatOrigin): DatagramMember {
+    const member = this.#datagramMembers.get(`udp:${origin.peer.address}:${origin.peer.port}`);
     if (member === undefined) throw new WharfError(AccountErrorCode.AUTH, "not in chat: chat.udp.join first");
     member.lastHeard = Date.now();
     return member;
   }
 
   /** The member a request comes from, by transport. */
-  memberOf(ctx: RequestContext): Member {
-    return ctx.channel !== null ? this.streamMember(ctx) : this.datagramMember(ctx);
+  memberOf(origin: ChatOrigin): Member {
+    return origin.stream !== null ? this.streamMember(origin) : this.datagramMember(origin);
   }
 
   /** Makes (or finds) the datagram member of a verified address. */
-  datagramJoin(ctx: RequestContext, nick: string): DatagramMember {
-    const key = `udp:${ctx.peer.address}:${ctx.peer.port}`;
+  datagramJoin(origin: ChatOrigin, nick: string): DatagramMember {
+    const key = `udp:${origin.peer.address}:${origin.peer.port}`;
     const name = `${GUEST_PREFIX}${nick}`;
     const existing = this.#datagramMembers.get(key);
     if (existing !== undefined) {
@@ -124,11 +138,25 @@ export class ChatService implements Service {
       existing.lastHeard = Date.now();
       return existing;
     }
-    if (ctx.udp === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams");
-    const member = new DatagramMember(name, ctx.peer.address, ctx.peer.port ?? 0, ctx.udp, Date.now());
+    if (origin.udp === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams");
+    const member = new DatagramMember(name, origin.peer.address, origin.peer.port ?? 0, origin.udp, Date.now());
     this.#datagramMembers.set(key, member);
     this.#addUser(member);
     return member;
+  }
+
+  /**
+   * The start of a graceful stop: every member this process reaches itself (its own stream connections and its
+   * datagram guests) gets a `chat.reconnect` event, so that clients reconnect (through a balancer, to another
+   * node) before the connections close. Members relayed by cluster workers are told by their worker.
+   */
+  drain(): number {
+    const event = new OutgoingEvent(RECONNECT_EVENT, { reason: "draining" });
+    let told = 0;
+    for (const member of [...this.#streamMembers.values(), ...this.#datagramMembers.values()]) {
+      if (!(member instanceof RemoteMember) && member.deliver(event)) told += 1;
+    }
+    return told;
   }
 
   /**
@@ -184,7 +212,7 @@ export class ChatService implements Service {
     const users = this.#byUser.get(member.name);
     users?.delete(member);
     if (users?.size === 0) this.#byUser.delete(member.name);
-    if (member instanceof StreamMember) this.#streamMembers.delete(member.channel);
+    if (member instanceof StreamMember || member instanceof RemoteMember) this.#streamMembers.delete(member.channel);
     if (member instanceof DatagramMember) {
       this.#datagramMembers.delete(member.key);
       this.#dedup.forget(member.key);
