@@ -39,6 +39,8 @@ export interface ServeOptions {
   chatHistory: number;
   /** Chat sends and joins per user per second (bursts of twice as many); optional: absent is chat's default. */
   chatRate?: number;
+  /** Shared state in Redis (`--redis redis://HOST:PORT`); optional: absent means none. */
+  redis?: string;
   ntpPort?: number;
   /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
   rpcDemo?: boolean;
@@ -84,6 +86,7 @@ export function registerServe(program: Command): void {
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
     .option("--chat-rate <n>", "chat: sends and joins per user per second, bursts of twice as many (default 20)", integerOption("--chat-rate", 1))
+    .option("--redis <url>", "share state with other nodes in Redis (redis://HOST:PORT): chat rooms now")
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
@@ -142,7 +145,10 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
   const dataDir = resolve(options.data);
   const deps = { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) };
   let services = registerServices(server, deps);
-  if (options.chatRate !== undefined) services = reconfigureChat(server, services, deps, { rate: { rate: options.chatRate, burst: 2 * options.chatRate } });
+  if (options.chatRate !== undefined || options.redis !== undefined) {
+    const rate = options.chatRate === undefined ? undefined : { rate: options.chatRate, burst: 2 * options.chatRate };
+    services = reconfigureChat(server, services, deps, { rate }, options.redis);
+  }
   return { server, services };
 }
 
@@ -290,7 +296,7 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
 async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
   const built = buildServerWithServices(options, logger);
   const server = built.server;
-  const services = relayChatToPrimary(server, built.services);
+  const services = options.redis === undefined ? relayChatToPrimary(server, built.services) : built.services;
   const addresses = await listenStreams(server, options);
   const stop = (): Promise<void> => stopServing(server, services, options);
   process.on("message", (message: ClusterMessage) => {

@@ -39,7 +39,11 @@ const STREAM_BODY_BUDGET = 8 * 1024 * 1024;
  * ```
  */
 export function registerChat(server: Server, deps: ChatDeps, options: ChatOptions = {}): ChatService {
-  const chat = new ChatService(deps, options);
+  return registerChatService(server, new ChatService(deps, options));
+}
+
+/** Adds the chat request types to a server for a chat service made by the caller (shared chat, say). */
+export function registerChatService<T extends ChatService>(server: Server, chat: T): T {
   const handlers = chatHandlers(chat);
   chat.types = typesAdded(server, () => {
     for (const [type, handler] of handlers) server.handle(type, (header, body: Buffer, ctx) => handler(header, body, originOf(ctx)));
@@ -66,7 +70,7 @@ function addHandlers(server: { handle(type: string, handler: ChatHandler): unkno
     if (ctx.stream === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "over udp, join with chat.udp.join");
     const { room, since } = parseFields(joinFields, header);
     const member = chat.streamMember(ctx);
-    return chat.withRoom(room, (r) => ({ header: chat.join(member, r, since, `user:${member.name}`) }));
+    return then(chat.joinRoom(member, room, since, `user:${member.name}`), (fields) => ({ header: fields }));
   });
 
   server.handle("chat.udp.join", (header, _body, ctx) => {
@@ -78,7 +82,7 @@ function addHandlers(server: { handle(type: string, handler: ChatHandler): unkno
       return { header: { joined: false, cookie: chat.cookies.make(ctx.peer.address, port) } };
     }
     const member = chat.datagramJoin(ctx, user);
-    return chat.withRoom(room, (r) => ({ header: { joined: true, user: member.name, ...chat.join(member, r, undefined, `udp:${ctx.peer.address}`) } }));
+    return then(chat.joinRoom(member, room, undefined, `udp:${ctx.peer.address}`), (fields) => ({ header: { joined: true, user: member.name, ...fields } }));
   });
 
   server.handle("chat.udp.keepalive", (_header, _body, ctx) => {
@@ -90,11 +94,11 @@ function addHandlers(server: { handle(type: string, handler: ChatHandler): unkno
   server.handle("chat.leave", (header, _body, ctx) => {
     const { room } = parseFields(roomFields, header);
     const member = chat.memberOf(ctx);
-    const joined = [...member.rooms].find((r) => r.name === room);
-    const left = joined !== undefined && chat.leave(member, joined);
-    // A guest in no room is forgotten at once: its address and nickname are free again.
-    if (ctx.stream === null && member.rooms.size === 0) chat.drop(member);
-    return { header: { room, left } };
+    return then(chat.leaveRoom(member, room), (left) => {
+      // A guest in no room is forgotten at once: its address and nickname are free again.
+      if (ctx.stream === null && member.rooms.size === 0) chat.drop(member);
+      return { header: { room, left } };
+    });
   });
 
   server.handle("chat.send", (header, body, ctx) => {
@@ -127,8 +131,7 @@ function addHandlers(server: { handle(type: string, handler: ChatHandler): unkno
   server.handle("chat.who", (header, _body, ctx) => {
     const { room } = parseFields(roomFields, header);
     chat.memberOf(ctx);
-    return chat.withRoom(room, (r) => {
-      const names = r.who();
+    return then(chat.whoIn(room), (names) => {
       const items = fitJson(names, budget(ctx));
       return { header: { room, count: items.length, remaining: names.length - items.length }, body: Buffer.from(JSON.stringify(items)) };
     });
@@ -137,13 +140,17 @@ function addHandlers(server: { handle(type: string, handler: ChatHandler): unkno
   server.handle("chat.history", (header, _body, ctx) => {
     const { room, since, before, limit } = parseFields(historyFields, header);
     chat.memberOf(ctx);
-    return chat.withRoom(room, (r) => {
-      const messages = r.range(since ?? 0, before);
+    return then(chat.historyOf(room, since ?? 0, before), ({ messages, lastMsgId, firstKept }) => {
       const { body, count } = historyLines(messages, limit ?? messages.length, budget(ctx));
       // Not "more": that name marks an intermediate frame of a streamed reply (protocol.md §2.4).
-      return { header: { room, count, remaining: messages.length - count, lastMsgId: r.lastMsgId, firstKept: r.firstKept() }, body };
+      return { header: { room, count, remaining: messages.length - count, lastMsgId, firstKept }, body };
     });
   });
+}
+
+/** `fn` of a value that may still be coming: at once when it is there (the local service answers synchronously). */
+function then<T, R>(value: T | Promise<T>, fn: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
 }
 
 function budget(ctx: ChatOrigin): number {

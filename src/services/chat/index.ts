@@ -23,3 +23,6 @@ export { ChatClusterHub } from "./cluster-hub.js";
 export { ChatRelay, registerChatRelay, type ChatRelayOptions } from "./cluster-relay.js";
 export { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "./placement.js";
 export type { ChatOrigin } from "./origin.js";
+export { SharedChatService, type SharedChatOptions } from "./redis-service.js";
+export { registerChatService } from "./handlers.js";
+export { openChatRedis, type ChatRedisLink } from "./redis-link.js";

@@ -20,6 +20,13 @@ import { Room } from "./room.js";
 /** The event that tells a chat client to reconnect (the server is draining): see docs/chat.md. */
 export const RECONNECT_EVENT = "chat.reconnect";
 
+/** What `chat.history` answers from. */
+export interface RoomHistory {
+  messages: ChatMessage[];
+  lastMsgId: number;
+  firstKept: number | null;
+}
+
 /** The result of a send: the message's number and time, and whether it was a retry of one already accepted. */
 export interface SendResult {
   msgId: number;
@@ -90,6 +97,27 @@ export class ChatService implements Service {
   withRoom<T>(name: string, fn: (room: Room) => T): T | Promise<T> {
     const room = this.room(name);
     return room.loaded ? fn(room) : room.ready.then(() => fn(room));
+  }
+
+  /** Joins a member to a room by name: {@link join} once the room is loaded. The reply's header fields. */
+  joinRoom(member: Member, name: string, since: number | undefined, rateKey: string): Record<string, unknown> | Promise<Record<string, unknown>> {
+    return this.withRoom(name, (room) => this.join(member, room, since, rateKey));
+  }
+
+  /** Takes a member out of a room by name; false when it was not in it. */
+  leaveRoom(member: Member, name: string): boolean | Promise<boolean> {
+    const joined = [...member.rooms].find((r) => r.name === name);
+    return joined !== undefined && this.leave(member, joined);
+  }
+
+  /** The users in a room, sorted. */
+  whoIn(name: string): string[] | Promise<string[]> {
+    return this.withRoom(name, (room) => room.who());
+  }
+
+  /** Kept messages of a room with since < msgId < before, oldest first, with the room's newest and oldest kept msgIds. */
+  historyOf(name: string, since: number, before?: number): RoomHistory | Promise<RoomHistory> {
+    return this.withRoom(name, (room) => ({ messages: room.range(since, before), lastMsgId: room.lastMsgId, firstKept: room.firstKept() }));
   }
 
   /**
@@ -190,7 +218,7 @@ export class ChatService implements Service {
       const announce = !room.hasUser(member.name);
       room.members.add(member);
       member.rooms.add(room);
-      if (announce) this.#presence(room, member, "join");
+      if (announce) this.announce(room, member, "join");
     }
     reply.memberCount = room.who().length;
     return reply;
@@ -200,7 +228,7 @@ export class ChatService implements Service {
   leave(member: Member, room: Room): boolean {
     if (!room.members.delete(member)) return false;
     member.rooms.delete(room);
-    if (!room.hasUser(member.name)) this.#presence(room, member, "leave");
+    if (!room.hasUser(member.name)) this.announce(room, member, "leave");
     return true;
   }
 
@@ -211,7 +239,10 @@ export class ChatService implements Service {
     for (const room of [...member.rooms]) this.leave(member, room);
     const users = this.#byUser.get(member.name);
     users?.delete(member);
-    if (users?.size === 0) this.#byUser.delete(member.name);
+    if (users?.size === 0) {
+      this.#byUser.delete(member.name);
+      this.userPresence(member.name, false);
+    }
     if (member instanceof StreamMember || member instanceof RemoteMember) this.#streamMembers.delete(member.channel);
     if (member instanceof DatagramMember) {
       this.#datagramMembers.delete(member.key);
@@ -244,11 +275,23 @@ export class ChatService implements Service {
     if (seen !== undefined) return { msgId: seen.msgId, ts: seen.ts, duplicate: true };
     if (target.to !== undefined) {
       this.limit(ids.rateKey);
-      const message = this.#direct(member, target.to, text, body, extra);
+      const message = this.direct(member, target.to, text, body, extra);
       this.#dedup.remember(ids.dedupKey, ids.retryId, { msgId: message.msgId, ts: message.ts, to: target.to });
       return { msgId: message.msgId, ts: message.ts, duplicate: false };
     }
-    return this.withRoom(target.room as string, (room) => {
+    return this.sendToRoom(member, target.room as string, text, body, ids, extra);
+  }
+
+  /** The room part of {@link send}: numbers, keeps and delivers the message. */
+  protected sendToRoom(
+    member: Member,
+    name: string,
+    text: string,
+    body: Buffer,
+    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    extra?: Record<string, unknown>,
+  ): SendResult | Promise<SendResult> {
+    return this.withRoom(name, (room) => {
       // Checked again once loaded: the history may hold this very send (a retry across a restart).
       const again = this.#dedup.get(ids.dedupKey, ids.retryId);
       if (again !== undefined) return { msgId: again.msgId, ts: again.ts, duplicate: true };
@@ -294,7 +337,8 @@ export class ChatService implements Service {
     return this.#closing;
   }
 
-  #direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
+  /** A direct message: to every chat client of `to` and the sender's own clients. */
+  protected direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
     const recipients = this.#byUser.get(to);
     if (recipients === undefined || recipients.size === 0) throw new WharfError(ChatErrorCode.USER_OFFLINE, `${to} has no chat client connected`);
     const msgId = (this.#inbox.get(to) ?? 0) + 1;
@@ -307,11 +351,25 @@ export class ChatService implements Service {
     return message;
   }
 
-  #presence(room: Room, member: Member, action: "join" | "leave"): void {
+  /** Tells the room's other members that a user joined or left (the first of its clients in, the last out). */
+  protected announce(room: Room, member: Member, action: "join" | "leave"): void {
     const event = new OutgoingEvent("chat.presence", { room: room.name, user: member.name, action });
     for (const other of room.members) {
       if (other !== member) other.deliver(event);
     }
+  }
+
+  /** Called when a user gets its first chat client in this process (true) and loses its last (false). */
+  protected userPresence(_name: string, _online: boolean): void {}
+
+  /** The chat clients of a user in this process. */
+  protected clientsOf(name: string): ReadonlySet<Member> {
+    return this.#byUser.get(name) ?? new Set();
+  }
+
+  /** The users with a chat client in this process. */
+  protected localUsers(): string[] {
+    return [...this.#byUser.keys()];
   }
 
   #addUser(member: Member): void {
@@ -319,6 +377,7 @@ export class ChatService implements Service {
     if (set === undefined) {
       set = new Set();
       this.#byUser.set(member.name, set);
+      this.userPresence(member.name, true);
     }
     set.add(member);
   }
