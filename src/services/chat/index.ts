@@ -17,7 +17,7 @@ export { RateLimiter, type RateLimitOptions } from "./rate-limit.js";
 export { DedupWindow } from "./dedup.js";
 export { ROOM_NAME, GUEST_PREFIX, type ChatMessage } from "./messages.js";
 export { CHAT_HELP, parseChatLine, type ChatCommand } from "./commands.js";
-export { DatagramChatSession, StreamChatSession, type ChatSession } from "./session.js";
+export { DatagramChatSession, StreamChatSession, type ChatSession, type StreamChatOptions } from "./session.js";
 export { RECONNECT_EVENT } from "./service.js";
 export { ChatClusterHub } from "./cluster-hub.js";
 export { ChatRelay, registerChatRelay, type ChatRelayOptions } from "./cluster-relay.js";
