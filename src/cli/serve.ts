@@ -11,6 +11,7 @@ import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../se
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
+import { sharedState, withRedisClosed } from "./serve-redis.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -39,13 +40,13 @@ export interface ServeOptions {
   chatHistory: number;
   /** Chat sends and joins per user per second (bursts of twice as many); optional: absent is chat's default. */
   chatRate?: number;
-  /** Shared state in Redis (`--redis redis://HOST:PORT`); optional: absent means none. */
-  redis?: string;
   ntpPort?: number;
   /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
   rpcDemo?: boolean;
   /** Longest lifetime of a login token, ms; optional for the same reason as rpcDemo. */
   tokenTtl?: number;
+  /** `--redis URL`: accounts, tokens, throttles and upload leases in this Redis (docs/scale.md). */
+  redis?: string;
   gc: GcMode;
 }
 
@@ -86,10 +87,10 @@ export function registerServe(program: Command): void {
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
     .option("--chat-rate <n>", "chat: sends and joins per user per second, bursts of twice as many (default 20)", integerOption("--chat-rate", 1))
-    .option("--redis <url>", "share state with other nodes in Redis (redis://HOST:PORT): chat rooms now")
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
+    .option("--redis <url>", "keep accounts, login tokens, login throttles, upload leases and chat rooms in this Redis (redis://HOST:PORT), shared by every node")
     .addOption(
       new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
         .choices(["throughput", "incremental"])
@@ -144,12 +145,14 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
   });
   const dataDir = resolve(options.data);
   const deps = { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) };
-  let services = registerServices(server, deps);
-  if (options.chatRate !== undefined || options.redis !== undefined) {
-    const rate = options.chatRate === undefined ? undefined : { rate: options.chatRate, burst: 2 * options.chatRate };
-    services = reconfigureChat(server, services, deps, { rate }, options.redis);
+  const chat = { rate: options.chatRate === undefined ? undefined : { rate: options.chatRate, burst: 2 * options.chatRate } };
+  if (options.redis === undefined) {
+    const services = registerServices(server, deps);
+    return { server, services: options.chatRate === undefined ? services : reconfigureChat(server, services, deps, chat) };
   }
-  return { server, services };
+  const shared = sharedState(options.redis, dataDir, logger);
+  const services = reconfigureChat(server, registerServices(server, { ...deps, ...shared.deps }), deps, chat, shared.redis);
+  return { server, services: withRedisClosed(services, shared.redis) };
 }
 
 /**

@@ -39,6 +39,8 @@ export const ErrorCode = {
   CONNECT: "E_CONNECT",
   /** The peer sent a reply that breaks the protocol. */
   PROTOCOL: "E_PROTOCOL",
+  /** A shared store the request needs (Redis, `wharf serve --redis`) is unreachable; retry later. */
+  UNAVAILABLE: "E_UNAVAILABLE",
 } as const;
 
 /** Error codes of `wharf/sync` (the classes are in src/sync/errors.ts). */

@@ -47,6 +47,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = Object.freeze([
   entry(ErrorCode.CONNECTION_CLOSED, ["client"], "the connection closed before the reply arrived"),
   entry(ErrorCode.CONNECT, ["client"], "the server could not be reached"),
   entry(ErrorCode.PROTOCOL, ["client"], "the peer sent a reply that breaks the protocol"),
+  entry(ErrorCode.UNAVAILABLE, ["server"], "a shared store the request needs (Redis) is unreachable; retry later"),
   // wharf/sync (SyncErrorCode)
   entry(SyncErrorCode.NOT_HELD, ["sync"], "release of a lock that is not held; Condition wait/notify without its lock"),
   entry(SyncErrorCode.NOT_OWNER, ["sync"], "an RLock released by an async context that does not own it"),

@@ -10,7 +10,7 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import { tempDir } from "../helpers/cli.js";
 import { addUsers, cloneUser } from "../helpers/serve-process.js";
 import { chatClient, type Recorder } from "../services/chat/helpers.js";
-import { startRedis, type RedisServer } from "./chat-redis-server.js";
+import { startRedis, type RedisServer } from "../helpers/redis-server.js";
 import { chatCli, startNode, type WharfNode } from "./chat-nodes.js";
 
 const PASSWORD = "pw";
@@ -24,6 +24,21 @@ async function threeNodes(t: TestContext): Promise<WharfNode[]> {
   const nodes = await Promise.all(HOSTS.map((host) => startNode(host, dataDir, ["--redis", redis.url, "--chat-rate", "100000"])));
   t.after(() => Promise.all(nodes.map((node) => node.kill9())));
   return nodes;
+}
+
+/**
+ * Runs a request again while it fails with E_UNAVAILABLE: on this shared 2-core machine a Redis command can
+ * miss its 1 s timeout. Sends keep their clientId, so a retry is never delivered twice (what wharf chat does).
+ */
+async function patiently<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await request();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "E_UNAVAILABLE" || attempt >= 20) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Asserts that a member saw each msgId at most once, in increasing order, and every one of `acked`. */
@@ -50,7 +65,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     const nodes = await threeNodes(t);
     const members: Recorder[] = [];
     for (let i = 0; i < 6; i += 1) members.push(await chatClient(t, nodes[i % 3].url, `m${i}`));
-    for (const m of members) await m.client.join("flood");
+    for (const m of members) await patiently(() => m.client.join("flood"));
     const perSender = 2_500;
     const started = Date.now();
     await Promise.all(
@@ -59,7 +74,8 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
         const lane = async (): Promise<void> => {
           while (next < perSender) {
             const i = next++;
-            await sender.client.send("flood", `s${s}-${i}`);
+            const clientId = sender.client.nextClientId();
+            await patiently(() => sender.client.send("flood", `s${s}-${i}`, clientId));
           }
         };
         await Promise.all(Array.from({ length: 64 }, lane));
@@ -86,16 +102,18 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     reader.end(); // nothing to send: with --follow it prints until SIGTERM
     t.after(() => reader.child.kill("SIGKILL"));
     const writer = await chatClient(t, nodes[1].url, "writer");
-    await writer.client.join("crash");
+    await patiently(() => writer.client.join("crash"));
     const deadline = Date.now() + 30_000;
-    while (!(await writer.client.who("crash")).includes("reader")) {
+    while (!(await patiently(() => writer.client.who("crash"))).includes("reader")) {
       assert.ok(Date.now() < deadline, `reader joined: ${reader.stderr()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const acked: number[] = [];
     const sendSome = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i += 1) {
-        acked.push((await writer.client.send("crash", `c${acked.length}`)).msgId);
+        const clientId = writer.client.nextClientId();
+        const text = `c${acked.length}`;
+        acked.push((await patiently(() => writer.client.send("crash", text, clientId))).msgId);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     };
@@ -114,7 +132,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     const nodes = await threeNodes(t);
     const servers = nodes.map((n) => n.url).join(",");
     const observer = await chatClient(t, nodes[1].url, "m0");
-    await observer.client.join("drain");
+    await patiently(() => observer.client.join("drain"));
     const reader = chatCli(["drain", "--server", servers, "--user", "reader", "--json", "--follow"], PASSWORD);
     const writer = chatCli(["drain", "--server", servers, "--user", "writer", "--json"], PASSWORD);
     reader.end();
@@ -124,7 +142,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const who = await observer.client.who("drain");
+      const who = await patiently(() => observer.client.who("drain"));
       if (who.includes("reader") && who.includes("writer")) break;
       assert.ok(Date.now() < deadline, "both clients joined");
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -154,7 +172,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     const nodes = await threeNodes(t);
     const members: Recorder[] = [];
     for (let i = 0; i < 3; i += 1) members.push(await chatClient(t, nodes[i].url, `m${i}`));
-    for (const m of members) await m.client.join("restart");
+    for (const m of members) await patiently(() => m.client.join("restart"));
     const acked: number[] = [];
     let failed = 0;
     let running = true;

@@ -25,4 +25,4 @@ export { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "./pla
 export type { ChatOrigin } from "./origin.js";
 export { SharedChatService, type SharedChatOptions } from "./redis-service.js";
 export { registerChatService } from "./handlers.js";
-export { openChatRedis, type ChatRedisLink } from "./redis-link.js";
+export type { ChatRedisLink } from "./redis-link.js";

@@ -1,7 +1,7 @@
 import type { Server } from "../../server/index.js";
 import { ServiceSet } from "../service.js";
 import { registerChat, registerChatService } from "./handlers.js";
-import { openChatRedis } from "./redis-link.js";
+import type { ChatRedisLink } from "./redis-link.js";
 import { SharedChatService } from "./redis-service.js";
 import type { ChatDeps, ChatOptions } from "./options.js";
 import { ChatClusterHub } from "./cluster-hub.js";
@@ -37,19 +37,13 @@ export function drainChat(services: ServiceSet): number {
 }
 
 /**
- * The services with chat registered again with these options (`wharf serve --chat-rate`, a shared store): the
- * chat service `registerServices` made is closed and replaced, handlers and place in the set.
+ * The services with chat registered again with these options (`wharf serve --chat-rate`), and shared through
+ * Redis when a link is given (`--redis`; the caller closes the link after the services): the chat service
+ * `registerServices` made is closed and replaced, handlers and place in the set.
  */
-export function reconfigureChat(server: Server, services: ServiceSet, deps: ChatDeps, options: ChatOptions, redisUrl?: string): ServiceSet {
+export function reconfigureChat(server: Server, services: ServiceSet, deps: ChatDeps, options: ChatOptions, redis?: ChatRedisLink): ServiceSet {
   const before = services.get("chat") as ChatService | undefined;
   void before?.close();
-  let chat: ChatService;
-  if (redisUrl === undefined) chat = registerChat(server, deps, options);
-  else {
-    const link = openChatRedis(redisUrl, before?.logger ?? (deps.logger as never));
-    const shared = registerChatService(server, new SharedChatService(deps, options, link));
-    const closeShared = shared.close.bind(shared);
-    chat = Object.assign(shared, { close: () => closeShared().finally(() => link.close()) });
-  }
+  const chat = redis === undefined ? registerChat(server, deps, options) : registerChatService(server, new SharedChatService(deps, options, redis));
   return new ServiceSet([...services].map((service) => (service.name === "chat" ? chat : service)));
 }

@@ -117,7 +117,7 @@ export class SharedChatService extends ChatService {
         member.rooms.delete(room);
         room.forget(member);
       }
-      throw storeDown(err);
+      throw err;
     } finally {
       room.release(member, floor);
     }
@@ -172,7 +172,7 @@ export class SharedChatService extends ChatService {
     const room = this.#shared.get(name)?.room;
     if (room === undefined || !room.members.has(member)) throw new WharfError(ChatErrorCode.NOT_IN_ROOM, `join ${name} before sending to it`);
     this.limit(ids.rateKey);
-    if (!this.redis.ready) throw storeDown(new Error("redis is not connected"));
+    await this.#whenReady();
     const keys = ["seq", "log", "cids", "cidq"].map((part) => this.#key(name, part));
     const args = [member.name, ids.dedupKey, ids.retryId, text, Math.max(1, this.history), this.#key(name, "ev"), extra === undefined ? "" : JSON.stringify(extra), this.#dedupPerRoom];
     const [fresh, msgId, ts] = await guard(this.#scripts.send(keys, args));
@@ -206,10 +206,10 @@ export class SharedChatService extends ChatService {
   #open(name: string): Promise<SharedRoom> {
     const existing = this.#shared.get(name);
     if (existing !== undefined) return existing.ready;
-    if (!this.redis.ready) return Promise.reject(storeDown(new Error("redis is not connected")));
     const room = new SharedRoom(name, (after) => this.#range(name, after), (err) => this.logger.debug({ err, room: name }, "chat catch-up failed; retried"));
     const channel = this.#key(name, "ev");
     const ready = (async () => {
+      await this.#whenReady();
       this.#byChannel.set(channel, room);
       await withTimeout(this.#sub.subscribe(channel), 2_000);
       const seq = await guard(this.redis.client.get(this.#key(name, "seq")));
@@ -270,7 +270,7 @@ export class SharedChatService extends ChatService {
 
   async #direct(member: Member, to: string, text: string, rateKey: string, extra?: Record<string, unknown>): Promise<SendResult> {
     this.limit(rateKey);
-    if (!this.redis.ready) throw storeDown(new Error("redis is not connected"));
+    await this.#whenReady();
     const keys = [`${this.#prefix}online:{${to}}`, `${this.#prefix}inbox:{${to}}`];
     const [ok, msgId, ts] = await guard(this.#scripts.direct(keys, [to, member.name, text, extra === undefined ? "" : JSON.stringify(extra), this.#directChannel()]));
     if (Number(ok) === 0) throw new WharfError(ChatErrorCode.USER_OFFLINE, `${to} has no chat client connected`);
@@ -306,6 +306,26 @@ export class SharedChatService extends ChatService {
     }
   }
 
+  /**
+   * Resolves at once while Redis is reachable; otherwise waits a moment for it (a node that just started, a
+   * reconnection under way) and then fails with `E_UNAVAILABLE`: requests never pile up behind a Redis that is down.
+   */
+  #whenReady(): Promise<void> {
+    if (this.redis.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stop();
+        reject(storeDown(new Error("redis is not connected")));
+      }, READY_GRACE_MS);
+      const stop = this.redis.onReadyChange((ready) => {
+        if (!ready) return;
+        clearTimeout(timer);
+        stop();
+        resolve();
+      });
+    });
+  }
+
   #key(room: string, part: string): string {
     return `${this.#prefix}{${room}}:${part}`;
   }
@@ -314,6 +334,9 @@ export class SharedChatService extends ChatService {
     return `${this.#prefix}direct`;
   }
 }
+
+/** How long a request waits for a Redis that is not connected before it fails with E_UNAVAILABLE. */
+const READY_GRACE_MS = 750;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -6,17 +6,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { AccountStore, registerAuth } from "../../../src/services/accounts/index.js";
-import { SharedChatService, openChatRedis, registerChatService, type PresenceEvent } from "../../../src/services/chat/index.js";
+import { SharedChatService, registerChatService, type PresenceEvent } from "../../../src/services/chat/index.js";
+import { openRedis } from "../../../src/services/shared/redis.js";
 import { tempDir } from "../../helpers/cli.js";
 import { startServer } from "../../helpers/server.js";
-import { startRedis, type RedisServer } from "../../scale/chat-redis-server.js";
+import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 import { chatClient, codeOf, eventually, PASSWORD } from "./helpers.js";
 
 let redis: RedisServer;
 
 /** A node: a server with auth and shared chat on the test's Redis. */
 async function node(t: TestContext, users: string[], dataDir: string, prefix: string): Promise<{ url: string; chat: SharedChatService }> {
-  const link = openChatRedis(redis.url, (await import("pino")).pino({ level: "silent" }));
+  const link = openRedis(redis.url, (await import("pino")).pino({ level: "silent" }));
   const accounts = new AccountStore(dataDir);
   for (const user of users) if ((await accounts.get(user)) === undefined) await accounts.add(user, PASSWORD);
   let chat: SharedChatService | undefined;
