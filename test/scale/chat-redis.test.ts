@@ -41,6 +41,11 @@ async function patiently<T>(request: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A logged-in member on a node (the login reads the account from Redis: patiently too). */
+function member(t: TestContext, url: string, user: string): Promise<Recorder> {
+  return patiently(() => chatClient(t, url, user));
+}
+
 /** Asserts that a member saw each msgId at most once, in increasing order, and every one of `acked`. */
 function assertComplete(ids: number[], acked: number[], who: string): void {
   for (let i = 1; i < ids.length; i += 1) assert.ok(ids[i] > ids[i - 1], `${who}: msgId ${ids[i]} after ${ids[i - 1]} (none twice, in order)`);
@@ -64,7 +69,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
   test("4 senders x 2,500 messages over 3 nodes: every member receives all 10,000 in one order, none twice", async (t) => {
     const nodes = await threeNodes(t);
     const members: Recorder[] = [];
-    for (let i = 0; i < 6; i += 1) members.push(await chatClient(t, nodes[i % 3].url, `m${i}`));
+    for (let i = 0; i < 6; i += 1) members.push(await member(t, nodes[i % 3].url, `m${i}`));
     for (const m of members) await patiently(() => m.client.join("flood"));
     const perSender = 2_500;
     const started = Date.now();
@@ -101,7 +106,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     const reader = chatCli(["crash", "--server", nodes.map((n) => n.url).join(","), "--user", "reader", "--json", "--follow"], PASSWORD);
     reader.end(); // nothing to send: with --follow it prints until SIGTERM
     t.after(() => reader.child.kill("SIGKILL"));
-    const writer = await chatClient(t, nodes[1].url, "writer");
+    const writer = await member(t, nodes[1].url, "writer");
     await patiently(() => writer.client.join("crash"));
     const deadline = Date.now() + 30_000;
     while (!(await patiently(() => writer.client.who("crash"))).includes("reader")) {
@@ -131,7 +136,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
   test("SIGTERM drains a node: its wharf chat clients get chat.reconnect, move, and nothing is lost or doubled", async (t) => {
     const nodes = await threeNodes(t);
     const servers = nodes.map((n) => n.url).join(",");
-    const observer = await chatClient(t, nodes[1].url, "m0");
+    const observer = await member(t, nodes[1].url, "m0");
     await patiently(() => observer.client.join("drain"));
     const reader = chatCli(["drain", "--server", servers, "--user", "reader", "--json", "--follow"], PASSWORD);
     const writer = chatCli(["drain", "--server", servers, "--user", "writer", "--json"], PASSWORD);
@@ -171,7 +176,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
   test("Redis restarted mid-chat (appendonly, appendfsync always): no acknowledged message lost, members carry on", async (t) => {
     const nodes = await threeNodes(t);
     const members: Recorder[] = [];
-    for (let i = 0; i < 3; i += 1) members.push(await chatClient(t, nodes[i].url, `m${i}`));
+    for (let i = 0; i < 3; i += 1) members.push(await member(t, nodes[i].url, `m${i}`));
     for (const m of members) await patiently(() => m.client.join("restart"));
     const acked: number[] = [];
     let failed = 0;

@@ -129,4 +129,18 @@ describe("chat with wharf serve --workers 3 (no redis): one system", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   });
+
+  test("SIGTERM: every chat member, on every worker, is told to reconnect (chat.reconnect) before its connection closes", async () => {
+    const members = await Promise.all(USERS.map((user) => member(user)));
+    assertSpread(members, 3);
+    for (const m of members) await m.client.join("bye");
+    const told = members.map((m) => new Promise<{ reason: string }>((resolve) => m.client.once("reconnect", resolve)));
+    const closed = members.map((m) => new Promise<void>((resolve) => m.client.conn.once("close", () => resolve())));
+    serve.child.kill("SIGTERM");
+    const reasons = await Promise.all(told);
+    assert.deepEqual(reasons.map((r) => r.reason), USERS.map(() => "draining"));
+    await Promise.all(closed);
+    await new Promise<void>((resolve) => (serve.child.exitCode !== null ? resolve() : serve.child.once("exit", () => resolve())));
+    assert.equal(serve.child.exitCode, 0, serve.stderr());
+  });
 });
