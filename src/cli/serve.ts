@@ -8,6 +8,7 @@ import { TrustedProxies } from "../server/proxy-accept.js";
 import { AccountStore, FileTokenStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
+import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../services/chat/index.js";
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
@@ -16,6 +17,9 @@ import type { HttpGateway } from "../gateway/index.js";
 import { observeNode, type NodeObservability } from "./serve-observe.js";
 import { serveClusterMetrics } from "../gateway/cluster-metrics.js";
 import type { ProxyProtocolOptions } from "../server/proxy-accept.js";
+import { sharedState, withRedisClosed } from "./serve-redis.js";
+import { instrumentRedis } from "../services/shared/redis-instrument.js";
+import type { RedisLink } from "../services/shared/redis.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -53,11 +57,15 @@ export interface ServeOptions {
   execMaxOutput: number;
   execMaxConcurrent: number;
   chatHistory: number;
+  /** Chat sends and joins per user per second (bursts of twice as many); optional: absent is chat's default. */
+  chatRate?: number;
   ntpPort?: number;
   /** Optional so that callers of buildServer() written before the flag still compile; absent means off. */
   rpcDemo?: boolean;
   /** Longest lifetime of a login token, ms; optional for the same reason as rpcDemo. */
   tokenTtl?: number;
+  /** `--redis URL`: accounts, tokens, throttles and upload leases in this Redis (docs/scale.md). */
+  redis?: string;
   gc: GcMode;
 }
 
@@ -103,9 +111,11 @@ export function registerServe(program: Command): void {
     .addOption(new Option("--exec-max-output <size>", "exec: most output bytes of one command").argParser(parseSize).default(DEFAULT_SERVICE_CONFIG.execMaxOutput, "1G"))
     .option("--exec-max-concurrent <n>", "exec: most commands one user runs at once", integerOption("--exec-max-concurrent", 1), DEFAULT_SERVICE_CONFIG.execMaxConcurrent)
     .option("--chat-history <n>", "chat: messages kept per room", integerOption("--chat-history", 0), DEFAULT_SERVICE_CONFIG.chatHistory)
+    .option("--chat-rate <n>", "chat: sends and joins per user per second, bursts of twice as many (default 20)", integerOption("--chat-rate", 1))
     .option("--ntp-port <port>", "time: also answer SNTP (RFC 4330) on this UDP port", integerOption("--ntp-port", 0, 65535))
     .addOption(new Option("--token-ttl <duration>", "accounts: longest lifetime of a login token (wharf login), e.g. 30d, 12h").argParser(durationOption("--token-ttl")).default(DEFAULT_SERVICE_CONFIG.tokenTtl, asDuration(DEFAULT_SERVICE_CONFIG.tokenTtl!)))
     .option("--rpc-demo", "rpc: also offer the demo methods math.add, echo and demo.count", false)
+    .option("--redis <url>", "keep accounts, login tokens, login throttles, upload leases and chat rooms in this Redis (redis://HOST:PORT), shared by every node")
     .addOption(
       new Option("--gc <mode>", "V8 old-generation collection: throughput (one pause when needed) or incremental (V8's default)")
         .choices(["throughput", "incremental"])
@@ -125,8 +135,8 @@ async function serve(options: ServeOptions): Promise<void> {
   logForgottenRejections(logger);
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
   if (cluster.isWorker) return serveWorker(options, logger);
-  const { server, services } = buildServerWithServices(options, logger);
-  const node = observeNode(server, "single");
+  const { server, services, redis } = buildServerWithServices(options, logger);
+  const node = observeNode(server, "single", redis);
   const ntp = await listenNtp(options, logger);
   const streams = await listenStreams(server, options);
   const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
@@ -154,7 +164,7 @@ export function buildServer(options: ServeOptions, logger: Logger): Server {
 }
 
 /** {@link buildServer}, with the services it registered: close them once the server has closed. */
-export function buildServerWithServices(options: ServeOptions, logger: Logger): { server: Server; services: ServiceSet } {
+export function buildServerWithServices(options: ServeOptions, logger: Logger): { server: Server; services: ServiceSet; redis: RedisLink | null } {
   const server = new Server({
     logger,
     proxyProtocol: proxyProtocolOf(options),
@@ -164,8 +174,16 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
     maxBodySize: options.maxBodySize,
   });
   const dataDir = resolve(options.data);
-  const services = registerServices(server, { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) });
-  return { server, services };
+  const deps = { dataDir, accounts: new AccountStore(dataDir), tokens: new FileTokenStore(dataDir), logger, config: serviceConfig(options) };
+  const chat = { rate: options.chatRate === undefined ? undefined : { rate: options.chatRate, burst: 2 * options.chatRate } };
+  if (options.redis === undefined) {
+    const services = registerServices(server, deps);
+    return { server, services: options.chatRate === undefined ? services : reconfigureChat(server, services, deps, chat), redis: null };
+  }
+  const shared = sharedState(options.redis, dataDir, logger);
+  instrumentRedis(shared.redis.client); // Redis round trips and errors on /metrics
+  const services = reconfigureChat(server, registerServices(server, { ...deps, ...shared.deps }), deps, chat, shared.redis);
+  return { server, services: withRedisClosed(services, shared.redis), redis: shared.redis };
 }
 
 /**
@@ -173,8 +191,9 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
  * shutdown timeout), then every service, awaited, so that nothing they hold outlives the process: chat history
  * written, upload locks released, commands killed. Nothing relies on the process's `exit` event for this.
  */
-async function stopServing(server: Server, services: ServiceSet, options: ServeOptions, gateways: HttpGateway[] = []): Promise<void> {
-  await Promise.all([stopHttp(gateways), server.close({ timeout: options.shutdownTimeout })]);
+async function stopServing(server: Server, services: ServiceSet, options: ServeOptions, gateways: HttpGateway[] = [], before: Promise<unknown>[] = []): Promise<void> {
+  drainChat(services);
+  await Promise.all([stopHttp(gateways), server.close({ timeout: options.shutdownTimeout }), ...before]);
   await services.close();
 }
 
@@ -200,6 +219,11 @@ function checkProxyFlags(options: ServeOptions): void {
   }
 }
 
+/** `--drain-delay`, ms: 2 s behind a balancer (--proxy-protocol) unless given, else none. */
+function drainDelayOf(options: ServeOptions): number {
+  return options.drainDelay ?? (options.proxyProtocol === true ? 2_000 : 0);
+}
+
 function proxyProtocolOf(options: ServeOptions): ProxyProtocolOptions | undefined {
   return options.proxyProtocol === true ? { trusted: options.trustedProxy ?? [] } : undefined;
 }
@@ -211,7 +235,7 @@ function proxyProtocolOf(options: ServeOptions): ProxyProtocolOptions | undefine
  */
 async function drainThenStop(server: Server, services: ServiceSet, options: ServeOptions, gateways: HttpGateway[], node: NodeObservability, logger: Logger): Promise<void> {
   node.readiness.draining = true;
-  const delay = options.drainDelay ?? (options.proxyProtocol === true ? 2_000 : 0);
+  const delay = drainDelayOf(options);
   if (delay > 0) {
     logger.info({ drainDelayMs: delay }, "draining: /readyz says 503; listeners close after the drain delay");
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -322,8 +346,10 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
   let streamAddresses: string[] | null = null;
   let listening = 0;
   serveClusterMetrics();
+  const chatHub = chatHubOf(services);
   const fork = (): void => {
     const worker = cluster.fork();
+    chatHub.attach(worker);
     worker.on("message", (message: ClusterMessage) => {
       if (message.wharf !== "listening") return;
       listening += 1;
@@ -353,15 +379,17 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       return exited;
     });
     // UDP (served here) goes on through the workers' drain delay, as their stream listeners do.
-    const delay = options.drainDelay ?? (options.proxyProtocol === true ? 2_000 : 0);
-    const udp = new Promise((resolve) => setTimeout(resolve, delay)).then(() => closeAll(ntp, stopServing(server, services, options)));
-    await Promise.all([udp, ...exits]);
+    await new Promise((resolve) => setTimeout(resolve, drainDelayOf(options)));
+    // Chat state lives here: its history is written once the workers that relay to it have stopped.
+    await closeAll(ntp, stopServing(server, services, options, [], exits));
   });
 }
 
 async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
-  const { server, services } = buildServerWithServices(options, logger);
-  const node = observeNode(server, "worker");
+  const built = buildServerWithServices(options, logger);
+  const server = built.server;
+  const services = options.redis === undefined ? relayChatToPrimary(server, built.services) : built.services;
+  const node = observeNode(server, "worker", built.redis);
   const streams = await listenStreams(server, options);
   // Workers share the HTTP port as they share the TCP one (the cluster primary hands out connections).
   const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));

@@ -8,6 +8,8 @@
 import type { Logger } from "pino";
 import type { Server } from "../server/index.js";
 import { AccountStore, DEFAULT_TOKEN_TTL, registerAuth, type TokenStore } from "./accounts/index.js";
+import type { LoginGate } from "./accounts/throttle.js";
+import type { NameLocks } from "./files/lock-file.js";
 import { registerFiles } from "./files/index.js";
 import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
@@ -66,6 +68,10 @@ export interface ServiceDeps {
   tokens?: TokenStore;
   logger: Logger;
   config: ServiceConfig;
+  /** A login throttle shared by a cluster (`--redis`); default: one per process. */
+  loginThrottle?: LoginGate;
+  /** Upload name locks shared by a cluster (`--redis`: Redis leases); default: lock files. */
+  nameLocks?: NameLocks;
 }
 
 /**
@@ -84,7 +90,7 @@ export function registerServices(server: Server, deps: ServiceDeps): ServiceSet 
   const rpc = registerRpc(server);
   if (deps.config.rpcDemo) registerDemoMethods(rpc);
   return new ServiceSet([
-    registerAuth(server, deps.accounts, { tokens: deps.tokens, tokenTtl: deps.config.tokenTtl }),
+    registerAuth(server, deps.accounts, { tokens: deps.tokens, tokenTtl: deps.config.tokenTtl, loginThrottle: deps.loginThrottle }),
     registerFiles(server, deps),
     registerTime(server),
     registerChat(server, deps),

@@ -4,7 +4,7 @@ import { WharfError } from "../../wire/index.js";
 import { typesAdded, type Service } from "../service.js";
 import { AccountErrorCode } from "./errors.js";
 import type { Account, AccountStore } from "./store.js";
-import { LoginThrottle, type LoginThrottleOptions } from "./throttle.js";
+import { LoginThrottle, type LoginGate, type LoginThrottleOptions } from "./throttle.js";
 import { DEFAULT_TOKEN_TTL, hashToken, issueToken, type TokenStore } from "./tokens.js";
 
 /** The account a connection logged in as. */
@@ -13,6 +13,8 @@ const SESSION_USER = new SessionKey<Account>("wharf.user");
 /** Options of {@link registerAuth}. */
 export interface AuthOptions {
   throttle?: LoginThrottleOptions;
+  /** A throttle shared by a cluster (`RedisLoginThrottle`); default: a {@link LoginThrottle} of this process with `throttle`. */
+  loginThrottle?: LoginGate;
   /** Where login tokens live; without it, `auth` takes passwords only and issues no tokens. */
   tokens?: TokenStore;
   /** Longest lifetime of an issued token, ms (a client may ask for less). Default 30 days. */
@@ -41,7 +43,7 @@ export interface AuthOptions {
  * ```
  */
 export function registerAuth(server: Server, store: AccountStore, options: AuthOptions = {}): Service {
-  const throttle = new LoginThrottle(options.throttle);
+  const throttle: LoginGate = options.loginThrottle ?? new LoginThrottle(options.throttle);
   const tokens = options.tokens;
   const maxTtl = options.tokenTtl ?? DEFAULT_TOKEN_TTL;
   if (!Number.isSafeInteger(maxTtl) || maxTtl <= 0) throw new RangeError("options.tokenTtl must be a positive integer of milliseconds");
@@ -60,7 +62,7 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
       const name = byToken ? "(token)" : (user as string);
       const account = await throttle.attempt(address, name, async () => {
         if (ctx.aborted) throw ctx.signal.reason; // the connection went away while it queued: no need to check
-        const wait = throttle.waitFor(address, name);
+        const wait = await throttle.waitFor(address, name);
         if (wait > 0) {
           throw new WharfError(AccountErrorCode.AUTH_THROTTLED, `too many failed logins from this address: retry in ${Math.ceil(wait / 1000)} s`, {
             data: { retryAfterMs: wait },
@@ -68,11 +70,11 @@ export function registerAuth(server: Server, store: AccountStore, options: AuthO
         }
         const found = byToken ? await accountOfToken(store, tokens!, token) : await store.verify(name, password as string);
         if (found === null) {
-          throttle.failed(address, name);
+          await throttle.failed(address, name);
           ctx.logger.warn({ user: name.slice(0, 64), peer: address }, "failed login"); // a name may be 64 KiB long
           throw new WharfError(AccountErrorCode.AUTH, byToken ? "the token is unknown, expired or revoked: log in again (wharf login)" : "wrong user name or password");
         }
-        throttle.succeeded(address, name);
+        await throttle.succeeded(address, name);
         return found;
       });
       ctx.session.set(SESSION_USER, account);

@@ -22,6 +22,17 @@ export interface LoginThrottleOptions {
   maxKeys?: number;
 }
 
+/**
+ * What `auth` asks of a login throttle: {@link LoginThrottle} counts in this process, `RedisLoginThrottle`
+ * (redis-throttle.ts) across a cluster. The shared one answers asynchronously.
+ */
+export interface LoginGate {
+  attempt<T>(address: string, user: string, attempt: () => Promise<T>): Promise<T>;
+  waitFor(address: string, user: string): number | Promise<number>;
+  failed(address: string, user: string): void | Promise<void>;
+  succeeded(address: string, user: string): void | Promise<void>;
+}
+
 interface Entry {
   failures: number;
   blockedUntil: number;
@@ -109,7 +120,7 @@ class Tier {
  * });
  * ```
  */
-export class LoginThrottle {
+export class LoginThrottle implements LoginGate {
   readonly #addresses: Tier;
   readonly #pairs: Tier;
   /** Attempts running and waiting, per address and per address and user pair; an entry goes when both are 0. */

@@ -10,7 +10,7 @@ import { createContentHash, hashFields } from "./hash.js";
 import { hashFileRange, HashingWriter, readChunks } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
-import { endUpload, findUpload, type Upload } from "./upload-handlers.js";
+import { assertLockHeld, endUpload, findUpload, type Upload } from "./upload-handlers.js";
 
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
@@ -25,6 +25,7 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   await userHome(deps, ctx);
   const fields = parseFields(putChunksRequest, header);
   const upload = findUpload(ctx, fields.upload);
+  await upload.lock.confirm?.();
   const basePath = baseOf(upload);
   upload.lastActivity = 0; // chunking the base is the server's own time
   let base: FileHandle | undefined;
@@ -93,6 +94,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
       for await (const chunk of body as AsyncIterable<Buffer>) {
         if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
         if (ctx.aborted) throw ctx.signal.reason;
+        assertLockHeld(upload);
         upload.lastActivity = Date.now();
         await decoder.push(chunk);
       }

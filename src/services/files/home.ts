@@ -5,6 +5,7 @@ import { AccountErrorCode, currentUser, type Account, type AccountStore } from "
 import type { FileLayout } from "./layout.js";
 import type { HashAlgorithm } from "./hash.js";
 import { MetaStore } from "./meta.js";
+import type { NameLocks } from "./lock-file.js";
 import type { OpenUploads } from "./upload-handlers.js";
 
 /** What every files handler works with. */
@@ -18,6 +19,8 @@ export interface FilesDeps {
   stallTimeout: number;
   /** The uploads begun and not ended: the service's close() ends them. */
   openUploads: OpenUploads;
+  /** Where upload name locks come from: lock files, or Redis leases with `--redis`. */
+  locks: NameLocks;
   /** The hash used when a client leaves the choice open, and for files without a record (`wharf serve --hash`). */
   defaultHash: HashAlgorithm;
 }

@@ -2,6 +2,33 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { open, readFile, rm, stat } from "node:fs/promises";
 
+/** A held name lock of an upload: a {@link LockFile}, or a Redis lease (redis-lease.ts). */
+export interface NameLock {
+  /** Gives the lock back (idempotent). */
+  release(): Promise<void>;
+  /**
+   * Set once the lock can no longer be trusted (a lease that expired or was taken over): the upload must stop
+   * writing. Absent or false for a lock file, which cannot be lost while its process lives.
+   */
+  readonly lost?: boolean;
+  /** Rejects unless the lock is still this holder's (a lease checks its fencing token); a lock file resolves. */
+  confirm?(): Promise<void>;
+}
+
+/** Where the name locks of uploads come from: lock files (the default), or Redis leases (`wharf serve --redis`). */
+export interface NameLocks {
+  /** Takes the lock of `path` (the partial's `.lock` path), or resolves null when a live holder has it. */
+  acquire(path: string, staleAfter: number): Promise<NameLock | null>;
+  /** True when nothing holds the lock of `path`. */
+  isFree(path: string, staleAfter: number): Promise<boolean>;
+}
+
+/** Name locks as lock files beside the partials: one machine (or one folder) at a time. */
+export const fileNameLocks: NameLocks = {
+  acquire: (path, staleAfter) => LockFile.acquire(path, staleAfter),
+  isFree: (path, staleAfter) => LockFile.isFree(path, staleAfter),
+};
+
 interface LockRecord {
   pid: number;
   host: string;
@@ -24,7 +51,7 @@ const held = new Map<string, string>();
  * try { ... } finally { await lock.release(); }
  * ```
  */
-export class LockFile {
+export class LockFile implements NameLock {
   readonly path: string;
   readonly #token: string;
   #released = false;

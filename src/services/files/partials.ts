@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { writeAtomically } from "../shared/atomic-write.js";
 import type { FileLayout, PartialPaths } from "./layout.js";
-import { LockFile } from "./lock-file.js";
+import { fileNameLocks, type NameLocks } from "./lock-file.js";
 
 /** What a partial upload's bytes belong to: the resume key is path + fileSize + stamp. */
 export interface PartialInfo {
@@ -56,7 +56,7 @@ export async function removePartial(paths: PartialPaths): Promise<void> {
  * Deletes partial uploads of every home that nobody has written to for `ttl` ms and that no live upload holds.
  * Resolves how many were removed.
  */
-export async function sweepPartials(layout: FileLayout, ttl: number, logger: Logger): Promise<number> {
+export async function sweepPartials(layout: FileLayout, ttl: number, logger: Logger, locks: NameLocks = fileNameLocks): Promise<number> {
   let removed = 0;
   const now = Date.now();
   for (const user of await readdir(layout.homesDir).catch(() => [] as string[])) {
@@ -68,8 +68,8 @@ export async function sweepPartials(layout: FileLayout, ttl: number, logger: Log
       const paths: PartialPaths = { data: `${base}.part`, info: `${base}.json`, lock: `${base}.lock` };
       const touched = await newestMtime([paths.data, paths.info]);
       if (touched === null || now - touched < ttl) continue;
-      if (!(await LockFile.isFree(paths.lock, ttl))) continue;
-      const lock = await LockFile.acquire(paths.lock, ttl);
+      if (!(await locks.isFree(paths.lock, ttl))) continue;
+      const lock = await locks.acquire(paths.lock, ttl).catch(() => null);
       if (lock === null) continue;
       try {
         if ((await newestMtime([paths.data, paths.info])) !== touched) continue; // an upload came back meanwhile

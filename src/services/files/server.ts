@@ -10,6 +10,7 @@ import { defaultAlgorithm, setHashFallbackReporter, type HashAlgorithm } from ".
 import { FileLayout } from "./layout.js";
 import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
+import { fileNameLocks, type NameLocks } from "./lock-file.js";
 import { listPath, makeDirectory, movePath, removePath, statPath } from "./tree-handlers.js";
 import { abortUpload, beginUpload, commitUpload, endOpenUploads, receiveUpload, type OpenUploads } from "./upload-handlers.js";
 
@@ -43,6 +44,8 @@ export interface FilesDeps {
    * BLAKE3 cannot load).
    */
   config?: { partialTtl?: number; hash?: HashAlgorithm };
+  /** Upload name locks; default lock files beside the partials (`wharf serve --redis`: Redis leases). */
+  nameLocks?: NameLocks;
 }
 
 /** Options of {@link registerFiles}. */
@@ -84,7 +87,8 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
   const wanted = deps.config?.hash ?? defaultAlgorithm();
   if (wanted !== "blake3" && wanted !== "sha256") throw new RangeError("deps.config.hash must be blake3 or sha256");
   const defaultHash = wanted === "blake3" ? defaultAlgorithm() : "sha256";
-  const files: HandlerDeps = { layout, accounts: deps.accounts, logger, partialTtl, stallTimeout, openUploads, defaultHash };
+  const locks = deps.nameLocks ?? fileNameLocks;
+  const files: HandlerDeps = { layout, accounts: deps.accounts, logger, partialTtl, stallTimeout, openUploads, defaultHash, locks };
   const types = typesAdded(server, () => {
     server.handle(FileRequest.STAT, (header, _body, ctx) => statPath(files, header, ctx));
     server.handle(FileRequest.LIST, (header, _body, ctx) => listPath(files, header, ctx));
@@ -103,7 +107,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
   // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = (): Promise<number> => {
-    const run = sweepPartials(layout, partialTtl, logger);
+    const run = sweepPartials(layout, partialTtl, logger, locks);
     sweeping = run.catch(() => {});
     return run;
   };

@@ -12,7 +12,7 @@ import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, 
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import type { PartialPaths } from "./layout.js";
-import { LockFile } from "./lock-file.js";
+import type { NameLock } from "./lock-file.js";
 import { parseFields, putAbortRequest, putBeginRequest, putCommitRequest, putDataRequest } from "./messages.js";
 import type { MetaStore } from "./meta.js";
 import { preparePartial, removePartial } from "./partials.js";
@@ -30,7 +30,8 @@ export interface Upload {
   /** Bytes in the partial file. */
   offset: number;
   mtime: number | undefined;
-  lock: LockFile;
+  /** The name lock: a lock file, or a Redis lease that may be `lost` (then no byte more may be written). */
+  lock: NameLock;
   /** The content hash of this upload, chosen at begin from what the client offered. */
   algorithm: HashAlgorithm;
   /** The hash (hex) of all the partial's bytes, once the last one is written. */
@@ -88,6 +89,13 @@ export function findUpload(ctx: RequestContext, token: string): Upload {
   }
   if (upload.sending) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: its bytes are being sent`);
   return upload;
+}
+
+/** Throws once the upload's lock is lost (a Redis lease that expired or was taken over): no byte more may land. */
+export function assertLockHeld(upload: Upload): void {
+  if (upload.lock.lost === true) {
+    throw new WharfError(FileErrorCode.BUSY, `${upload.rel}: this upload lost its lease on the name (another node may hold it now); put again`, { data: { path: upload.rel } });
+  }
 }
 
 export function endUpload(upload: Upload): Promise<void> {
@@ -148,7 +156,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const target = await resolveInHome(realHome, rel, { followFinal: true });
     if (target.stat?.isDirectory()) throw new WharfError(FileErrorCode.IS_DIR, `${rel}: is a directory`);
     const paths = deps.layout.partialPaths(realHome, rel);
-    const lock = await LockFile.acquire(paths.lock, deps.partialTtl);
+    const lock = await deps.locks.acquire(paths.lock, deps.partialTtl);
     if (lock === null) throw new WharfError(FileErrorCode.BUSY, `${rel}: another upload to this name is in progress`, { data: { path: rel } });
     let offset: number;
     try {
@@ -196,6 +204,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   await userHome(deps, ctx);
   const fields = parseFields(putDataRequest, header);
   const upload = findUpload(ctx, fields.upload);
+  await upload.lock.confirm?.(); // a lease is checked against Redis before the first byte
   const bodySize = fields.size ?? 0;
   if (fields.offset !== upload.offset || upload.offset + bodySize !== upload.fileSize) {
     throw new WharfError(
@@ -219,6 +228,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
       for await (const chunk of body as AsyncIterable<Buffer>) {
         if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
         if (ctx.aborted) throw ctx.signal.reason;
+        assertLockHeld(upload);
         upload.lastActivity = Date.now();
         received += chunk.length;
         await writer.write(chunk);
@@ -269,6 +279,7 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
   }
   upload.lastActivity = 0;
   try {
+    await upload.lock.confirm?.(); // the partial lands only while its lease is still this upload's
     const digest = upload.digest ?? (await hashWholePartial(upload, ctx.signal));
     if (digest !== claimed.hex) {
       await removePartial(upload.paths);
