@@ -30,7 +30,7 @@ interface OutputOptions extends ClientOptions {
   dryRun?: boolean;
   /** False with `--no-delta`: send whole files even onto an older version. */
   delta?: boolean;
-  /** `--retries` of put: reconnect-and-resume attempts after a cut; default 5. */
+  /** `--retries` of put: reconnect-and-resume attempts after a cut; default 8. */
   retries?: number;
 }
 
@@ -363,7 +363,7 @@ export function registerFileVerbs(program: Command): void {
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
       .option("--dry-run", "list what would be sent; send nothing", false)
       .option("--no-delta", "send whole files, even onto an older version on the server")
-      .option("--retries <n>", "when the server drains or goes away, reconnect (through a balancer: to another node) and resume this many times; 0: never", integerOption("--retries", 0, 100), 5)
+      .option("--retries <n>", "when the server drains or goes away, reconnect (through a balancer: to another node) and resume this many times; 0: never", integerOption("--retries", 0, 100), 8)
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 

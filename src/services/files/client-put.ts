@@ -86,7 +86,10 @@ export async function putFile(conn: Connection, local: string, remote: string, o
 
 /** How {@link putFileReconnecting} retries: bounded, with a doubling wait. */
 export interface ReconnectOptions {
-  /** Retries after the first attempt; default 5. */
+  /**
+   * Retries after the first attempt; default 8: with the doubling wait capped at 8 s, about 40 s in all, longer
+   * than a Redis upload lease (15 s) that a killed node leaves behind.
+   */
   retries?: number;
   /** The first wait, ms; it doubles each retry, up to 8,000. Default 500. */
   backoff?: number;
@@ -116,7 +119,7 @@ export const RESUMABLE_PUT_CODES: ReadonlySet<string> = new Set(["E_SHUTTING_DOW
  * ```
  */
 export async function putFileReconnecting(connection: (fresh: boolean) => Promise<Connection>, local: string, remote: string, options: PutOptions & ReconnectOptions = {}): Promise<TransferResult> {
-  const retries = options.retries ?? 5;
+  const retries = options.retries ?? 8;
   const started = performance.now();
   let delay = options.backoff ?? 500;
   for (let attempt = 0; ; attempt += 1) {
