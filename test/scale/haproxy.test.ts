@@ -179,6 +179,7 @@ describe("kill -9 of the node serving a 1 GiB wharf put", { timeout: 600_000 }, 
     await serving.exited;
     assert.equal(serving.alive(), false);
     const run = await putting;
+    t.diagnostic(`wharf put said: ${run.stderr.trim()}`);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /reconnecting in .* to resume \(retry 1 of 8\)/);
     const [result] = jsonLines(run.stdout);
