@@ -15,6 +15,7 @@ import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
+import { OrderedPool } from "./ordered-pool.js";
 import { integerOption } from "./parse.js";
 import { formatDuration, formatRate } from "./units.js";
 import { tuneForThroughput } from "./process-tuning.js";
@@ -38,10 +39,65 @@ interface OutputOptions extends ClientOptions {
 interface TreeRun {
   other: Map<string, FileEntry>;
   tally: TreeTally;
+  /** The tree's transfers, several at a time, printed in walk order. */
+  pool: OrderedPool;
+}
+
+/** Transfers of one tree in flight at once (pipelined on one connection; see ordered-pool.ts). */
+const TREE_CONCURRENCY = 8;
+/** On a terminal, a file this large is sent alone, with its progress bar; smaller ones go several at a time. */
+const BAR_ALONE_SIZE = 8 * 1024 * 1024;
+
+/**
+ * Runs one transfer of a tree: small files several at a time, a large one alone (on a terminal, with its bar).
+ * `transfer(bar)` does the work and resolves what to print.
+ */
+async function treeTransfer(run: TreeRun, size: number, transfer: (bar: boolean) => Promise<() => void>): Promise<void> {
+  if (size >= BAR_ALONE_SIZE && process.stderr.isTTY) {
+    await run.pool.drain();
+    await run.pool.submit(() => transfer(true));
+    await run.pool.drain();
+    return;
+  }
+  await run.pool.submit(() => transfer(false));
 }
 
 function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
   process.stdout.write(options.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+/**
+ * The connection of `wharf put`, which a put replaces when its server drains or dies: behind a balancer the new
+ * one lands on another node, and the put resumes there by itself (issue 14). Puts of a tree run several at once
+ * on it: when they all fail with it, the first to ask opens the new connection and the others take that one.
+ */
+class PutSession {
+  conn: Connection;
+  files: FilesClient;
+  readonly #options: ClientOptions;
+  #reopening: Promise<Connection> | null = null;
+
+  constructor(options: ClientOptions, conn: Connection) {
+    this.#options = options;
+    this.conn = conn;
+    this.files = new FilesClient(conn);
+  }
+
+  /** The connection to put on: the current one, or (after `failed` failed) a new logged-in one in its place. */
+  async connection(failed: Connection | null): Promise<Connection> {
+    if (failed === null || (failed !== this.conn && !this.conn.closed)) return this.conn;
+    this.#reopening ??= (async () => {
+      this.conn.destroy();
+      try {
+        this.conn = await openSession(this.#options);
+        this.files = new FilesClient(this.conn);
+        return this.conn;
+      } finally {
+        this.#reopening = null;
+      }
+    })();
+    return this.#reopening;
+  }
 }
 
 /** Runs a verb with a logged-in FilesClient and closes the connection after. */
@@ -54,31 +110,6 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
   } finally {
     if (conn.closed) conn.destroy();
     else await conn.close();
-  }
-}
-
-/**
- * The connection of `wharf put`, which a put replaces when its server drains or dies: behind a balancer the new
- * one lands on another node, and the put resumes there by itself (issue 14).
- */
-class PutSession {
-  conn: Connection;
-  files: FilesClient;
-  readonly #options: ClientOptions;
-
-  constructor(options: ClientOptions, conn: Connection) {
-    this.#options = options;
-    this.conn = conn;
-    this.files = new FilesClient(conn);
-  }
-
-  /** The connection, or a new logged-in one in place of the old (`fresh`). */
-  async connection(fresh: boolean): Promise<Connection> {
-    if (!fresh) return this.conn;
-    this.conn.destroy();
-    this.conn = await openSession(this.#options);
-    this.files = new FilesClient(this.conn);
-    return this.conn;
   }
 }
 
@@ -152,10 +183,19 @@ function count(tally: TreeTally | undefined, result: TransferResult): void {
 }
 
 async function putOne(session: PutSession, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
-  if (options.dryRun === true) return wouldSend(options, "put", shown, remote, (await stat(local)).size, tally);
-  const bar = progressBar(`put ${basename(shown)}`);
+  (await putTransfer(session, options, local, remote, tally, shown, true))();
+}
+
+/** Puts one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
+async function putTransfer(session: PutSession, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean): Promise<() => void> {
+  if (options.dryRun === true) {
+    const size = (await stat(local)).size;
+    return () => wouldSend(options, "put", shown, remote, size, tally);
+  }
+  const bar = withBar ? progressBar(`put ${basename(shown)}`) : null;
   try {
-    const result = await putFileReconnecting((fresh) => session.connection(fresh), local, remote, {
+    let used: Connection | null = null;
+    const result = await putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {
       onProgress: bar?.onProgress,
       hash: options.hash,
       delta: options.delta === false ? false : undefined,
@@ -166,21 +206,33 @@ async function putOne(session: PutSession, options: OutputOptions, local: string
       },
     });
     bar?.stop();
-    count(tally, result);
-    report(options, "put", shown, result);
+    return () => {
+      count(tally, result);
+      report(options, "put", shown, result);
+    };
   } finally {
     bar?.stop();
   }
 }
 
 async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string, tally?: TreeTally, size?: number): Promise<void> {
-  if (options.dryRun === true) return wouldSend(options, "get", local, remote, size ?? (await files.stat(remote)).size, tally);
-  const bar = progressBar(`get ${posix.basename(remote)}`);
+  (await getTransfer(files, options, remote, local, tally, size, true))();
+}
+
+/** Gets one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
+async function getTransfer(files: FilesClient, options: OutputOptions, remote: string, local: string, tally: TreeTally | undefined, size: number | undefined, withBar: boolean): Promise<() => void> {
+  if (options.dryRun === true) {
+    const known = size ?? (await files.stat(remote)).size;
+    return () => wouldSend(options, "get", local, remote, known, tally);
+  }
+  const bar = withBar ? progressBar(`get ${posix.basename(remote)}`) : null;
   try {
     const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
     bar?.stop();
-    count(tally, result);
-    report(options, "get", local, result);
+    return () => {
+      count(tally, result);
+      report(options, "get", local, result);
+    };
   } finally {
     bar?.stop();
   }
@@ -196,8 +248,10 @@ async function putTree(session: PutSession, options: OutputOptions, localDir: st
     const to = joinRemote(remote, name);
     if (info.isDirectory()) await putTree(session, options, path, to, run);
     else if (!info.isFile()) process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
-    else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) skip(run.tally, info.size);
-    else await putOne(session, options, path, to, run.tally);
+    else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) {
+      // Printed nothing, but counted in walk order with the transfers around it.
+      await run.pool.submit(async () => () => skip(run.tally, info.size));
+    } else await treeTransfer(run, info.size, (bar) => putTransfer(session, options, path, to, run.tally, path, bar));
   }
 }
 
@@ -260,8 +314,12 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
       let remote = remoteArg ?? name;
       if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
       if (kind === "dir") {
-        const run: TreeRun = { other: await remoteTree(session.files, normalizeRemote(remote), options), tally: newTally() };
-        await putTree(session, options, localArg, normalizeRemote(remote), run);
+        const run: TreeRun = { other: await remoteTree(session.files, normalizeRemote(remote), options), tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
+        try {
+          await putTree(session, options, localArg, normalizeRemote(remote), run);
+        } finally {
+          await run.pool.drain(); // transfers started before a failure finish (and print) before it is reported
+        }
         summarize(options, "put", run.tally);
       } else await putOne(session, options, localArg, remote);
     }
@@ -316,16 +374,11 @@ async function get(remote: string, localArg: string | undefined, options: Output
       if ((await localKind(dirname(resolve(local)))) !== "dir") throw new CliError(CliErrorCode.NOT_FOUND, `${local}: no such local folder ${dirname(resolve(local))}`);
       if (options.dryRun !== true && (await localKind(local)) !== "dir") await mkdir(local);
       const tally = newTally();
-      for (const child of await files.list(entry.path, { recursive: true, hash: options.checksum === true })) {
-        const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));
-        if (child.type === "dir") {
-          if (options.dryRun !== true) await mkdir(target, { recursive: true });
-          continue;
-        }
-        const mine = await stat(target).catch(() => null);
-        const here = mine?.isFile() === true ? { path: target, size: mine.size, mtimeMs: mine.mtimeMs } : null;
-        if (here !== null && (await upToDate(here, child, options))) skip(tally, child.size);
-        else await getOne(files, options, child.path, target, tally, child.size);
+      const run: TreeRun = { other: new Map(), tally, pool: new OrderedPool(TREE_CONCURRENCY) };
+      try {
+        await getTree(files, options, entry, local, run);
+      } finally {
+        await run.pool.drain();
       }
       summarize(options, "get", tally);
       return;
@@ -333,6 +386,22 @@ async function get(remote: string, localArg: string | undefined, options: Output
     if (localArg !== undefined && (localArg.endsWith("/") || (await localKind(localArg)) === "dir")) local = join(localArg, name);
     await getOne(files, options, entry.path, local, undefined, entry.size);
   });
+}
+
+/** Gets a remote folder's files into `local` (made already), several at a time, printed in listing order. */
+async function getTree(files: FilesClient, options: OutputOptions, entry: FileEntry, local: string, run: TreeRun): Promise<void> {
+  const tally = run.tally;
+  for (const child of await files.list(entry.path, { recursive: true, hash: options.checksum === true })) {
+    const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));
+    if (child.type === "dir") {
+      if (options.dryRun !== true) await mkdir(target, { recursive: true });
+      continue;
+    }
+    const mine = await stat(target).catch(() => null);
+    const here = mine?.isFile() === true ? { path: target, size: mine.size, mtimeMs: mine.mtimeMs } : null;
+    if (here !== null && (await upToDate(here, child, options))) await run.pool.submit(async () => () => skip(tally, child.size));
+    else await treeTransfer(run, child.size, (bar) => getTransfer(files, options, child.path, target, tally, child.size, bar));
+  }
 }
 
 function formatTime(ms: number): string {

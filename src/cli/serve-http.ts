@@ -1,9 +1,16 @@
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { downloadRoute } from "../gateway/download-route.js";
 import { HttpGateway } from "../gateway/index.js";
 import { registerHealthRoutes, type HealthRoutesOptions } from "../gateway/health-routes.js";
 import type { ProxyProtocolOptions } from "../server/proxy-accept.js";
+import { staticRoute } from "../gateway/static-route.js";
 import type { Server } from "../server/index.js";
+import type { FilesService } from "../services/files/index.js";
 import type { ServiceSet } from "../services/index.js";
+
+/** The built web app: dist/web, beside dist/src where this module runs from. */
+const WEB_APP_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
 
 /** What `wharf serve` needs to start its HTTP side. */
 export interface HttpServeOptions {
@@ -24,7 +31,7 @@ export interface HttpServeOptions {
  */
 export async function startHttp(
   server: Server,
-  _services: ServiceSet,
+  services: ServiceSet,
   options: HttpServeOptions,
   logger: Logger,
   tls: { cert: Buffer; key: Buffer } | undefined,
@@ -36,6 +43,9 @@ export async function startHttp(
     const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls, proxyProtocol: options.proxyProtocol });
     // Routes of the services go here, one line each.
     if (options.health !== undefined) registerHealthRoutes(gateway, options.health);
+    const files = services.get("files") as FilesService | undefined;
+    if (files !== undefined) gateway.route("/dl/", downloadRoute({ dataDir: files.layout.dataDir, logger }));
+    gateway.route("/", staticRoute(WEB_APP_DIR, { logger }));
     urls.push(await gateway.listen({ host, port: options.httpPort }));
     gateways.push(gateway);
   }

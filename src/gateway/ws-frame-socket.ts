@@ -2,6 +2,7 @@ import { Duplex } from "node:stream";
 import type { WebSocket, RawData } from "ws";
 import { ErrorCode, ProtocolError } from "../wire/index.js";
 import { errorFrame } from "../server/reply.js";
+import { TickCork } from "../server/tick-cork.js";
 import { checkOneFrame } from "./frame-boundaries.js";
 import { OutboundFrames } from "./outbound-frames.js";
 
@@ -29,11 +30,20 @@ export class WsFrameSocket extends Duplex {
   #failure: { error: ProtocolError; closeCode: number } | null = null;
   #bytesRead = 0;
   #bytesWritten = 0;
+  /**
+   * Holds the WebSocket's TCP socket corked until the tick ends: ws writes each message with a syscall of its
+   * own, and the replies to the many messages one TCP read brings would each cost one. Corked, they leave in one
+   * writev, as replies do on TCP.
+   */
+  #tcpCork: TickCork | null;
 
   constructor(ws: WebSocket, maxHeaderSize: number) {
     super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
     this.ws = ws;
     this.#maxHeaderSize = maxHeaderSize;
+    // ws keeps its socket in `_socket` (not typed, but stable across ws 7 and 8: permessage-deflate uses it too).
+    const tcp = (ws as unknown as { _socket?: Duplex })._socket;
+    this.#tcpCork = tcp === undefined ? null : new TickCork(tcp);
     ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on("close", () => this.destroy());
     ws.on("error", (err) => this.destroy(err));
@@ -95,6 +105,7 @@ export class WsFrameSocket extends Duplex {
       callback();
       return;
     }
+    this.#tcpCork?.cork();
     for (let i = 0; i < pieces.length; i += 1) {
       const { data, fin } = pieces[i];
       this.#bytesWritten += data.length;

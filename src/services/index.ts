@@ -15,6 +15,7 @@ import { registerChat } from "./chat/index.js";
 import { registerTime } from "./time/index.js";
 import { registerExec } from "./exec/index.js";
 import { registerDemoMethods, registerRpc } from "./rpc/index.js";
+import { registerStats } from "./stats/index.js";
 import { ServiceSet } from "./service.js";
 
 export { ServiceSet, typesAdded, type Service } from "./service.js";
@@ -96,5 +97,6 @@ export function registerServices(server: Server, deps: ServiceDeps): ServiceSet 
     registerChat(server, deps),
     registerExec(server, deps),
     rpc,
+    registerStats(server),
   ]);
 }

@@ -108,7 +108,7 @@ describe("documented TypeScript examples", () => {
     assert.equal(guides.files.length, 1);
     assert.equal(guides.exec.length, 1);
     assert.equal(guides.chat.length, 1);
-    assert.equal(guides.server.length, 1);
+    assert.equal(guides.server.length, 2, "server.md: the server, the HTTP gateway");
     assert.equal(guides.client.length, 1);
     assert.equal(guides.rpc.length, 3, "rpc.md: the server, the pool method and the client");
   });
@@ -161,6 +161,12 @@ describe("documented TypeScript examples", () => {
     assert.equal(code, 0, stderr);
     assert.match(stderr, /grep: README\.md: No such file or directory/);
     assert.equal(stdout, "2\n");
+  });
+
+  test("server.md's gateway example listens for HTTP and WebSockets, then closes and exits", async () => {
+    const { code, stdout, stderr } = await runNode("server-1");
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^http:\/\/127\.0\.0\.1:\d+\/ws speaks wharf frames; http:\/\/127\.0\.0\.1:\d+\/healthz answers ok\n$/);
   });
 
   test("server.md's example serves buffered, failing and streamed replies over TCP and UDP, then closes", async () => {

@@ -47,7 +47,7 @@ describe("the service contract", () => {
       services = registerServices(s, { dataDir, accounts, logger: silent, config: DEFAULT_SERVICE_CONFIG });
     });
     t.after(() => services.close());
-    assert.deepEqual([...services].map((s) => s.name).sort(), ["auth", "chat", "exec", "files", "rpc", "time"]);
+    assert.deepEqual([...services].map((s) => s.name).sort(), ["auth", "chat", "exec", "files", "rpc", "stats", "time"]);
     const listed = [...services].flatMap((s) => [...s.types]).sort();
     const builtIn = new Set(new Server().requestTypes()); // ping: the server's own
     assert.deepEqual(listed, server.requestTypes().filter((type) => !builtIn.has(type)), "no type missing, none listed twice");

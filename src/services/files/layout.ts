@@ -28,6 +28,12 @@ export interface PartialPaths {
 export class FileLayout {
   readonly dataDir: string;
   readonly homesDir: string;
+  /**
+   * Homes known to exist, with when that was checked: every files request needs its home, and checking it
+   * (two mkdir and a realpath, three trips to libuv's thread pool) cost more than small requests themselves.
+   * A home removed behind the server's back is made again within HOME_RECHECK_MS.
+   */
+  #homes = new Map<string, { realHome: string; checkedAt: number }>();
 
   constructor(dataDir: string) {
     this.dataDir = dataDir;
@@ -41,10 +47,15 @@ export class FileLayout {
 
   /** Creates the home and its service folders if needed; resolves the home's real path. */
   async ensureHome(user: string): Promise<string> {
+    const known = this.#homes.get(user);
+    const now = Date.now();
+    if (known !== undefined && now - known.checkedAt < HOME_RECHECK_MS) return known.realHome;
     const home = this.homeOf(user);
     await mkdir(join(home, RESERVED_NAME, "partials"), { recursive: true, mode: 0o700 });
     await mkdir(join(home, RESERVED_NAME, "meta"), { recursive: true, mode: 0o700 });
-    return realpath(home);
+    const realHome = await realpath(home);
+    this.#homes.set(user, { realHome, checkedAt: now });
+    return realHome;
   }
 
   /** The folder of a home's partial uploads. */
@@ -64,6 +75,9 @@ export class FileLayout {
     return { data: join(dir, `${key}.part`), info: join(dir, `${key}.json`), lock: join(dir, `${key}.lock`) };
   }
 }
+
+/** How long a home checked by ensureHome() is taken to exist without checking again. */
+const HOME_RECHECK_MS = 5_000;
 
 /** The name of a remote path's partial files: fixed length, no path characters. */
 export function partialKey(rel: string): string {

@@ -16,6 +16,8 @@ export const FileRequest = {
   PUT_CHUNKS: "files.put.chunks",
   PUT_DELTA: "files.put.delta",
   GET: "files.get",
+  /** A short-lived HTTP download link for one file (issue 13). */
+  LINK: "files.link",
 } as const;
 
 /** One file or directory as `files.stat` and `files.list` describe it. */

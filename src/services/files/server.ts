@@ -8,6 +8,7 @@ import { sendDownload } from "./download-handler.js";
 import type { FilesDeps as HandlerDeps } from "./home.js";
 import { defaultAlgorithm, setHashFallbackReporter, type HashAlgorithm } from "./hash.js";
 import { FileLayout } from "./layout.js";
+import { linkHandler } from "./link-handler.js";
 import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
 import { fileNameLocks, type NameLocks } from "./lock-file.js";
@@ -102,6 +103,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.GET, (header, body, ctx) => sendDownload(files, header, body, ctx));
     server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
     server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });
+    server.handle(FileRequest.LINK, linkHandler(files));
   });
 
   // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.

@@ -8,7 +8,7 @@ import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
 import { filesChannel } from "../shared/channels.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
-import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type HashAlgorithm } from "./hash.js";
+import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import type { PartialPaths } from "./layout.js";
@@ -36,6 +36,11 @@ export interface Upload {
   algorithm: HashAlgorithm;
   /** The hash (hex) of all the partial's bytes, once the last one is written. */
   digest: string | null;
+  /**
+   * After a `files.put.data` that sent a slice (not the whole rest): the running hash of the partial's `offset`
+   * bytes, which the next slice continues, so that a file sent in n slices is hashed once, not n times.
+   */
+  running: ContentHash | null;
   sending: boolean;
   /** The writer of a `files.put.data` in progress. */
   writer: HashingWriter | null;
@@ -179,7 +184,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const token = randomBytes(12).toString("hex");
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
-      algorithm, digest: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+      algorithm, digest: null, running: null, sending: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
       base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
     };
@@ -195,10 +200,13 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
 }
 
 /**
- * `files.put.data {upload, offset}` + a streamed body of the bytes from `offset` to the end: re-hashes the
- * partial's first `offset` bytes from disk, then hashes and appends the body as it arrives, and flushes the file
- * to disk. → `{received, hash, sha256?}` (see {@link hashFields}). On failure (disk full, connection lost) the bytes written so far stay in
- * the partial for a later resume, and the upload ends: the client begins again.
+ * `files.put.data {upload, offset}` + a streamed body of the bytes from `offset` to the end, or of a slice of
+ * them (a browser sends one slice per WebSocket message, issue 13): re-hashes the partial's first `offset` bytes
+ * from disk (unless a slice before left the running hash), then hashes and appends the body as it arrives. The
+ * request that brings the last byte flushes the file to disk and → `{received, hash, sha256?}` (see
+ * {@link hashFields}); a slice before it → `{received, offset}`, the bytes the server now has. On failure (disk
+ * full, connection lost) the bytes written so far stay in the partial for a later resume, and the upload ends:
+ * the client begins again.
  */
 export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -206,10 +214,10 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   const upload = findUpload(ctx, fields.upload);
   await upload.lock.confirm?.(); // a lease is checked against Redis before the first byte
   const bodySize = fields.size ?? 0;
-  if (fields.offset !== upload.offset || upload.offset + bodySize !== upload.fileSize) {
+  if (fields.offset !== upload.offset || upload.offset + bodySize > upload.fileSize) {
     throw new WharfError(
       FileErrorCode.INVALID_PARAMS,
-      `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest from there (got offset ${fields.offset}, ${bodySize} bytes)`,
+      `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; send the rest (or a slice of it) from there (got offset ${fields.offset}, ${bodySize} bytes)`,
     );
   }
   upload.sending = true;
@@ -217,8 +225,12 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   let file;
   try {
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
-    const hash = createContentHash(upload.algorithm);
-    await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    let hash = upload.running;
+    upload.running = null; // taken: a failure below ends the upload
+    if (hash === null) {
+      hash = createContentHash(upload.algorithm);
+      await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    }
     await file.truncate(upload.offset); // bytes past the offset were never acknowledged
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
@@ -244,10 +256,15 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
       else await writer.finish().catch(() => {});
       throw err;
     }
-    await file.sync();
     upload.offset += received;
-    upload.digest = hash.digest();
     upload.lastActivity = Date.now();
+    if (upload.offset < upload.fileSize) {
+      // A slice: the next one continues this hash. The partial is flushed once, with the last slice.
+      upload.running = hash;
+      return { header: { received, offset: upload.offset } };
+    }
+    await file.sync();
+    upload.digest = hash.digest();
     return { header: { received, ...hashFields(upload.algorithm, upload.digest) } };
   } catch (err) {
     await endUpload(upload);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { z } from "zod";
 import { writeAtomically } from "./atomic-write.js";
 
@@ -20,6 +20,13 @@ export class JsonListFile<T> {
   #key: string;
   #what: string;
   #writing: Promise<void> = Promise.resolve();
+  /**
+   * The last list read, with the identity of the file it came from. Every logged-in request re-reads the list
+   * (a removed user must lose access at once), and a stat is one trip to libuv's thread pool where reading is
+   * four (open, fstat, read, close) plus the parse and the validation. Every write replaces the file by rename,
+   * so a change, from this process or another, always shows as another inode.
+   */
+  #cached: { ino: number; size: number; mtimeMs: number; items: T[] } | null = null;
 
   /** `what` names the list in the error a malformed file gets (`... is not a wharf <what>`). */
   constructor(path: string, key: string, item: z.ZodType<T>, what: string) {
@@ -29,8 +36,19 @@ export class JsonListFile<T> {
     this.#schema = z.object({ version: z.literal(1), [key]: z.array(item) });
   }
 
-  /** The list as it is on disk now. */
+  /** The list as it is on disk now. The caller may change what it gets: it is a copy. */
   async read(): Promise<T[]> {
+    let info: { ino: number; size: number; mtimeMs: number };
+    try {
+      info = await stat(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const cached = this.#cached;
+    if (cached !== null && cached.ino === info.ino && cached.size === info.size && cached.mtimeMs === info.mtimeMs) {
+      return structuredClone(cached.items);
+    }
     let text: string;
     try {
       text = await readFile(this.path, "utf8");
@@ -40,7 +58,11 @@ export class JsonListFile<T> {
     }
     const parsed = this.#schema.safeParse(JSON.parse(text));
     if (!parsed.success) throw new Error(`${this.path} is not a wharf ${this.#what}: ${parsed.error.message}`);
-    return parsed.data[this.#key] as T[];
+    const items = parsed.data[this.#key] as T[];
+    // Cached only when the file did not change between the stat and the read (same size; a rename in between
+    // would be caught by the next stat's inode anyway).
+    if (Buffer.byteLength(text) === info.size) this.#cached = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, items: structuredClone(items) };
+    return items;
   }
 
   /** Reads the list, lets `change` edit it in place, writes it back; resolves what `change` returned. */
