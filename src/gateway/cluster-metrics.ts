@@ -11,7 +11,15 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 type Ask = { wharf: "metrics"; requestId: number };
 type Answer = { wharf: "metrics-text"; requestId: number; text?: string; error?: string };
 
-/** In the primary: answers workers' requests for the aggregated text. Call once, before forking. */
+/**
+ * In the primary: answers workers' requests for the aggregated text. Call once, before forking.
+ *
+ * @example
+ * ```ts
+ * if (cluster.isPrimary) serveClusterMetrics();
+ * else registerHealthRoutes(gateway, { readiness, metricsText: workerMetricsText(metrics.registry), metricsContentType: metrics.registry.contentType });
+ * ```
+ */
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();
   cluster.on("message", (worker, message: Ask) => {

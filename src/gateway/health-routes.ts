@@ -54,7 +54,16 @@ export interface HealthRoutesOptions {
   metricsContentType: string;
 }
 
-/** Adds `/healthz`, `/readyz` and `/metrics` to a gateway. */
+/**
+ * Adds `/healthz`, `/readyz` and `/metrics` to a gateway (GET and HEAD; other methods get 405).
+ *
+ * @example
+ * ```ts
+ * const metrics = new WharfMetrics(server);
+ * const readiness = new Readiness();
+ * registerHealthRoutes(gateway, { readiness, metricsText: () => metrics.registry.metrics(), metricsContentType: metrics.registry.contentType });
+ * ```
+ */
 export function registerHealthRoutes(target: RouteTarget, options: HealthRoutesOptions): void {
   target.route("/healthz", (req, res) => {
     if (!allowMethod(req, res)) return;
