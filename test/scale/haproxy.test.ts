@@ -190,3 +190,38 @@ describe("kill -9 of the node serving a 1 GiB wharf put", { timeout: 600_000 }, 
     assert.equal(await sha256File(join(cluster.dataDir, "homes", "alice", "big.bin")), await sha256File(local));
   });
 });
+
+describe("SIGTERM (--shutdown-timeout 0) to the node serving a wharf put -r of eight files", { timeout: 600_000 }, () => {
+  const parent = existsSync("/dev/shm") ? "/dev/shm" : undefined;
+
+  test("the cut transfer goes on over one new connection through HAProxy, the rest follow on it, and every file lands whole", async (t) => {
+    // No time to finish in flight: with the default 10 s, the eight transfers would simply complete (a graceful drain).
+    const cluster = await startCluster({ users: [{ name: "alice", password: "pw" }], dataParent: parent, nodeArgs: ["--shutdown-timeout", "0", "--drain-delay", "0.3"] });
+    t.after(() => cluster.stop());
+    const dir = join(tempDir(t, "wharf-tree-"), "tree");
+    await (await import("node:fs/promises")).mkdir(dir);
+    const names = Array.from({ length: 8 }, (_, i) => `f${i}.bin`);
+    for (const [i, name] of names.entries()) await makeSparseFile(join(dir, name), 96 * MiB, 100 + i);
+    const putting = wharfAs(cluster.url, "alice", ["put", "-r", dir, "tree", "--json"], { timeout: 400_000 });
+    const deadline = Date.now() + 120_000;
+    while (partialBytes(cluster.dataDir) < 32 * MiB && Date.now() < deadline) await sleep(10);
+    let serving: ClusterNode | undefined;
+    for (const node of cluster.nodes) if (sumOf(await nodeMetrics(node), "wharf_connections_open", { transport: "tcp" }) > 0) serving = node;
+    assert.ok(serving !== undefined, "one node serves the put");
+    const others = cluster.nodes.filter((node) => node !== serving);
+    const openedBefore = await totalOver(others, "wharf_connections_opened_total", { transport: "tcp" });
+    serving.child.kill("SIGTERM");
+    const run = await putting;
+    t.diagnostic(`wharf put said: ${run.stderr.trim()}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /E_SHUTTING_DOWN|E_CONNECTION_CLOSED/);
+    assert.equal(await serving.exited, 0);
+    const opened = (await totalOver(others, "wharf_connections_opened_total", { transport: "tcp" })) - openedBefore;
+    assert.equal(opened, 1, "one new connection for the rest of the tree");
+    const lines = jsonLines(run.stdout).filter((line) => line.summary !== true);
+    assert.equal(lines.length, 8);
+    for (const name of names) {
+      assert.equal(await sha256File(join(cluster.dataDir, "homes", "alice", "tree", name)), await sha256File(join(dir, name)), name);
+    }
+  });
+});
