@@ -42,8 +42,10 @@ async function chat(room: string | undefined, options: ChatCliOptions): Promise<
   if (options.udp) {
     link = await DatagramChatSession.open(udpUrl(options.server), await resolveUser(options));
   } else {
-    const { user, credentials } = await clientCredentials(options);
-    link = await StreamChatSession.open(options.server, user, credentials);
+    // --server may list several addresses (a,b,c): a reconnection moves on to the next one.
+    const urls = options.server.split(",").map((url) => url.trim()).filter(Boolean);
+    const { user, credentials } = await clientCredentials({ ...options, server: urls[0] });
+    link = await StreamChatSession.open(urls, user, credentials);
   }
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !options.json;
   // Listeners go up before the first join: a join with --since replays missed messages at once.
@@ -146,6 +148,7 @@ async function script(link: ChatSession, first: string | undefined, follow: bool
   });
   link.on("presence", (p: PresenceEvent) => out({ type: "presence", ...p }));
   link.on("gap", (g: GapEvent) => out({ type: "gap", ...g }));
+  link.on("status", (text: string) => process.stderr.write(`wharf: ${text}\n`));
   let lost: Error | null = null;
   link.on("lost", (err: Error) => {
     lost = err;

@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
 import { getToStream } from "../services/files/client-get.js";
-import type { TransferResult } from "../services/files/client-put.js";
+import { putFileReconnecting, type TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import type { HashAlgorithm } from "../services/files/hash.js";
 import { newTally, upToDate, type TreeTally } from "../services/files/quick-check.js";
@@ -16,6 +16,7 @@ import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
 import { OrderedPool } from "./ordered-pool.js";
+import { integerOption } from "./parse.js";
 import { formatDuration, formatRate } from "./units.js";
 import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
@@ -30,6 +31,8 @@ interface OutputOptions extends ClientOptions {
   dryRun?: boolean;
   /** False with `--no-delta`: send whole files even onto an older version. */
   delta?: boolean;
+  /** `--retries` of put: reconnect-and-resume attempts after a cut; default 8. */
+  retries?: number;
 }
 
 /** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
@@ -61,6 +64,40 @@ async function treeTransfer(run: TreeRun, size: number, transfer: (bar: boolean)
 
 function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
   process.stdout.write(options.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+/**
+ * The connection of `wharf put`, which a put replaces when its server drains or dies: behind a balancer the new
+ * one lands on another node, and the put resumes there by itself (issue 14). Puts of a tree run several at once
+ * on it: when they all fail with it, the first to ask opens the new connection and the others take that one.
+ */
+class PutSession {
+  conn: Connection;
+  files: FilesClient;
+  readonly #options: ClientOptions;
+  #reopening: Promise<Connection> | null = null;
+
+  constructor(options: ClientOptions, conn: Connection) {
+    this.#options = options;
+    this.conn = conn;
+    this.files = new FilesClient(conn);
+  }
+
+  /** The connection to put on: the current one, or (after `failed` failed) a new logged-in one in its place. */
+  async connection(failed: Connection | null): Promise<Connection> {
+    if (failed === null || (failed !== this.conn && !this.conn.closed)) return this.conn;
+    this.#reopening ??= (async () => {
+      this.conn.destroy();
+      try {
+        this.conn = await openSession(this.#options);
+        this.files = new FilesClient(this.conn);
+        return this.conn;
+      } finally {
+        this.#reopening = null;
+      }
+    })();
+    return this.#reopening;
+  }
 }
 
 /** Runs a verb with a logged-in FilesClient and closes the connection after. */
@@ -145,19 +182,29 @@ function count(tally: TreeTally | undefined, result: TransferResult): void {
   tally.notSent += result.size - result.sent;
 }
 
-async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
-  (await putTransfer(files, options, local, remote, tally, shown, true))();
+async function putOne(session: PutSession, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
+  (await putTransfer(session, options, local, remote, tally, shown, true))();
 }
 
 /** Puts one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
-async function putTransfer(files: FilesClient, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean): Promise<() => void> {
+async function putTransfer(session: PutSession, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean): Promise<() => void> {
   if (options.dryRun === true) {
     const size = (await stat(local)).size;
     return () => wouldSend(options, "put", shown, remote, size, tally);
   }
   const bar = withBar ? progressBar(`put ${basename(shown)}`) : null;
   try {
-    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
+    let used: Connection | null = null;
+    const result = await putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {
+      onProgress: bar?.onProgress,
+      hash: options.hash,
+      delta: options.delta === false ? false : undefined,
+      retries: options.retries,
+      onRetry: ({ attempt, retries, delayMs, error }) => {
+        bar?.stop();
+        process.stderr.write(`wharf: put ${shown}: ${error.code}: ${error.message}; reconnecting in ${(delayMs / 1000).toFixed(1)} s to resume (retry ${attempt} of ${retries})\n`);
+      },
+    });
     bar?.stop();
     return () => {
       count(tally, result);
@@ -192,19 +239,19 @@ async function getTransfer(files: FilesClient, options: OutputOptions, remote: s
 }
 
 /** Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped. */
-async function putTree(files: FilesClient, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
-  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await files.mkdir(remote, { parents: true });
+async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
+  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await session.files.mkdir(remote, { parents: true });
   const names = (await readdir(localDir)).sort();
   for (const name of names) {
     const path = join(localDir, name);
     const info = await lstat(path);
     const to = joinRemote(remote, name);
-    if (info.isDirectory()) await putTree(files, options, path, to, run);
+    if (info.isDirectory()) await putTree(session, options, path, to, run);
     else if (!info.isFile()) process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
     else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) {
       // Printed nothing, but counted in walk order with the transfers around it.
       await run.pool.submit(async () => () => skip(run.tally, info.size));
-    } else await treeTransfer(run, info.size, (bar) => putTransfer(files, options, path, to, run.tally, path, bar));
+    } else await treeTransfer(run, info.size, (bar) => putTransfer(session, options, path, to, run.tally, path, bar));
   }
 }
 
@@ -248,34 +295,41 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   }
   const kinds = new Map<string, "file" | "dir" | "stdin">();
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
-  await withFiles(options, async (files) => {
+  const session = new PutSession(options, await openSession(options));
+  try {
     if (sources.length > 1) {
       const dir = remoteArg!;
-      if (!(await remoteIsDir(files, dir))) {
+      if (!(await remoteIsDir(session.files, dir))) {
         if (!dir.endsWith("/")) throw new WharfError(FileErrorCode.NOT_DIR, `${dir}: not a remote folder (several sources go into a folder; end it with / to make it)`);
-        await files.mkdir(dir, { parents: true });
+        await session.files.mkdir(dir, { parents: true });
       }
     }
     for (const localArg of sources) {
       const kind = kinds.get(localArg)!;
       if (kind === "stdin") {
-        await putStdin(files, options, remoteArg!);
+        await putStdin(session, options, remoteArg!);
         continue;
       }
       const name = basename(resolve(localArg));
       let remote = remoteArg ?? name;
-      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(files, remote)))) remote = joinRemote(remote, name);
+      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
       if (kind === "dir") {
-        const run: TreeRun = { other: await remoteTree(files, normalizeRemote(remote), options), tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
+        const run: TreeRun = { other: await remoteTree(session.files, normalizeRemote(remote), options), tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
         try {
-          await putTree(files, options, localArg, normalizeRemote(remote), run);
+          await putTree(session, options, localArg, normalizeRemote(remote), run);
         } finally {
           await run.pool.drain(); // transfers started before a failure finish (and print) before it is reported
         }
         summarize(options, "put", run.tally);
-      } else await putOne(files, options, localArg, remote);
+      } else await putOne(session, options, localArg, remote);
     }
-  });
+  } catch (err) {
+    throw resumable(err);
+  } finally {
+    // The session's connection: the first one, or the last a retry opened.
+    if (session.conn.closed) session.conn.destroy();
+    else await session.conn.close();
+  }
 }
 
 async function checkedLocal(localArg: string, recursive: boolean): Promise<"file" | "dir"> {
@@ -287,13 +341,13 @@ async function checkedLocal(localArg: string, recursive: boolean): Promise<"file
 }
 
 /** `put - REMOTE`: the upload needs its size first, so stdin is kept in a private temporary file, then sent. */
-async function putStdin(files: FilesClient, options: OutputOptions, remote: string): Promise<void> {
+async function putStdin(session: PutSession, options: OutputOptions, remote: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "wharf-stdin-"));
   try {
     const spool = join(dir, "stdin");
     await pipeline(process.stdin, createWriteStream(spool, { mode: 0o600 }));
-    if (await remoteIsDir(files, remote)) throw new WharfError(FileErrorCode.IS_DIR, `${remote} is a folder: name the file to write standard input to`);
-    await putOne(files, options, spool, remote, undefined, "-");
+    if (await remoteIsDir(session.files, remote)) throw new WharfError(FileErrorCode.IS_DIR, `${remote} is a folder: name the file to write standard input to`);
+    await putOne(session, options, spool, remote, undefined, "-");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -378,6 +432,7 @@ export function registerFileVerbs(program: Command): void {
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
       .option("--dry-run", "list what would be sent; send nothing", false)
       .option("--no-delta", "send whole files, even onto an older version on the server")
+      .option("--retries <n>", "when the server drains or goes away, reconnect (through a balancer: to another node) and resume this many times; 0: never", integerOption("--retries", 0, 100), 8)
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 

@@ -2,6 +2,8 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { downloadRoute } from "../gateway/download-route.js";
 import { HttpGateway } from "../gateway/index.js";
+import { registerHealthRoutes, type HealthRoutesOptions } from "../gateway/health-routes.js";
+import type { ProxyProtocolOptions } from "../server/proxy-accept.js";
 import { staticRoute } from "../gateway/static-route.js";
 import type { Server } from "../server/index.js";
 import type { FilesService } from "../services/files/index.js";
@@ -17,6 +19,10 @@ export interface HttpServeOptions {
   /** False with `--no-http`. */
   http: boolean;
   httpOrigin?: string[];
+  /** `--proxy-protocol` with its `--trusted-proxy` addresses. */
+  proxyProtocol?: ProxyProtocolOptions;
+  /** `/healthz`, `/readyz` and `/metrics` (issue 14). */
+  health?: HealthRoutesOptions;
 }
 
 /**
@@ -34,8 +40,9 @@ export async function startHttp(
   const gateways: HttpGateway[] = [];
   const urls: string[] = [];
   for (const host of options.host) {
-    const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls });
+    const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls, proxyProtocol: options.proxyProtocol });
     // Routes of the services go here, one line each.
+    if (options.health !== undefined) registerHealthRoutes(gateway, options.health);
     const files = services.get("files") as FilesService | undefined;
     if (files !== undefined) gateway.route("/dl/", downloadRoute({ dataDir: files.layout.dataDir, logger }));
     gateway.route("/", staticRoute(WEB_APP_DIR, { logger }));

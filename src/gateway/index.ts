@@ -9,3 +9,6 @@ export { WsFrameSocket, WS_CLOSE } from "./ws-frame-socket.js";
 export { DownloadLinks, DEFAULT_LINK_TTL, LINK_KEY_FILE, MAX_LINK_TTL, type LinkCheck, type LinkGrant, type LinkRefusal } from "./download-links.js";
 export { downloadRoute, type DownloadRouteOptions } from "./download-route.js";
 export { staticRoute, WEB_APP_CSP, type StaticRouteOptions } from "./static-route.js";
+export { registerHealthRoutes, Readiness, type HealthRoutesOptions, type RouteTarget } from "./health-routes.js";
+export { WharfMetrics, type MetricsSource } from "./metrics.js";
+export { serveClusterMetrics, workerMetricsText } from "./cluster-metrics.js";

@@ -7,3 +7,5 @@ export { RequestContext, type ConnectionChannel, type DatagramSender, type PeerI
 export { Router, type Handler, type HandlerOptions, type ReplyInit, type StreamedBody } from "./router.js";
 export { Session, SessionKey } from "./session.js";
 export { Server, type ServerOptions, type ServerState, type TcpListenOptions, type UdpListenOptions } from "./server.js";
+export { ProxyHeaderReader, PROXY_V2_SIGNATURE, type ProxyHeader, type ProxyHeaderReaderOptions, type ProxyReadResult } from "./proxy-protocol.js";
+export { TrustedProxies, type ProxyProtocolOptions } from "./proxy-accept.js";

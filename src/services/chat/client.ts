@@ -61,7 +61,8 @@ export function parseHistory(body: Buffer): HistoryMessage[] {
 
 /**
  * A chat client over a logged-in stream connection. Emits `"message"` (ReceivedMessage), `"presence"`
- * (PresenceEvent) and `"close"` (error?). Remembers the last msgId seen per room, so {@link rejoin} on a new
+ * (PresenceEvent), `"reconnect"` (`{ reason }`: the server is draining and asks clients to move) and `"close"`
+ * (error?). Remembers the last msgId seen per room, so {@link rejoin} on a new
  * connection asks for exactly what was missed. Sends carry a clientId, so {@link send} may be retried safely.
  *
  * @example
@@ -151,6 +152,11 @@ export class ChatClient extends EventEmitter {
   }
 
   #onEvent(header: Record<string, unknown>, body: Buffer): void {
+    if (header.event === "chat.reconnect") {
+      // The server is draining: reconnect (through the balancer, to another node) and rejoin with lastSeen.
+      this.emit("reconnect", { reason: typeof header.reason === "string" ? header.reason : "draining" });
+      return;
+    }
     if (header.event === "chat.presence") {
       this.emit("presence", { room: header.room, user: header.user, action: header.action } as PresenceEvent);
       return;

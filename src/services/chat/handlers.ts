@@ -1,4 +1,4 @@
-import type { RequestContext, ReplyInit, Server } from "../../server/index.js";
+import type { ReplyInit, Server } from "../../server/index.js";
 import { MAX_DATAGRAM_SIZE, WharfError } from "../../wire/index.js";
 import { ChatErrorCode } from "./errors.js";
 import {
@@ -14,6 +14,10 @@ import {
 import type { ChatDeps, ChatOptions } from "./options.js";
 import { ChatService } from "./service.js";
 import { typesAdded } from "../service.js";
+import { originOf, type ChatOrigin } from "./origin.js";
+
+/** A chat request handler, on a request's origin rather than its context (so relayed requests are served too). */
+export type ChatHandler = (header: Record<string, unknown>, body: Buffer, origin: ChatOrigin) => ReplyInit | Promise<ReplyInit>;
 
 /** Room for a reply's header and framing inside one datagram. */
 const DATAGRAM_BODY_BUDGET = MAX_DATAGRAM_SIZE - 2_048;
@@ -35,21 +39,42 @@ const STREAM_BODY_BUDGET = 8 * 1024 * 1024;
  * ```
  */
 export function registerChat(server: Server, deps: ChatDeps, options: ChatOptions = {}): ChatService {
-  const chat = new ChatService(deps, options);
-  chat.types = typesAdded(server, () => addHandlers(server, chat));
+  return registerChatService(server, new ChatService(deps, options));
+}
+
+/** Adds the chat request types to a server for a chat service made by the caller (shared chat, say). */
+export function registerChatService<T extends ChatService>(server: Server, chat: T): T {
+  const handlers = chatHandlers(chat);
+  chat.types = typesAdded(server, () => {
+    for (const [type, handler] of handlers) server.handle(type, (header, body: Buffer, ctx) => handler(header, body, originOf(ctx)));
+  });
   return chat;
 }
 
-function addHandlers(server: Server, chat: ChatService): void {
+/** Every chat request type, stream and datagram. */
+export const CHAT_REQUEST_TYPES: readonly string[] = ["chat.join", "chat.udp.join", "chat.udp.keepalive", "chat.leave", "chat.send", "chat.rooms", "chat.who", "chat.history"];
+
+/**
+ * The chat request types and their handlers on a service: what {@link registerChat} registers, and what a
+ * cluster primary runs for the requests its workers relay.
+ */
+export function chatHandlers(chat: ChatService): Map<string, ChatHandler> {
+  const handlers = new Map<string, ChatHandler>();
+  const server = { handle: (type: string, handler: ChatHandler) => handlers.set(type, handler) };
+  addHandlers(server, chat);
+  return handlers;
+}
+
+function addHandlers(server: { handle(type: string, handler: ChatHandler): unknown }, chat: ChatService): void {
   server.handle("chat.join", (header, _body, ctx) => {
-    if (ctx.channel === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "over udp, join with chat.udp.join");
+    if (ctx.stream === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "over udp, join with chat.udp.join");
     const { room, since } = parseFields(joinFields, header);
     const member = chat.streamMember(ctx);
-    return chat.withRoom(room, (r) => ({ header: chat.join(member, r, since, `user:${member.name}`) }));
+    return then(chat.joinRoom(member, room, since, `user:${member.name}`), (fields) => ({ header: fields }));
   });
 
   server.handle("chat.udp.join", (header, _body, ctx) => {
-    if (ctx.channel !== null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams; use chat.join");
+    if (ctx.stream !== null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams; use chat.join");
     const { room, user, cookie } = parseFields(udpJoinFields, header);
     const port = ctx.peer.port ?? 0;
     if (!chat.cookies.check(cookie, ctx.peer.address, port)) {
@@ -57,11 +82,11 @@ function addHandlers(server: Server, chat: ChatService): void {
       return { header: { joined: false, cookie: chat.cookies.make(ctx.peer.address, port) } };
     }
     const member = chat.datagramJoin(ctx, user);
-    return chat.withRoom(room, (r) => ({ header: { joined: true, user: member.name, ...chat.join(member, r, undefined, `udp:${ctx.peer.address}`) } }));
+    return then(chat.joinRoom(member, room, undefined, `udp:${ctx.peer.address}`), (fields) => ({ header: { joined: true, user: member.name, ...fields } }));
   });
 
   server.handle("chat.udp.keepalive", (_header, _body, ctx) => {
-    if (ctx.channel !== null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.keepalive is for datagrams");
+    if (ctx.stream !== null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.keepalive is for datagrams");
     const member = chat.datagramMember(ctx);
     return { header: { user: member.name, rooms: [...member.rooms].map((r) => r.name).sort() } };
   });
@@ -69,18 +94,18 @@ function addHandlers(server: Server, chat: ChatService): void {
   server.handle("chat.leave", (header, _body, ctx) => {
     const { room } = parseFields(roomFields, header);
     const member = chat.memberOf(ctx);
-    const joined = [...member.rooms].find((r) => r.name === room);
-    const left = joined !== undefined && chat.leave(member, joined);
-    // A guest in no room is forgotten at once: its address and nickname are free again.
-    if (ctx.channel === null && member.rooms.size === 0) chat.drop(member);
-    return { header: { room, left } };
+    return then(chat.leaveRoom(member, room), (left) => {
+      // A guest in no room is forgotten at once: its address and nickname are free again.
+      if (ctx.stream === null && member.rooms.size === 0) chat.drop(member);
+      return { header: { room, left } };
+    });
   });
 
-  server.handle("chat.send", (header, body: Buffer, ctx) => {
+  server.handle("chat.send", (header, body, ctx) => {
     const fields = parseFields(sendFields, header);
     const member = chat.memberOf(ctx);
     const text = messageText(body, chat.maxMessageBytes);
-    const udp = ctx.channel === null;
+    const udp = ctx.stream === null;
     let ids;
     if (udp) {
       if (fields.seq === undefined) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "seq: a datagram send needs the sender's sequence number");
@@ -96,7 +121,7 @@ function addHandlers(server: Server, chat: ChatService): void {
     return result instanceof Promise ? result.then(reply) : reply(result);
   });
 
-  server.handle("chat.rooms", async (_header, _body, ctx) => {
+  server.handle("chat.rooms", async (_header, _body, ctx): Promise<ReplyInit> => {
     chat.memberOf(ctx);
     const rooms = await chat.rooms();
     const items = fitJson(rooms, budget(ctx));
@@ -106,8 +131,7 @@ function addHandlers(server: Server, chat: ChatService): void {
   server.handle("chat.who", (header, _body, ctx) => {
     const { room } = parseFields(roomFields, header);
     chat.memberOf(ctx);
-    return chat.withRoom(room, (r) => {
-      const names = r.who();
+    return then(chat.whoIn(room), (names) => {
       const items = fitJson(names, budget(ctx));
       return { header: { room, count: items.length, remaining: names.length - items.length }, body: Buffer.from(JSON.stringify(items)) };
     });
@@ -116,17 +140,21 @@ function addHandlers(server: Server, chat: ChatService): void {
   server.handle("chat.history", (header, _body, ctx) => {
     const { room, since, before, limit } = parseFields(historyFields, header);
     chat.memberOf(ctx);
-    return chat.withRoom(room, (r) => {
-      const messages = r.range(since ?? 0, before);
+    return then(chat.historyOf(room, since ?? 0, before), ({ messages, lastMsgId, firstKept }) => {
       const { body, count } = historyLines(messages, limit ?? messages.length, budget(ctx));
       // Not "more": that name marks an intermediate frame of a streamed reply (protocol.md §2.4).
-      return { header: { room, count, remaining: messages.length - count, lastMsgId: r.lastMsgId, firstKept: r.firstKept() }, body };
+      return { header: { room, count, remaining: messages.length - count, lastMsgId, firstKept }, body };
     });
   });
 }
 
-function budget(ctx: RequestContext): number {
-  return ctx.channel === null ? DATAGRAM_BODY_BUDGET : STREAM_BODY_BUDGET;
+/** `fn` of a value that may still be coming: at once when it is there (the local service answers synchronously). */
+function then<T, R>(value: T | Promise<T>, fn: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
+function budget(ctx: ChatOrigin): number {
+  return ctx.stream === null ? DATAGRAM_BODY_BUDGET : STREAM_BODY_BUDGET;
 }
 
 /** The longest prefix of `items` whose JSON array fits in `maxBytes`. */

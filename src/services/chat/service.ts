@@ -1,19 +1,31 @@
 import { join } from "node:path";
 import { readdir } from "node:fs/promises";
 import { pino, type Logger } from "pino";
-import type { ConnectionChannel, RequestContext } from "../../server/index.js";
+import type { ConnectionChannel } from "../../server/index.js";
 import { WharfError } from "../../wire/index.js";
 import type { Service } from "../service.js";
-import { AccountErrorCode, currentUser } from "../accounts/index.js";
+import { AccountErrorCode } from "../accounts/index.js";
 import { CookieJar } from "./cookie.js";
 import { DedupWindow } from "./dedup.js";
 import { ChatErrorCode } from "./errors.js";
 import { HistoryLog } from "./history-log.js";
 import { DatagramMember, OutgoingEvent, StreamMember, type Member } from "./member.js";
+import type { ChatOrigin, MemberChannel } from "./origin.js";
+import { RemoteChannel, RemoteMember } from "./remote-member.js";
 import { GUEST_PREFIX, ROOM_NAME, eventFields, type ChatMessage } from "./messages.js";
 import { count, type ChatDeps, type ChatOptions } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
 import { Room } from "./room.js";
+
+/** The event that tells a chat client to reconnect (the server is draining): see docs/chat.md. */
+export const RECONNECT_EVENT = "chat.reconnect";
+
+/** What `chat.history` answers from. */
+export interface RoomHistory {
+  messages: ChatMessage[];
+  lastMsgId: number;
+  firstKept: number | null;
+}
 
 /** The result of a send: the message's number and time, and whether it was a retry of one already accepted. */
 export interface SendResult {
@@ -40,7 +52,7 @@ export class ChatService implements Service {
   readonly logger: Logger;
   readonly cookies = new CookieJar();
   #rooms = new Map<string, Room>();
-  #streamMembers = new Map<ConnectionChannel, StreamMember>();
+  #streamMembers = new Map<MemberChannel, StreamMember | RemoteMember>();
   #datagramMembers = new Map<string, DatagramMember>();
   #byUser = new Map<string, Set<Member>>();
   #inbox = new Map<string, number>();
@@ -87,12 +99,42 @@ export class ChatService implements Service {
     return room.loaded ? fn(room) : room.ready.then(() => fn(room));
   }
 
-  /** The member of a stream connection's logged-in user (made on its first chat request). */
-  streamMember(ctx: RequestContext): StreamMember {
-    const channel = ctx.channel as ConnectionChannel;
-    const existing = this.#streamMembers.get(channel);
+  /** Joins a member to a room by name: {@link join} once the room is loaded. The reply's header fields. */
+  joinRoom(member: Member, name: string, since: number | undefined, rateKey: string): Record<string, unknown> | Promise<Record<string, unknown>> {
+    return this.withRoom(name, (room) => this.join(member, room, since, rateKey));
+  }
+
+  /** Takes a member out of a room by name; false when it was not in it. */
+  leaveRoom(member: Member, name: string): boolean | Promise<boolean> {
+    const joined = [...member.rooms].find((r) => r.name === name);
+    return joined !== undefined && this.leave(member, joined);
+  }
+
+  /** The users in a room, sorted. */
+  whoIn(name: string): string[] | Promise<string[]> {
+    return this.withRoom(name, (room) => room.who());
+  }
+
+  /** Kept messages of a room with since < msgId < before, oldest first, with the room's newest and oldest kept msgIds. */
+  historyOf(name: string, since: number, before?: number): RoomHistory | Promise<RoomHistory> {
+    return this.withRoom(name, (room) => ({ messages: room.range(since, before), lastMsgId: room.lastMsgId, firstKept: room.firstKept() }));
+  }
+
+  /**
+   * The member of a stream connection's logged-in user (made on its first chat request); `E_AUTH` before a
+   * login. A connection a cluster worker relays for gets a {@link RemoteMember}.
+   */
+  streamMember(origin: ChatOrigin): StreamMember | RemoteMember {
+    const stream = origin.stream;
+    if (stream === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "a stream request came as a datagram");
+    const existing = this.#streamMembers.get(stream.channel);
     if (existing !== undefined) return existing;
-    const member = new StreamMember(currentUser(ctx).name, channel, this.maxQueuedBytes, (m) => this.drop(m));
+    if (stream.user === null) throw new WharfError(AccountErrorCode.AUTH, "log in first (request type auth)");
+    const channel = stream.channel;
+    const member =
+      channel instanceof RemoteChannel
+        ? new RemoteMember(stream.user, channel)
+        : new StreamMember(stream.user, channel as ConnectionChannel, this.maxQueuedBytes, (m) => this.drop(m));
     this.#streamMembers.set(channel, member);
     this.#addUser(member);
     channel.onClose(() => this.drop(member));
@@ -100,21 +142,21 @@ export class ChatService implements Service {
   }
 
   /** The datagram member at the request's source address; `E_AUTH` when that address has not joined. */
-  datagramMember(ctx: RequestContext): DatagramMember {
-    const member = this.#datagramMembers.get(`udp:${ctx.peer.address}:${ctx.peer.port}`);
+  datagramMember(origin: ChatOrigin): DatagramMember {
+    const member = this.#datagramMembers.get(`udp:${origin.peer.address}:${origin.peer.port}`);
     if (member === undefined) throw new WharfError(AccountErrorCode.AUTH, "not in chat: chat.udp.join first");
     member.lastHeard = Date.now();
     return member;
   }
 
   /** The member a request comes from, by transport. */
-  memberOf(ctx: RequestContext): Member {
-    return ctx.channel !== null ? this.streamMember(ctx) : this.datagramMember(ctx);
+  memberOf(origin: ChatOrigin): Member {
+    return origin.stream !== null ? this.streamMember(origin) : this.datagramMember(origin);
   }
 
   /** Makes (or finds) the datagram member of a verified address. */
-  datagramJoin(ctx: RequestContext, nick: string): DatagramMember {
-    const key = `udp:${ctx.peer.address}:${ctx.peer.port}`;
+  datagramJoin(origin: ChatOrigin, nick: string): DatagramMember {
+    const key = `udp:${origin.peer.address}:${origin.peer.port}`;
     const name = `${GUEST_PREFIX}${nick}`;
     const existing = this.#datagramMembers.get(key);
     if (existing !== undefined) {
@@ -124,11 +166,25 @@ export class ChatService implements Service {
       existing.lastHeard = Date.now();
       return existing;
     }
-    if (ctx.udp === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams");
-    const member = new DatagramMember(name, ctx.peer.address, ctx.peer.port ?? 0, ctx.udp, Date.now());
+    if (origin.udp === null) throw new WharfError(ChatErrorCode.INVALID_PARAMS, "chat.udp.join is for datagrams");
+    const member = new DatagramMember(name, origin.peer.address, origin.peer.port ?? 0, origin.udp, Date.now());
     this.#datagramMembers.set(key, member);
     this.#addUser(member);
     return member;
+  }
+
+  /**
+   * The start of a graceful stop: every member this process reaches itself (its own stream connections and its
+   * datagram guests) gets a `chat.reconnect` event, so that clients reconnect (through a balancer, to another
+   * node) before the connections close. Members relayed by cluster workers are told by their worker.
+   */
+  drain(): number {
+    const event = new OutgoingEvent(RECONNECT_EVENT, { reason: "draining" });
+    let told = 0;
+    for (const member of [...this.#streamMembers.values(), ...this.#datagramMembers.values()]) {
+      if (!(member instanceof RemoteMember) && member.deliver(event)) told += 1;
+    }
+    return told;
   }
 
   /**
@@ -162,7 +218,7 @@ export class ChatService implements Service {
       const announce = !room.hasUser(member.name);
       room.members.add(member);
       member.rooms.add(room);
-      if (announce) this.#presence(room, member, "join");
+      if (announce) this.announce(room, member, "join");
     }
     reply.memberCount = room.who().length;
     return reply;
@@ -172,7 +228,7 @@ export class ChatService implements Service {
   leave(member: Member, room: Room): boolean {
     if (!room.members.delete(member)) return false;
     member.rooms.delete(room);
-    if (!room.hasUser(member.name)) this.#presence(room, member, "leave");
+    if (!room.hasUser(member.name)) this.announce(room, member, "leave");
     return true;
   }
 
@@ -183,8 +239,11 @@ export class ChatService implements Service {
     for (const room of [...member.rooms]) this.leave(member, room);
     const users = this.#byUser.get(member.name);
     users?.delete(member);
-    if (users?.size === 0) this.#byUser.delete(member.name);
-    if (member instanceof StreamMember) this.#streamMembers.delete(member.channel);
+    if (users?.size === 0) {
+      this.#byUser.delete(member.name);
+      this.userPresence(member.name, false);
+    }
+    if (member instanceof StreamMember || member instanceof RemoteMember) this.#streamMembers.delete(member.channel);
     if (member instanceof DatagramMember) {
       this.#datagramMembers.delete(member.key);
       this.#dedup.forget(member.key);
@@ -216,11 +275,23 @@ export class ChatService implements Service {
     if (seen !== undefined) return { msgId: seen.msgId, ts: seen.ts, duplicate: true };
     if (target.to !== undefined) {
       this.limit(ids.rateKey);
-      const message = this.#direct(member, target.to, text, body, extra);
+      const message = this.direct(member, target.to, text, body, extra);
       this.#dedup.remember(ids.dedupKey, ids.retryId, { msgId: message.msgId, ts: message.ts, to: target.to });
       return { msgId: message.msgId, ts: message.ts, duplicate: false };
     }
-    return this.withRoom(target.room as string, (room) => {
+    return this.sendToRoom(member, target.room as string, text, body, ids, extra);
+  }
+
+  /** The room part of {@link send}: numbers, keeps and delivers the message. */
+  protected sendToRoom(
+    member: Member,
+    name: string,
+    text: string,
+    body: Buffer,
+    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    extra?: Record<string, unknown>,
+  ): SendResult | Promise<SendResult> {
+    return this.withRoom(name, (room) => {
       // Checked again once loaded: the history may hold this very send (a retry across a restart).
       const again = this.#dedup.get(ids.dedupKey, ids.retryId);
       if (again !== undefined) return { msgId: again.msgId, ts: again.ts, duplicate: true };
@@ -266,7 +337,8 @@ export class ChatService implements Service {
     return this.#closing;
   }
 
-  #direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
+  /** A direct message: to every chat client of `to` and the sender's own clients. */
+  protected direct(member: Member, to: string, text: string, body: Buffer, extra?: Record<string, unknown>): ChatMessage {
     const recipients = this.#byUser.get(to);
     if (recipients === undefined || recipients.size === 0) throw new WharfError(ChatErrorCode.USER_OFFLINE, `${to} has no chat client connected`);
     const msgId = (this.#inbox.get(to) ?? 0) + 1;
@@ -279,11 +351,25 @@ export class ChatService implements Service {
     return message;
   }
 
-  #presence(room: Room, member: Member, action: "join" | "leave"): void {
+  /** Tells the room's other members that a user joined or left (the first of its clients in, the last out). */
+  protected announce(room: Room, member: Member, action: "join" | "leave"): void {
     const event = new OutgoingEvent("chat.presence", { room: room.name, user: member.name, action });
     for (const other of room.members) {
       if (other !== member) other.deliver(event);
     }
+  }
+
+  /** Called when a user gets its first chat client in this process (true) and loses its last (false). */
+  protected userPresence(_name: string, _online: boolean): void {}
+
+  /** The chat clients of a user in this process. */
+  protected clientsOf(name: string): ReadonlySet<Member> {
+    return this.#byUser.get(name) ?? new Set();
+  }
+
+  /** The users with a chat client in this process. */
+  protected localUsers(): string[] {
+    return [...this.#byUser.keys()];
   }
 
   #addUser(member: Member): void {
@@ -291,6 +377,7 @@ export class ChatService implements Service {
     if (set === undefined) {
       set = new Set();
       this.#byUser.set(member.name, set);
+      this.userPresence(member.name, true);
     }
     set.add(member);
   }

@@ -1,0 +1,104 @@
+/**
+ * Real processes for the chat scale tests (issue 14): `wharf serve` nodes on their own loopback addresses (the
+ * shape of three machines) and `wharf chat` clients whose JSON lines are collected as they come.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { WHARF_BIN, isolatedConfigHome } from "../helpers/cli.js";
+
+/** A running `wharf serve` node. */
+export interface WharfNode {
+  readonly host: string;
+  readonly url: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  stderr(): string;
+  /** SIGKILL: the node vanishes as in a crash. */
+  kill9(): Promise<void>;
+  /** SIGTERM (graceful drain); resolves the exit code. */
+  term(): Promise<number | null>;
+}
+
+/** Starts `wharf serve --host HOST --port 0 --no-udp --data DIR ARGS` and waits for its first line. */
+export async function startNode(host: string, dataDir: string, args: string[]): Promise<WharfNode> {
+  const child = spawn(process.execPath, [WHARF_BIN, "serve", "--host", host, "--port", "0", "--no-udp", "--data", dataDir, "--log-level", "warn", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-64 * 1024)));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout! });
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once("line", resolve)),
+    exited.then((code) => {
+      throw new Error(`wharf serve on ${host} exited (${code}) before listening: ${stderr}`);
+    }),
+    new Promise<string>((_, reject) => setTimeout(() => reject(new Error(`wharf serve on ${host} did not listen: ${stderr}`)), 30_000).unref()),
+  ]);
+  lines.on("line", () => {});
+  const url = /tcp:\/\/\S+/.exec(first)?.[0];
+  if (url === undefined) throw new Error(`unexpected first line: ${first}`);
+  const halt = async (signal: NodeJS.Signals): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    host,
+    url,
+    pid: child.pid!,
+    child,
+    stderr: () => stderr,
+    kill9: async () => {
+      await halt("SIGKILL");
+    },
+    term: () => halt("SIGTERM"),
+  };
+}
+
+/** A `wharf chat` child without a terminal: JSON lines out, lines in. */
+export interface ChatCli {
+  readonly child: ChildProcess;
+  /** Every JSON record printed so far. */
+  readonly records: Record<string, unknown>[];
+  stderr(): string;
+  write(line: string): void;
+  /** Ends stdin (the client then waits for its own messages to come back, and exits unless --follow). */
+  end(): void;
+  exited: Promise<number | null>;
+  /** Resolves once `check` holds on the records (polled), or rejects after `timeoutMs`. */
+  until(check: (records: Record<string, unknown>[]) => boolean, what: string, timeoutMs?: number): Promise<void>;
+}
+
+export function chatCli(args: string[], password: string): ChatCli {
+  const child = spawn(process.execPath, [WHARF_BIN, "chat", ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, XDG_CONFIG_HOME: isolatedConfigHome(), WHARF_PASSWORD: password },
+  });
+  const records: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-64 * 1024)));
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      stderr += `(not JSON on stdout) ${line}\n`;
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  return {
+    child,
+    records,
+    stderr: () => stderr,
+    write: (line) => void child.stdin!.write(`${line}\n`),
+    end: () => void child.stdin!.end(),
+    exited,
+    async until(check, what, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!check(records)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${stderr}`);
+        if (child.exitCode !== null) throw new Error(`wharf chat exited (${child.exitCode}) before ${what}; stderr: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}
