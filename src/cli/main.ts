@@ -24,6 +24,12 @@ const GROUPS: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ["completion"], load: async () => (await import("./completion.js")).registerCompletion },
 ];
 
+// `wharf ls | head`: once the reader is gone there is nobody to tell anything, so wharf ends quietly, as cat and
+// ls do, instead of dying on an unhandled EPIPE with a stack trace. (exec and get watch stdout themselves.)
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+});
+
 const verb = process.argv[2];
 /** Usage errors exit 2, except under `wharf exec`, whose 0-254 belong to the remote command. */
 const usageExit = verb === "exec" ? EXIT.EXEC_FAILED : EXIT.USAGE;

@@ -12,6 +12,8 @@ import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
 import { sharedState, withRedisClosed } from "./serve-redis.js";
+import { startHttp, stopHttp } from "./serve-http.js";
+import type { HttpGateway } from "../gateway/index.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -22,6 +24,11 @@ export interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   unix?: string;
+  /** HTTP (or HTTPS with --tls-cert) port of the web app and the WebSocket gateway; optional for older callers. */
+  httpPort?: number;
+  /** False with --no-http. */
+  http?: boolean;
+  httpOrigin?: string[];
   workers: number;
   data: string;
   logLevel: string;
@@ -70,6 +77,9 @@ export function registerServe(program: Command): void {
     .option("--tls-cert <file>", "PEM certificate: serve TLS instead of plain TCP")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
     .option("--unix <path>", "also listen on a Unix socket at this path")
+    .option("--http-port <port>", "HTTP port of the web app and the WebSocket gateway (HTTPS/WSS with --tls-cert); 0 picks a free one (default: 9080, or a free one with --port 0)", integerOption("--http-port", 0, 65535))
+    .option("--no-http", "do not serve HTTP (no web app, no WebSocket gateway)")
+    .option("--http-origin <origin>", "another origin whose pages may open the WebSocket (e.g. https://app.example.com); repeat for several", collect)
     .option("--workers <n>", "processes serving TCP (uses every core with the number of cores)", integerOption("--workers", 1, 256), 1)
     .option("--data <dir>", "data folder", "./wharf-data")
     .addOption(new Option("--log-level <level>", "log level (logs go to stderr as JSON lines)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
@@ -111,10 +121,12 @@ async function serve(options: ServeOptions): Promise<void> {
   if (cluster.isWorker) return serveWorker(options, logger);
   const { server, services } = buildServerWithServices(options, logger);
   const ntp = await listenNtp(options, logger);
-  const addresses = [...(await listenStreams(server, options)), ...(await listenUdp(server, options)), ...ntp.map((l) => l.url)];
+  const streams = await listenStreams(server, options);
+  const http = await startHttp(server, services, httpOptions(options), logger, tlsFiles(options));
+  const addresses = [...streams, ...(await listenUdp(server, options)), ...ntp.map((l) => l.url), ...http.urls];
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
-  onShutdownSignal(logger, () => closeAll(ntp, stopServing(server, services, options)));
+  onShutdownSignal(logger, () => closeAll(ntp, stopServing(server, services, options, http.gateways)));
 }
 
 /**
@@ -160,10 +172,16 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
  * shutdown timeout), then every service, awaited, so that nothing they hold outlives the process: chat history
  * written, upload locks released, commands killed. Nothing relies on the process's `exit` event for this.
  */
-async function stopServing(server: Server, services: ServiceSet, options: ServeOptions, before: Promise<unknown>[] = []): Promise<void> {
+async function stopServing(server: Server, services: ServiceSet, options: ServeOptions, gateways: HttpGateway[] = [], before: Promise<unknown>[] = []): Promise<void> {
   drainChat(services);
-  await Promise.all([server.close({ timeout: options.shutdownTimeout }), ...before]);
+  await Promise.all([stopHttp(gateways), server.close({ timeout: options.shutdownTimeout }), ...before]);
   await services.close();
+}
+
+function httpOptions(options: ServeOptions): { host: string[]; httpPort: number; http: boolean; httpOrigin?: string[] } {
+  // `--port 0` asks for free ports: the HTTP port follows unless it was given (tests run many servers at once).
+  const httpPort = options.httpPort ?? (options.port === 0 ? 0 : 9080);
+  return { host: options.host, httpPort, http: options.http !== false, httpOrigin: options.httpOrigin };
 }
 
 function serviceConfig(options: ServeOptions): ServiceConfig {
@@ -182,10 +200,14 @@ function serviceConfig(options: ServeOptions): ServiceConfig {
   };
 }
 
-async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {
-  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined
+function tlsFiles(options: ServeOptions): { cert: Buffer; key: Buffer } | undefined {
+  return options.tlsCert !== undefined && options.tlsKey !== undefined
     ? { cert: readOptionFile("--tls-cert", options.tlsCert), key: readOptionFile("--tls-key", options.tlsKey) }
     : undefined;
+}
+
+async function listenStreams(server: Server, options: ServeOptions): Promise<string[]> {
+  const tls = tlsFiles(options);
   const urls: string[] = [];
   for (const host of options.host) urls.push(await server.listenTcp({ host, port: options.port, tls }));
   if (options.unix !== undefined) urls.push(await server.listenUnix(resolve(options.unix)));
@@ -272,8 +294,12 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       listening += 1;
       streamAddresses ??= message.addresses;
       if (listening === options.workers) {
-        announce([...streamAddresses, ...udpAddresses]);
-        logger.info({ addresses: [...streamAddresses, ...udpAddresses], workers: options.workers }, "serving");
+        // The stream URLs first, then UDP, then HTTP (last in a worker's list), as a single process prints them.
+        const http = streamAddresses.filter((url) => url.startsWith("http"));
+        const streams = streamAddresses.filter((url) => !url.startsWith("http"));
+        const all = [...streams, ...udpAddresses, ...http];
+        announce(all);
+        logger.info({ addresses: all, workers: options.workers }, "serving");
       }
     });
   };
@@ -292,7 +318,7 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       return exited;
     });
     // Chat state lives here: its history is written once the workers that relay to it have stopped.
-    await closeAll(ntp, stopServing(server, services, options, exits));
+    await closeAll(ntp, stopServing(server, services, options, [], exits));
   });
 }
 
@@ -300,8 +326,11 @@ async function serveWorker(options: ServeOptions, logger: Logger): Promise<void>
   const built = buildServerWithServices(options, logger);
   const server = built.server;
   const services = options.redis === undefined ? relayChatToPrimary(server, built.services) : built.services;
-  const addresses = await listenStreams(server, options);
-  const stop = (): Promise<void> => stopServing(server, services, options);
+  const streams = await listenStreams(server, options);
+  // Workers share the HTTP port as they share the TCP one (the cluster primary hands out connections).
+  const http = await startHttp(server, services, httpOptions(options), logger, tlsFiles(options));
+  const addresses = [...streams, ...http.urls];
+  const stop = (): Promise<void> => stopServing(server, services, options, http.gateways);
   process.on("message", (message: ClusterMessage) => {
     if (message.wharf === "shutdown") void stop().then(() => process.exit(0), () => process.exit(1));
   });

@@ -2,15 +2,15 @@ import type { Logger } from "pino";
 import { ErrorCode, WharfError } from "../wire/index.js";
 import type { Session } from "./session.js";
 
-/** Which transport a request came in on. */
-export type Transport = "tcp" | "tls" | "unix" | "udp";
+/** Which transport a request came in on: `ws`/`wss` are WebSockets of the HTTP gateway (`wharf/gateway`). */
+export type Transport = "tcp" | "tls" | "unix" | "udp" | "ws" | "wss";
 
 /** The peer of a connection or datagram. */
 export interface PeerInfo {
   transport: Transport;
   /** IP address, or the socket path for unix. */
   address: string;
-  /** Port for tcp, tls and udp. */
+  /** Port for tcp, tls, udp, ws and wss. */
   port?: number;
   /** "IPv4" or "IPv6" for IP transports. */
   family?: string;

@@ -1,3 +1,5 @@
+import { channel } from "node:diagnostics_channel";
+import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ErrorCode, type RequestHeader, type WireErrorBody } from "../wire/index.js";
@@ -13,6 +15,8 @@ import type { ReplyInit, Route, Router } from "./router.js";
 export interface RequestSource {
   /** False for datagrams: types that stream their bodies, streamed replies and `cancel` need a stream. */
   readonly streams: boolean;
+  /** The transport's name, as in PeerInfo.transport. */
+  readonly transport: string;
   readonly logger: Logger;
   /** The context of a request about to run. */
   context(id: number, type: string): RequestContext;
@@ -26,6 +30,22 @@ export interface RequestSource {
   refuse(id: number, error: WireErrorBody): void;
   /** `{ type: "cancel", ref }` (stream sources only). */
   cancel?(id: number, ref: unknown): void;
+}
+
+/**
+ * `wharf:request` on node:diagnostics_channel: `{ type, transport, code, durationMs }` once a request is over
+ * (`code` null on success). Published only while someone subscribes (metrics, the stats service), so a server
+ * nobody watches pays one boolean check per request.
+ */
+export const requestChannel = channel("wharf:request");
+
+/** What `wharf:request` carries. */
+export interface RequestEndMessage {
+  type: string;
+  transport: string;
+  /** The error code of a failed request; null when it succeeded. */
+  code: string | null;
+  durationMs: number;
 }
 
 const SHUTTING_DOWN: WireErrorBody = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" };
@@ -81,6 +101,7 @@ export class Dispatcher {
     if (this.#draining && route?.duringDrain !== true) {
       discard(body);
       source.refuse(id, SHUTTING_DOWN);
+      this.#published(type, source, SHUTTING_DOWN.code, 0);
       return;
     }
     if (type === "cancel" && source.cancel !== undefined) {
@@ -94,16 +115,18 @@ export class Dispatcher {
           ? `unknown request type ${quote(type)}`
           : `request type ${quote(type)} streams its body and needs a stream transport, not udp`;
       source.refuse(id, { code: ErrorCode.UNKNOWN_TYPE, message });
+      this.#published(type, source, ErrorCode.UNKNOWN_TYPE, 0);
       return;
     }
     const ctx = source.context(id, type);
+    const start = requestChannel.hasSubscribers ? performance.now() : -1;
     this.#inFlight += 1;
     source.started(ctx);
     let result: ReplyInit | void | Promise<ReplyInit | void>;
     try {
       result = route.handler(header, body, ctx);
     } catch (err) {
-      this.#settle(source, ctx, body, false, err);
+      this.#settle(source, ctx, body, false, err, start);
       return;
     }
     if (result !== undefined && result !== null && typeof (result as Promise<unknown>).then === "function") {
@@ -114,35 +137,46 @@ export class Dispatcher {
         (reply) => {
           if (settled) return;
           settled = true;
-          this.#settle(source, ctx, body, true, reply);
+          this.#settle(source, ctx, body, true, reply, start);
         },
         (err: unknown) => {
           if (settled) return;
           settled = true;
-          this.#settle(source, ctx, body, false, err);
+          this.#settle(source, ctx, body, false, err, start);
         },
       );
     } else {
-      this.#settle(source, ctx, body, true, result);
+      this.#settle(source, ctx, body, true, result, start);
     }
   }
 
-  /** `ok`: `value` is the handler's reply; otherwise what it threw. */
-  #settle(source: RequestSource, ctx: RequestContext, body: Buffer | Readable, ok: boolean, value: unknown): void {
+  /** `ok`: `value` is the handler's reply; otherwise what it threw. `start`: performance.now() if published. */
+  #settle(source: RequestSource, ctx: RequestContext, body: Buffer | Readable, ok: boolean, value: unknown, start: number): void {
     this.#inFlight -= 1;
     discard(body);
+    let code: string | null = null;
     try {
       if (ok) source.finish(ctx, (value as ReplyInit | void) ?? undefined, undefined);
-      else source.finish(ctx, undefined, toWireError(value, source.logger, { id: ctx.id, type: ctx.type }));
+      else {
+        const error = toWireError(value, source.logger, { id: ctx.id, type: ctx.type });
+        code = error.code;
+        source.finish(ctx, undefined, error);
+      }
     } catch (err) {
       // A source must not throw; if one does, the request is still over and the process must go on.
       source.logger.error({ err, id: ctx.id, type: ctx.type }, "writing a reply failed");
     }
+    if (start >= 0) this.#published(ctx.type, source, code, performance.now() - start);
     if (this.#inFlight === 0 && this.#idle.length > 0) {
       const idle = this.#idle;
       this.#idle = [];
       for (const resolve of idle) resolve();
     }
+  }
+
+  #published(type: string, source: RequestSource, code: string | null, durationMs: number): void {
+    if (!requestChannel.hasSubscribers) return;
+    requestChannel.publish({ type, transport: source.transport, code, durationMs } satisfies RequestEndMessage);
   }
 }
 

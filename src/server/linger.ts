@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** How long a closing connection keeps reading (and discarding) so that its last frame is not lost to a reset. */
 const LINGER_MS = 2_000;
@@ -22,7 +22,7 @@ const FLUSH_DEADLINE_MS = 15_000;
  * lingerThenDestroy(socket);
  * ```
  */
-export function lingerThenDestroy(socket: Socket): void {
+export function lingerThenDestroy(socket: Duplex): void {
   socket.resume();
   const deadline = setTimeout(() => socket.destroy(), FLUSH_DEADLINE_MS).unref();
   const flushed = (): void => {

@@ -1,4 +1,5 @@
 import { createSocket } from "node:dgram";
+import { channel } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { unlinkSync } from "node:fs";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
@@ -9,9 +10,15 @@ import type { PeerInfo, Transport } from "./context.js";
 import { Dispatcher } from "./dispatcher.js";
 import { errorFrame } from "./reply.js";
 import { Router, type Handler, type HandlerOptions } from "./router.js";
-import { StreamConnection, type ConnectionHost } from "./stream-connection.js";
+import { StreamConnection, type ConnectionHost, type StreamSocket } from "./stream-connection.js";
 import { UdpEndpoint, type DatagramHost } from "./udp-endpoint.js";
 
+
+/**
+ * `wharf:connection` on node:diagnostics_channel: `{ event: "open" | "close", id, transport }` for each stream
+ * connection (published only while someone subscribes; metrics and the stats service do).
+ */
+export const connectionChannel = channel("wharf:connection");
 
 /** Options of a {@link Server}. Times are in milliseconds; 0 turns a timeout off. */
 export interface ServerOptions extends FrameLimits {
@@ -87,6 +94,9 @@ export class Server {
   #udpUrls: string[] = [];
   #sweep: NodeJS.Timeout | null = null;
   #idle: (() => void)[] = [];
+  /** Bytes of connections already closed, for trafficTotals(). */
+  #closedBytesIn = 0;
+  #closedBytesOut = 0;
   /** Resolved once the server is closed or destroyed: every waiting close() returns then. */
   #stopped: Promise<void>;
   #markStopped!: () => void;
@@ -132,6 +142,17 @@ export class Server {
   /** Connections being served now. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Bytes read and written by every stream connection so far, open and closed: for metrics and dashboards. */
+  trafficTotals(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = this.#closedBytesIn;
+    let bytesOut = this.#closedBytesOut;
+    for (const connection of this.#connections) {
+      bytesIn += connection.socket.bytesRead ?? 0;
+      bytesOut += connection.socket.bytesWritten ?? 0;
+    }
+    return { bytesIn, bytesOut };
   }
 
   /** A snapshot of every connection: for tests, metrics and debugging. */
@@ -241,7 +262,10 @@ export class Server {
   }
 
   #connectionClosed(connection: StreamConnection): void {
-    this.#connections.delete(connection);
+    if (!this.#connections.delete(connection)) return;
+    this.#closedBytesIn += connection.socket.bytesRead ?? 0;
+    this.#closedBytesOut += connection.socket.bytesWritten ?? 0;
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ event: "close", id: connection.id, transport: connection.peer.transport });
     if (this.#connections.size === 0 && this.#idle.length > 0) {
       const idle = this.#idle;
       this.#idle = [];
@@ -263,24 +287,41 @@ export class Server {
   }
 
   #accept(socket: Socket, transport: Transport, path?: string): void {
+    const peer: PeerInfo =
+      transport === "unix"
+        ? { transport, address: path ?? "" }
+        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily };
+    this.serveStream(socket, peer);
+  }
+
+  /**
+   * Serves a connection that arrived by other means than this server's own listeners: a WebSocket of the HTTP
+   * gateway (seen as a byte stream), a socket accepted elsewhere. Every rule of a listener's connections applies
+   * (limits, logins, backpressure, `maxConnections`, graceful close). Returns false when the connection was
+   * refused: the server is draining (the stream is destroyed) or full (it gets `E_TOO_MANY_CONNECTIONS`).
+   *
+   * @example
+   * ```ts
+   * netServer.on("connection", (socket) => server.serveStream(socket, { transport: "tcp", address: socket.remoteAddress ?? "" }));
+   * ```
+   */
+  serveStream(socket: StreamSocket, peer: PeerInfo): boolean {
     if (this.#dispatcher.draining) {
       socket.destroy();
-      return;
+      return false;
     }
     if (this.#connections.size >= this.maxConnections) {
       socket.on("error", () => {});
       socket.end(errorFrame(null, { code: ErrorCode.TOO_MANY_CONNECTIONS, message: `the server serves at most ${this.maxConnections} connections` }, true));
       setTimeout(() => socket.destroy(), 2_000).unref();
-      return;
+      return false;
     }
-    const peer: PeerInfo =
-      transport === "unix"
-        ? { transport, address: path ?? "" }
-        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily };
     this.#now = Date.now();
     const connection = new StreamConnection(this.#nextConnectionId++, socket, peer, this.#host);
     this.#connections.add(connection);
+    if (connectionChannel.hasSubscribers) connectionChannel.publish({ event: "open", id: connection.id, transport: peer.transport });
     this.#startSweep();
+    return true;
   }
 
   #startSweep(): void {

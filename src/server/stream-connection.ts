@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import {
   ErrorCode,
@@ -36,18 +36,28 @@ export interface ConnectionHost {
   connectionClosed(connection: StreamConnection): void;
 }
 
+/**
+ * The byte stream a connection is served over: a net.Socket (TCP, TLS, Unix) or any Duplex that carries frames
+ * the same way (a WebSocket seen through the gateway's WsFrameSocket).
+ */
+export type StreamSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown; readonly bytesRead?: number; readonly bytesWritten?: number };
+
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
 
 /**
- * One client connection over a byte stream (TCP, TLS or a Unix socket): decodes requests, runs handlers, writes
+ * One client connection over a byte stream (TCP, TLS, a Unix socket, or a WebSocket through the gateway): decodes requests, runs handlers, writes
  * replies, and applies backpressure. Reading pauses while the peer does not read its replies, while too many of
  * its requests are in flight, or while a handler does not consume a streamed body.
  */
 export class StreamConnection implements ConnectionChannel, ReplySink, RequestSource {
   readonly id: number;
   readonly streams = true;
+  /** @internal (RequestSource) */
+  get transport(): string {
+    return this.peer.transport;
+  }
   readonly peer: PeerInfo;
-  readonly socket: Socket;
+  readonly socket: StreamSocket;
   #host: ConnectionHost;
   #logger: Logger;
   #decoder: FrameDecoder;
@@ -74,7 +84,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /** Holds the socket corked until the tick ends while events are sent. */
   #eventCork: TickCork;
 
-  constructor(id: number, socket: Socket, peer: PeerInfo, host: ConnectionHost) {
+  constructor(id: number, socket: StreamSocket, peer: PeerInfo, host: ConnectionHost) {
     this.id = id;
     this.socket = socket;
     this.peer = peer;
@@ -99,7 +109,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
       },
     });
     this.#eventCork = new TickCork(socket);
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err) => this.#logger.debug({ err }, "connection error"));

@@ -132,6 +132,7 @@ export class UdpEndpoint implements DatagramSender {
 /** One request datagram: where its reply goes, and how large that reply may be. */
 class DatagramRequest implements RequestSource {
   readonly streams = false;
+  readonly transport = "udp";
   readonly logger: Logger;
   #endpoint: UdpEndpoint;
   #rinfo: RemoteInfo;

@@ -28,6 +28,18 @@ describe("one way to fail", () => {
     assert.match(json.stderr, /^wharf: E_USAGE: the parameters are not JSON/);
   });
 
+  test("output into a reader that went away (`wharf ... | head`) ends wharf quietly, with no stack trace", async () => {
+    const { spawn } = await import("node:child_process");
+    const { WHARF_BIN } = await import("../helpers/cli.js");
+    const child = spawn(process.execPath, [WHARF_BIN, "completion", "bash"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy(); // the reader is gone before wharf writes: its first write fails with EPIPE
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, "close");
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /);
+  });
+
   test("wharf exec keeps 255 for its own failures, usage errors included", async () => {
     const missing = await runWharf(["exec"]);
     assert.equal(missing.code, 255);

@@ -9,9 +9,9 @@ import { runWharf, startServe, tempDir } from "../helpers/cli.js";
 const fixturePath = (name: string): string => new URL(`../../../test/fixtures/${name}`, import.meta.url).pathname;
 
 describe("wharf serve", () => {
-  test("prints every address as URLs on its first line and serves TCP and UDP", async (t) => {
+  test("prints every address as URLs on its first line (the web app's last) and serves TCP and UDP", async (t) => {
     const serve = await startServe(t);
-    assert.match(serve.addresses.join(" "), /^tcp:\/\/127\.0\.0\.1:\d+ udp:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(serve.addresses.join(" "), /^tcp:\/\/127\.0\.0\.1:\d+ udp:\/\/127\.0\.0\.1:\d+ http:\/\/127\.0\.0\.1:\d+$/);
     const conn = await connect(serve.url("tcp"));
     assert.equal((await conn.request("ping", {}, Buffer.from("tcp"))).body.toString(), "tcp");
     await conn.close();
@@ -22,7 +22,7 @@ describe("wharf serve", () => {
   test("listens on IPv6 and a Unix socket, and exits 0 on SIGINT", async (t) => {
     const dir = tempDir(t);
     const socketPath = join(dir, "w.sock");
-    const serve = await startServe(t, ["--host", "::1", "--unix", socketPath, "--no-udp"]);
+    const serve = await startServe(t, ["--host", "::1", "--unix", socketPath, "--no-udp", "--no-http"]);
     assert.equal(serve.addresses.length, 2);
     for (const url of serve.addresses) {
       const conn = await connect(url);

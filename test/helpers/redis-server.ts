@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -96,9 +96,13 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       proc.once("exit", onEarlyExit);
       earlyExit = onEarlyExit;
     });
-    // Keep draining its output so that it never blocks on a full pipe.
+    // Keep draining its output so that it never blocks on a full pipe; unref'd, so that a server a test forgot
+    // to dispose of does not keep the test process alive (the exit hook then kills it and removes its folder).
     proc.stdout!.removeAllListeners("data").resume();
     proc.stderr!.removeAllListeners("data").resume();
+    (proc.stdout as Socket).unref();
+    (proc.stderr as Socket).unref();
+    proc.unref();
     if (earlyExit !== null) proc.off("exit", earlyExit);
     child = proc;
     exited = done.then(() => {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { guardRedis, isRedisDown, redisUnavailable, type RedisLink } from "../shared/redis.js";
+import { guardPipeline, guardRedis, isRedisDown, redisUnavailable, type RedisLink } from "../shared/redis.js";
 import { JsonListFile } from "../shared/json-list-file.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import { AccountStore, assertUserName, type Account, type AddUserOptions } from "./store.js";
@@ -82,8 +82,8 @@ export class RedisAccountStore extends AccountStore {
     const names = (await guardRedis(this.#redis.client.smembers(USERS))).sort();
     const pipeline = this.#redis.client.pipeline();
     for (const name of names) pipeline.hgetall(userKey(name));
-    const replies = (await guardRedis(pipeline.exec())) ?? [];
-    return replies.map(([, fields]) => toAccount(fields as Record<string, string>)).filter((account): account is Account => account !== null);
+    const replies = await guardPipeline(pipeline);
+    return replies.map((fields) => toAccount(fields as Record<string, string>)).filter((account): account is Account => account !== null);
   }
 
   override async get(name: string): Promise<Account | undefined> {

@@ -1,4 +1,4 @@
-import { guardRedis, type RedisLink } from "../shared/redis.js";
+import { guardPipeline, guardRedis, type RedisLink } from "../shared/redis.js";
 import { USER_NAME } from "./store.js";
 import { LoginThrottle, type LoginGate, type LoginThrottleOptions } from "./throttle.js";
 
@@ -58,10 +58,8 @@ export class RedisLoginThrottle implements LoginGate {
 
   /** Milliseconds `address` must wait before it may try `user` (0: now), as the whole cluster counted. */
   async waitFor(address: string, user: string, now = Date.now()): Promise<number> {
-    const replies = await guardRedis(
-      this.#redis.client.pipeline().hget(addressKey(address), "blocked").hget(pairKey(address, user), "blocked").exec(),
-    );
-    const blocked = Math.max(...(replies ?? []).map(([, value]) => Number(value ?? 0)));
+    const replies = await guardPipeline(this.#redis.client.pipeline().hget(addressKey(address), "blocked").hget(pairKey(address, user), "blocked"));
+    const blocked = Math.max(...replies.map((value) => Number(value ?? 0)));
     return Math.max(0, blocked - now);
   }
 

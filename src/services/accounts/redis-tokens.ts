@@ -1,4 +1,4 @@
-import { guardRedis, type RedisLink } from "../shared/redis.js";
+import { guardPipeline, guardRedis, type RedisLink } from "../shared/redis.js";
 import type { TokenRecord, TokenStore } from "./tokens.js";
 
 const tokenKey = (hash: string): string => `wharf:token:${hash}`;
@@ -31,13 +31,12 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async add(record: TokenRecord): Promise<void> {
-    await guardRedis(
+    await guardPipeline(
       this.#redis.client
         .multi()
         .hset(tokenKey(record.hash), "user", record.user, "created", String(record.created), "expires", String(record.expires))
         .pexpireat(tokenKey(record.hash), record.expires)
-        .zadd(tokensOfKey(record.user), record.created, record.hash)
-        .exec(),
+        .zadd(tokensOfKey(record.user), record.created, record.hash),
     );
   }
 
@@ -58,10 +57,10 @@ export class RedisTokenStore implements TokenStore {
     if (hashes.length === 0) return [];
     const pipeline = this.#redis.client.pipeline();
     for (const hash of hashes) pipeline.hgetall(tokenKey(hash));
-    const replies = (await guardRedis(pipeline.exec())) ?? [];
+    const replies = await guardPipeline(pipeline);
     const live: TokenRecord[] = [];
     const gone: string[] = [];
-    replies.forEach(([, fields], i) => {
+    replies.forEach((fields, i) => {
       const record = toRecord(hashes[i], fields as Record<string, string>);
       if (record !== undefined && record.expires > now) live.push(record);
       else if (record === undefined) gone.push(hashes[i]); // expired by Redis: tidy the user's set

@@ -62,7 +62,7 @@ export class RedisNameLocks implements NameLocks {
     this.#ttl = ttl;
   }
 
-  async acquire(path: string): Promise<NameLock | null> {
+  async acquire(path: string): Promise<RedisLease | null> {
     const key = this.#key(path);
     const fence = Number(await guardRedis(this.#redis.client.eval(ACQUIRE, 2, key, FENCE, this.#node, String(this.#ttl))));
     return fence === 0 ? null : new RedisLease(this.#redis, key, `${fence} ${this.#node}`, fence, this.#ttl);

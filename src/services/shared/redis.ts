@@ -180,6 +180,23 @@ export async function guardRedis<T>(command: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs a pipeline (or MULTI) and resolves each command's reply, in order; the first command that failed fails
+ * the whole, as {@link guardRedis} would (ioredis resolves a pipeline's per-command failures instead of
+ * rejecting, which would let a dropped connection pass for empty replies).
+ *
+ * @example
+ * ```ts
+ * const [a, b] = await guardPipeline(redis.client.pipeline().get("a").get("b"));
+ * ```
+ */
+export async function guardPipeline(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> {
+  const replies = await guardRedis(pipeline.exec());
+  if (replies === null) throw redisUnavailable(new Error("the transaction was aborted"));
+  for (const [err] of replies) if (err !== null) throw isRedisDown(err) ? redisUnavailable(err) : err;
+  return replies.map(([, value]) => value);
+}
+
 /** Checks and splits a redis:// or rediss:// URL; throws a TypeError naming it otherwise. */
 export function parseRedisUrl(url: string): RedisOptions {
   let parsed: URL;
