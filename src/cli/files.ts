@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
 import { getToStream } from "../services/files/client-get.js";
-import type { TransferResult } from "../services/files/client-put.js";
+import { putFileReconnecting, type TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import type { HashAlgorithm } from "../services/files/hash.js";
 import { newTally, upToDate, type TreeTally } from "../services/files/quick-check.js";
@@ -15,6 +15,7 @@ import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes, progressBar } from "./files-progress.js";
+import { integerOption } from "./parse.js";
 import { formatDuration, formatRate } from "./units.js";
 import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
@@ -29,6 +30,8 @@ interface OutputOptions extends ClientOptions {
   dryRun?: boolean;
   /** False with `--no-delta`: send whole files even onto an older version. */
   delta?: boolean;
+  /** `--retries` of put: reconnect-and-resume attempts after a cut; default 5. */
+  retries?: number;
 }
 
 /** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
@@ -51,6 +54,31 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
   } finally {
     if (conn.closed) conn.destroy();
     else await conn.close();
+  }
+}
+
+/**
+ * The connection of `wharf put`, which a put replaces when its server drains or dies: behind a balancer the new
+ * one lands on another node, and the put resumes there by itself (issue 14).
+ */
+class PutSession {
+  conn: Connection;
+  files: FilesClient;
+  readonly #options: ClientOptions;
+
+  constructor(options: ClientOptions, conn: Connection) {
+    this.#options = options;
+    this.conn = conn;
+    this.files = new FilesClient(conn);
+  }
+
+  /** The connection, or a new logged-in one in place of the old (`fresh`). */
+  async connection(fresh: boolean): Promise<Connection> {
+    if (!fresh) return this.conn;
+    this.conn.destroy();
+    this.conn = await openSession(this.#options);
+    this.files = new FilesClient(this.conn);
+    return this.conn;
   }
 }
 
@@ -123,11 +151,20 @@ function count(tally: TreeTally | undefined, result: TransferResult): void {
   tally.notSent += result.size - result.sent;
 }
 
-async function putOne(files: FilesClient, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
+async function putOne(session: PutSession, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
   if (options.dryRun === true) return wouldSend(options, "put", shown, remote, (await stat(local)).size, tally);
   const bar = progressBar(`put ${basename(shown)}`);
   try {
-    const result = await files.put(local, remote, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
+    const result = await putFileReconnecting((fresh) => session.connection(fresh), local, remote, {
+      onProgress: bar?.onProgress,
+      hash: options.hash,
+      delta: options.delta === false ? false : undefined,
+      retries: options.retries,
+      onRetry: ({ attempt, retries, delayMs, error }) => {
+        bar?.stop();
+        process.stderr.write(`wharf: put ${shown}: ${error.code}: ${error.message}; reconnecting in ${(delayMs / 1000).toFixed(1)} s to resume (retry ${attempt} of ${retries})\n`);
+      },
+    });
     bar?.stop();
     count(tally, result);
     report(options, "put", shown, result);
@@ -150,17 +187,17 @@ async function getOne(files: FilesClient, options: OutputOptions, remote: string
 }
 
 /** Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped. */
-async function putTree(files: FilesClient, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
-  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await files.mkdir(remote, { parents: true });
+async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
+  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await session.files.mkdir(remote, { parents: true });
   const names = (await readdir(localDir)).sort();
   for (const name of names) {
     const path = join(localDir, name);
     const info = await lstat(path);
     const to = joinRemote(remote, name);
-    if (info.isDirectory()) await putTree(files, options, path, to, run);
+    if (info.isDirectory()) await putTree(session, options, path, to, run);
     else if (!info.isFile()) process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
     else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) skip(run.tally, info.size);
-    else await putOne(files, options, path, to, run.tally);
+    else await putOne(session, options, path, to, run.tally);
   }
 }
 
@@ -204,30 +241,37 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   }
   const kinds = new Map<string, "file" | "dir" | "stdin">();
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
-  await withFiles(options, async (files) => {
+  const session = new PutSession(options, await openSession(options));
+  try {
     if (sources.length > 1) {
       const dir = remoteArg!;
-      if (!(await remoteIsDir(files, dir))) {
+      if (!(await remoteIsDir(session.files, dir))) {
         if (!dir.endsWith("/")) throw new WharfError(FileErrorCode.NOT_DIR, `${dir}: not a remote folder (several sources go into a folder; end it with / to make it)`);
-        await files.mkdir(dir, { parents: true });
+        await session.files.mkdir(dir, { parents: true });
       }
     }
     for (const localArg of sources) {
       const kind = kinds.get(localArg)!;
       if (kind === "stdin") {
-        await putStdin(files, options, remoteArg!);
+        await putStdin(session, options, remoteArg!);
         continue;
       }
       const name = basename(resolve(localArg));
       let remote = remoteArg ?? name;
-      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(files, remote)))) remote = joinRemote(remote, name);
+      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
       if (kind === "dir") {
-        const run: TreeRun = { other: await remoteTree(files, normalizeRemote(remote), options), tally: newTally() };
-        await putTree(files, options, localArg, normalizeRemote(remote), run);
+        const run: TreeRun = { other: await remoteTree(session.files, normalizeRemote(remote), options), tally: newTally() };
+        await putTree(session, options, localArg, normalizeRemote(remote), run);
         summarize(options, "put", run.tally);
-      } else await putOne(files, options, localArg, remote);
+      } else await putOne(session, options, localArg, remote);
     }
-  });
+  } catch (err) {
+    throw resumable(err);
+  } finally {
+    // The session's connection: the first one, or the last a retry opened.
+    if (session.conn.closed) session.conn.destroy();
+    else await session.conn.close();
+  }
 }
 
 async function checkedLocal(localArg: string, recursive: boolean): Promise<"file" | "dir"> {
@@ -239,13 +283,13 @@ async function checkedLocal(localArg: string, recursive: boolean): Promise<"file
 }
 
 /** `put - REMOTE`: the upload needs its size first, so stdin is kept in a private temporary file, then sent. */
-async function putStdin(files: FilesClient, options: OutputOptions, remote: string): Promise<void> {
+async function putStdin(session: PutSession, options: OutputOptions, remote: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "wharf-stdin-"));
   try {
     const spool = join(dir, "stdin");
     await pipeline(process.stdin, createWriteStream(spool, { mode: 0o600 }));
-    if (await remoteIsDir(files, remote)) throw new WharfError(FileErrorCode.IS_DIR, `${remote} is a folder: name the file to write standard input to`);
-    await putOne(files, options, spool, remote, undefined, "-");
+    if (await remoteIsDir(session.files, remote)) throw new WharfError(FileErrorCode.IS_DIR, `${remote} is a folder: name the file to write standard input to`);
+    await putOne(session, options, spool, remote, undefined, "-");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -319,6 +363,7 @@ export function registerFileVerbs(program: Command): void {
       .option("--checksum", "with -r: skip files whose content hash matches the server's, not size and mtime", false)
       .option("--dry-run", "list what would be sent; send nothing", false)
       .option("--no-delta", "send whole files, even onto an older version on the server")
+      .option("--retries <n>", "when the server drains or goes away, reconnect (through a balancer: to another node) and resume this many times; 0: never", integerOption("--retries", 0, 100), 5)
       .option("--json", "one JSON object per file", false),
   ).action(action(put));
 

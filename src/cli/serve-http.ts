@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import { HttpGateway } from "../gateway/index.js";
+import { registerHealthRoutes, type HealthRoutesOptions } from "../gateway/health-routes.js";
+import type { ProxyProtocolOptions } from "../server/proxy-accept.js";
 import type { Server } from "../server/index.js";
 import type { ServiceSet } from "../services/index.js";
 
@@ -10,6 +12,10 @@ export interface HttpServeOptions {
   /** False with `--no-http`. */
   http: boolean;
   httpOrigin?: string[];
+  /** `--proxy-protocol` with its `--trusted-proxy` addresses. */
+  proxyProtocol?: ProxyProtocolOptions;
+  /** `/healthz`, `/readyz` and `/metrics` (issue 14). */
+  health?: HealthRoutesOptions;
 }
 
 /**
@@ -27,8 +33,9 @@ export async function startHttp(
   const gateways: HttpGateway[] = [];
   const urls: string[] = [];
   for (const host of options.host) {
-    const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls });
+    const gateway = new HttpGateway(server, { logger, origins: options.httpOrigin ?? [], tls, proxyProtocol: options.proxyProtocol });
     // Routes of the services go here, one line each.
+    if (options.health !== undefined) registerHealthRoutes(gateway, options.health);
     urls.push(await gateway.listen({ host, port: options.httpPort }));
     gateways.push(gateway);
   }

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { pino, type Logger } from "pino";
 import { Server } from "../server/index.js";
+import { TrustedProxies } from "../server/proxy-accept.js";
 import { AccountStore, FileTokenStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
@@ -11,9 +12,14 @@ import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../se
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { tuneForThroughput, type GcMode } from "./process-tuning.js";
-import { sharedState, withRedisClosed } from "./serve-redis.js";
-import { startHttp, stopHttp } from "./serve-http.js";
+import { startHttp, stopHttp, type HttpServeOptions } from "./serve-http.js";
 import type { HttpGateway } from "../gateway/index.js";
+import { observeNode, type NodeObservability } from "./serve-observe.js";
+import { serveClusterMetrics } from "../gateway/cluster-metrics.js";
+import type { ProxyProtocolOptions } from "../server/proxy-accept.js";
+import { sharedState, withRedisClosed } from "./serve-redis.js";
+import { instrumentRedis } from "../services/shared/redis-instrument.js";
+import type { RedisLink } from "../services/shared/redis.js";
 
 /** The options of `wharf serve`, as commander parses them. */
 export interface ServeOptions {
@@ -29,6 +35,12 @@ export interface ServeOptions {
   /** False with --no-http. */
   http?: boolean;
   httpOrigin?: string[];
+  /** `--proxy-protocol`: stream and HTTP listeners expect a PROXY header from a trusted balancer. */
+  proxyProtocol?: boolean;
+  /** `--trusted-proxy`, repeatable: the balancers' addresses or CIDR blocks. */
+  trustedProxy?: string[];
+  /** `--drain-delay`, ms: on SIGTERM, how long /readyz says 503 before the listeners close. */
+  drainDelay?: number;
   workers: number;
   data: string;
   logLevel: string;
@@ -80,6 +92,9 @@ export function registerServe(program: Command): void {
     .option("--http-port <port>", "HTTP port of the web app and the WebSocket gateway (HTTPS/WSS with --tls-cert); 0 picks a free one (default: 9080, or a free one with --port 0)", integerOption("--http-port", 0, 65535))
     .option("--no-http", "do not serve HTTP (no web app, no WebSocket gateway)")
     .option("--http-origin <origin>", "another origin whose pages may open the WebSocket (e.g. https://app.example.com); repeat for several", collect)
+    .option("--proxy-protocol", "behind a load balancer: TCP and HTTP connections must open with a PROXY v1/v2 header from a --trusted-proxy address (others are refused); logs, throttles and limits see the client it names", false)
+    .option("--trusted-proxy <address>", "an address or CIDR block (10.0.0.0/8) of a balancer allowed to send PROXY headers; repeat for several", collect)
+    .addOption(secondsFlag("--drain-delay <seconds>", "on SIGTERM, answer /readyz with 503 this long before closing the listeners, so the balancer stops sending new clients (default: 2 with --proxy-protocol, else 0)"))
     .option("--workers <n>", "processes serving TCP (uses every core with the number of cores)", integerOption("--workers", 1, 256), 1)
     .option("--data <dir>", "data folder", "./wharf-data")
     .addOption(new Option("--log-level <level>", "log level (logs go to stderr as JSON lines)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
@@ -113,20 +128,22 @@ async function serve(options: ServeOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw usageError("--tls-cert and --tls-key go together");
   }
+  checkProxyFlags(options);
   tuneForThroughput(options.gc);
   mkdirSync(resolve(options.data), { recursive: true });
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
   logForgottenRejections(logger);
   if (options.workers > 1 && cluster.isPrimary) return servePrimary(options, logger);
   if (cluster.isWorker) return serveWorker(options, logger);
-  const { server, services } = buildServerWithServices(options, logger);
+  const { server, services, redis } = buildServerWithServices(options, logger);
+  const node = observeNode(server, "single", redis);
   const ntp = await listenNtp(options, logger);
   const streams = await listenStreams(server, options);
-  const http = await startHttp(server, services, httpOptions(options), logger, tlsFiles(options));
+  const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
   const addresses = [...streams, ...(await listenUdp(server, options)), ...ntp.map((l) => l.url), ...http.urls];
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
-  onShutdownSignal(logger, () => closeAll(ntp, stopServing(server, services, options, http.gateways)));
+  onShutdownSignal(logger, () => closeAll(ntp, drainThenStop(server, services, options, http.gateways, node, logger)));
 }
 
 /**
@@ -147,9 +164,10 @@ export function buildServer(options: ServeOptions, logger: Logger): Server {
 }
 
 /** {@link buildServer}, with the services it registered: close them once the server has closed. */
-export function buildServerWithServices(options: ServeOptions, logger: Logger): { server: Server; services: ServiceSet } {
+export function buildServerWithServices(options: ServeOptions, logger: Logger): { server: Server; services: ServiceSet; redis: RedisLink | null } {
   const server = new Server({
     logger,
+    proxyProtocol: proxyProtocolOf(options),
     maxConnections: options.maxConnections,
     idleTimeout: options.idleTimeout,
     maxHeaderSize: options.maxHeaderSize,
@@ -160,11 +178,12 @@ export function buildServerWithServices(options: ServeOptions, logger: Logger): 
   const chat = { rate: options.chatRate === undefined ? undefined : { rate: options.chatRate, burst: 2 * options.chatRate } };
   if (options.redis === undefined) {
     const services = registerServices(server, deps);
-    return { server, services: options.chatRate === undefined ? services : reconfigureChat(server, services, deps, chat) };
+    return { server, services: options.chatRate === undefined ? services : reconfigureChat(server, services, deps, chat), redis: null };
   }
   const shared = sharedState(options.redis, dataDir, logger);
+  instrumentRedis(shared.redis.client); // Redis round trips and errors on /metrics
   const services = reconfigureChat(server, registerServices(server, { ...deps, ...shared.deps }), deps, chat, shared.redis);
-  return { server, services: withRedisClosed(services, shared.redis) };
+  return { server, services: withRedisClosed(services, shared.redis), redis: shared.redis };
 }
 
 /**
@@ -178,10 +197,51 @@ async function stopServing(server: Server, services: ServiceSet, options: ServeO
   await services.close();
 }
 
-function httpOptions(options: ServeOptions): { host: string[]; httpPort: number; http: boolean; httpOrigin?: string[] } {
+function httpOptions(options: ServeOptions, node?: NodeObservability): HttpServeOptions {
   // `--port 0` asks for free ports: the HTTP port follows unless it was given (tests run many servers at once).
   const httpPort = options.httpPort ?? (options.port === 0 ? 0 : 9080);
-  return { host: options.host, httpPort, http: options.http !== false, httpOrigin: options.httpOrigin };
+  return { host: options.host, httpPort, http: options.http !== false, httpOrigin: options.httpOrigin, proxyProtocol: proxyProtocolOf(options), health: node?.health };
+}
+
+/** `--proxy-protocol` and `--trusted-proxy` go together; a balancer cannot send a header inside TLS it terminates here. */
+function checkProxyFlags(options: ServeOptions): void {
+  const trusted = options.trustedProxy ?? [];
+  if (options.proxyProtocol !== true) {
+    if (trusted.length > 0) throw usageError("--trusted-proxy needs --proxy-protocol");
+    return;
+  }
+  if (trusted.length === 0) throw usageError("--proxy-protocol needs --trusted-proxy <address|cidr>: the balancers allowed to name clients");
+  if (options.tlsCert !== undefined) throw usageError("--proxy-protocol does not combine with --tls-cert: terminate TLS at the balancer, or pass it through without PROXY headers");
+  try {
+    new TrustedProxies(trusted);
+  } catch (err) {
+    throw usageError(`--trusted-proxy: ${(err as Error).message}`);
+  }
+}
+
+/** `--drain-delay`, ms: 2 s behind a balancer (--proxy-protocol) unless given, else none. */
+function drainDelayOf(options: ServeOptions): number {
+  return options.drainDelay ?? (options.proxyProtocol === true ? 2_000 : 0);
+}
+
+function proxyProtocolOf(options: ServeOptions): ProxyProtocolOptions | undefined {
+  return options.proxyProtocol === true ? { trusted: options.trustedProxy ?? [] } : undefined;
+}
+
+/**
+ * SIGTERM behind a balancer (issue 14): /readyz turns 503 at once, the node keeps serving for `--drain-delay`
+ * while the balancer's health checks notice, then it stops accepting, finishes what is in flight, and tells its
+ * clients E_SHUTTING_DOWN (they reconnect through the balancer to another node).
+ */
+async function drainThenStop(server: Server, services: ServiceSet, options: ServeOptions, gateways: HttpGateway[], node: NodeObservability, logger: Logger): Promise<void> {
+  node.readiness.draining = true;
+  const delay = drainDelayOf(options);
+  if (delay > 0) {
+    logger.info({ drainDelayMs: delay }, "draining: /readyz says 503; listeners close after the drain delay");
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  await stopServing(server, services, options, gateways);
+  node.close();
 }
 
 function serviceConfig(options: ServeOptions): ServiceConfig {
@@ -285,6 +345,7 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
   let shuttingDown = false;
   let streamAddresses: string[] | null = null;
   let listening = 0;
+  serveClusterMetrics();
   const chatHub = chatHubOf(services);
   const fork = (): void => {
     const worker = cluster.fork();
@@ -317,6 +378,8 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
       worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
       return exited;
     });
+    // UDP (served here) goes on through the workers' drain delay, as their stream listeners do.
+    await new Promise((resolve) => setTimeout(resolve, drainDelayOf(options)));
     // Chat state lives here: its history is written once the workers that relay to it have stopped.
     await closeAll(ntp, stopServing(server, services, options, [], exits));
   });
@@ -326,11 +389,14 @@ async function serveWorker(options: ServeOptions, logger: Logger): Promise<void>
   const built = buildServerWithServices(options, logger);
   const server = built.server;
   const services = options.redis === undefined ? relayChatToPrimary(server, built.services) : built.services;
+  const node = observeNode(server, "worker", built.redis);
   const streams = await listenStreams(server, options);
   // Workers share the HTTP port as they share the TCP one (the cluster primary hands out connections).
-  const http = await startHttp(server, services, httpOptions(options), logger, tlsFiles(options));
+  const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
   const addresses = [...streams, ...http.urls];
-  const stop = (): Promise<void> => stopServing(server, services, options, http.gateways);
+  let stopping: Promise<void> | null = null;
+  // The primary's message and a signal of the worker's own may both come: one drain.
+  const stop = (): Promise<void> => (stopping ??= drainThenStop(server, services, options, http.gateways, node, logger));
   process.on("message", (message: ClusterMessage) => {
     if (message.wharf === "shutdown") void stop().then(() => process.exit(0), () => process.exit(1));
   });

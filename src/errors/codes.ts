@@ -39,6 +39,8 @@ export const ErrorCode = {
   CONNECT: "E_CONNECT",
   /** The peer sent a reply that breaks the protocol. */
   PROTOCOL: "E_PROTOCOL",
+  /** `--proxy-protocol`: a connection from an untrusted address, or without a valid PROXY header. */
+  PROXY_HEADER: "E_PROXY_HEADER",
   /** A shared store the request needs (Redis, `wharf serve --redis`) is unreachable; retry later. */
   UNAVAILABLE: "E_UNAVAILABLE",
 } as const;

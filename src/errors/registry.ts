@@ -47,6 +47,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = Object.freeze([
   entry(ErrorCode.CONNECTION_CLOSED, ["client"], "the connection closed before the reply arrived"),
   entry(ErrorCode.CONNECT, ["client"], "the server could not be reached"),
   entry(ErrorCode.PROTOCOL, ["client"], "the peer sent a reply that breaks the protocol"),
+  entry(ErrorCode.PROXY_HEADER, ["server"], "with --proxy-protocol: a connection from an untrusted address, or without a valid PROXY header"),
   entry(ErrorCode.UNAVAILABLE, ["server"], "a shared store the request needs (Redis) is unreachable; retry later"),
   // wharf/sync (SyncErrorCode)
   entry(SyncErrorCode.NOT_HELD, ["sync"], "release of a lock that is not held; Condition wait/notify without its lock"),

@@ -1,11 +1,12 @@
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { Socket } from "node:net";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { PeerInfo, Server } from "../server/index.js";
+import { readProxyHeader, TrustedProxies, type ProxyProtocolOptions } from "../server/proxy-accept.js";
 import { LENGTH_PREFIX_SIZE, formatEndpoint } from "../wire/index.js";
 import { allowedOrigin } from "./origin.js";
 import { WsFrameSocket } from "./ws-frame-socket.js";
@@ -30,6 +31,11 @@ export interface HttpGatewayOptions {
   origins?: string[];
   /** PEM certificate and key: HTTPS and WSS instead of HTTP and WS, on the same port. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Behind a load balancer (issue 14): connections must come from `trusted` addresses and open with a PROXY
+   * header; its client address is the WebSocket peer's. Others are closed without an answer.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 /**
@@ -60,12 +66,19 @@ export class HttpGateway {
   readonly #wss: WebSocketServer;
   #routes: { path: string; prefix: boolean; handler: RouteHandler }[] = [];
   #url: string | null = null;
+  #proxy: { trusted: TrustedProxies; maxV2Size?: number } | null;
+  /** With proxyProtocol: the TCP listener that reads the PROXY header, then hands the socket to #http. */
+  #front: NetServer | null = null;
+  /** The client each proxied socket relays, by socket (a LOCAL header, a health check, has none). */
+  #proxiedPeers = new WeakMap<Socket, PeerInfo>();
 
   constructor(server: Server, options: HttpGatewayOptions) {
     this.#server = server;
     this.#logger = options.logger.child({ gateway: "http" });
     this.#origins = new Set((options.origins ?? []).map((origin) => origin.replace(/\/+$/, "").toLowerCase()));
     this.#tls = options.tls !== undefined;
+    const proxy = options.proxyProtocol;
+    this.#proxy = proxy ? { trusted: new TrustedProxies(proxy.trusted), maxV2Size: proxy.maxV2Size } : null;
     this.#http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }) : createHttpServer();
     // Slow or idle HTTP clients cannot hold sockets open for ever (slowloris).
     this.#http.headersTimeout = 15_000;
@@ -106,10 +119,11 @@ export class HttpGateway {
   /** Listens; resolves the URL (port 0 picks a free port). */
   async listen(options: { host?: string; port?: number } = {}): Promise<string> {
     const host = options.host ?? "127.0.0.1";
-    this.#http.listen({ host, port: options.port ?? 9080 });
-    await Promise.race([once(this.#http, "listening"), once(this.#http, "error").then(([err]) => Promise.reject(err))]);
-    this.#http.on("error", (err) => this.#logger.error({ err }, "HTTP listener error"));
-    const address = this.#http.address();
+    const listener = this.#proxy === null ? this.#http : (this.#front = this.#proxiedListener(this.#proxy));
+    listener.listen({ host, port: options.port ?? 9080 });
+    await Promise.race([once(listener, "listening"), once(listener, "error").then(([err]) => Promise.reject(err))]);
+    listener.on("error", (err) => this.#logger.error({ err }, "HTTP listener error"));
+    const address = listener.address();
     const port = typeof address === "object" && address !== null ? address.port : 0;
     this.#url = formatEndpoint("tcp", host, port).replace(/^tcp:/, this.#tls ? "https:" : "http:");
     return this.#url;
@@ -120,10 +134,37 @@ export class HttpGateway {
    * drains them like any connection (call it too).
    */
   async close(): Promise<void> {
+    const front = this.#front;
+    if (front !== null) {
+      this.#front = null;
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      // Sockets handed over never made #http listen: close() would fail, but idle keep-alives still end.
+      this.#http.closeIdleConnections();
+      await closed;
+      return;
+    }
     if (!this.#http.listening) return;
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#http.closeIdleConnections();
     await closed;
+  }
+
+  /** A TCP listener that reads each connection's PROXY header, then gives the socket to the HTTP server. */
+  #proxiedListener(proxy: { trusted: TrustedProxies; maxV2Size?: number }): NetServer {
+    return createNetServer((socket) => {
+      readProxyHeader(socket, proxy.trusted, { timeout: 15_000, maxV2Size: proxy.maxV2Size }, (result) => {
+        if (!result.ok) {
+          this.#logger.warn({ peer: socket.remoteAddress, reason: result.reason }, "HTTP connection refused: PROXY header");
+          socket.destroy();
+          return;
+        }
+        const source = result.header.source;
+        if (source) this.#proxiedPeers.set(socket, { transport: this.#tls ? "wss" : "ws", address: source.address, port: source.port, family: source.family });
+        if (result.rest.length > 0) socket.unshift(result.rest);
+        this.#http.emit("connection", socket);
+        socket.resume();
+      });
+    });
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -158,7 +199,7 @@ export class HttpGateway {
 
   #serve(ws: WebSocket, req: IncomingMessage): void {
     const tcp = req.socket as Socket;
-    const peer: PeerInfo = { transport: this.#tls ? "wss" : "ws", address: tcp.remoteAddress ?? "", port: tcp.remotePort, family: tcp.remoteFamily };
+    const peer: PeerInfo = this.#proxiedPeers.get(tcp) ?? { transport: this.#tls ? "wss" : "ws", address: tcp.remoteAddress ?? "", port: tcp.remotePort, family: tcp.remoteFamily };
     this.#server.serveStream(new WsFrameSocket(ws, this.#server.limits.maxHeaderSize), peer);
   }
 }

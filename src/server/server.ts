@@ -8,6 +8,8 @@ import { pino, type Logger } from "pino";
 import { ErrorCode, WharfError, formatEndpoint, resolveLimits, type FrameLimits, type ResolvedFrameLimits } from "../wire/index.js";
 import type { PeerInfo, Transport } from "./context.js";
 import { Dispatcher } from "./dispatcher.js";
+import { readProxyHeader, TrustedProxies, type ProxyProtocolOptions } from "./proxy-accept.js";
+import { proxyHeaderError } from "./proxy-protocol.js";
 import { errorFrame } from "./reply.js";
 import { Router, type Handler, type HandlerOptions } from "./router.js";
 import { StreamConnection, type ConnectionHost, type StreamSocket } from "./stream-connection.js";
@@ -32,6 +34,12 @@ export interface ServerOptions extends FrameLimits {
   idleTimeout?: number;
   /** A frame header must be complete this long after its first byte arrives. Default 30,000. */
   headerTimeout?: number;
+  /**
+   * Behind a load balancer: TCP connections must come from `trusted` addresses and open with a PROXY header
+   * (v1 or v2), whose client address becomes the connection's PeerInfo. Others get `E_PROXY_HEADER` and a close.
+   * Not for TLS listeners (the balancer would have to send the header before the handshake; terminate TLS there).
+   */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 /** Where and how to listen on TCP, optionally with TLS. */
@@ -81,6 +89,9 @@ export class Server {
   readonly maxConnections: number;
   readonly idleTimeout: number;
   readonly headerTimeout: number;
+  #proxy: { trusted: TrustedProxies; maxV2Size?: number } | null;
+  /** Sockets still sending their PROXY header: not connections yet, but closed with the server. */
+  #handshaking = new Set<Socket>();
   #router = new Router();
   #dispatcher = new Dispatcher(this.#router);
   #now = Date.now();
@@ -108,6 +119,8 @@ export class Server {
     this.maxInFlight = positiveInteger("maxInFlight", options.maxInFlight, 256);
     this.idleTimeout = positiveInteger("idleTimeout", options.idleTimeout, 120_000, 0);
     this.headerTimeout = positiveInteger("headerTimeout", options.headerTimeout, 30_000, 0);
+    const proxy = options.proxyProtocol;
+    this.#proxy = proxy ? { trusted: new TrustedProxies(proxy.trusted), maxV2Size: proxy.maxV2Size } : null;
     this.#router.handle("ping", (_header, body) => ({ body }));
     this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
     const server = this;
@@ -186,11 +199,12 @@ export class Server {
   /** Listens on TCP (or TLS with `options.tls`); resolves the URL it listens on. Port 0 picks a free port. */
   async listenTcp(options: TcpListenOptions = {}): Promise<string> {
     const transport: Transport = options.tls ? "tls" : "tcp";
+    if (options.tls && this.#proxy) throw new TypeError("options.proxyProtocol does not combine with a TLS listener: terminate TLS at the balancer");
     const server = options.tls
       ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true })
       : createNetServer({ allowHalfOpen: true });
     const event = options.tls ? "secureConnection" : "connection";
-    server.on(event, (socket: Socket) => this.#accept(socket, transport));
+    server.on(event, (socket: Socket) => (this.#proxy && transport === "tcp" ? this.#acceptProxied(socket) : this.#accept(socket, transport)));
     if (options.tls) server.on("tlsClientError", (err) => this.logger.debug({ err }, "tls handshake failed"));
     const host = options.host ?? "127.0.0.1";
     await this.#listen(server, { host, port: options.port ?? 0 });
@@ -241,6 +255,7 @@ export class Server {
       this.#dispatcher.drain();
       for (const { server } of this.#listeners) server.close();
       for (const connection of this.#connections) connection.drain();
+      for (const socket of this.#handshaking) socket.destroy();
     }
     const settled = Promise.all([this.#whenSettled(), this.#dispatcher.whenIdle()]);
     const timer = setTimeout(() => this.destroy(), timeout);
@@ -257,6 +272,7 @@ export class Server {
     for (const { server } of this.#listeners) server.close();
     const reason = new WharfError(ErrorCode.SHUTTING_DOWN, "the server was destroyed");
     for (const connection of this.#connections) connection.destroy(reason);
+    for (const socket of this.#handshaking) socket.destroy();
     for (const endpoint of this.#udp) endpoint.abortAll(reason);
     this.#shutDownRest();
   }
@@ -286,11 +302,36 @@ export class Server {
     this.#markStopped();
   }
 
-  #accept(socket: Socket, transport: Transport, path?: string): void {
+  /** A TCP connection from a balancer: its PROXY header first, then served as the client it names. */
+  #acceptProxied(socket: Socket): void {
+    const proxy = this.#proxy!;
+    this.#handshaking.add(socket);
+    readProxyHeader(socket, proxy.trusted, { timeout: this.headerTimeout, maxV2Size: proxy.maxV2Size }, (result) => {
+      this.#handshaking.delete(socket);
+      if (!result.ok) {
+        this.logger.warn({ peer: socket.remoteAddress, reason: result.reason }, "connection refused: PROXY header");
+        socket.on("error", () => {});
+        const error = proxyHeaderError(result.reason);
+        if (!socket.destroyed) socket.end(errorFrame(null, { code: error.code, message: error.message }, true));
+        setTimeout(() => socket.destroy(), 2_000).unref();
+        return;
+      }
+      // A LOCAL header (the balancer's own check) or a client without an IP keeps the socket's address.
+      const source = result.header.source;
+      const peer: PeerInfo | undefined = source && { transport: "tcp", address: source.address, port: source.port, family: source.family };
+      this.#accept(socket, "tcp", undefined, peer);
+      // readProxyHeader() left the socket paused: what came after the header goes first, then the flow resumes.
+      if (result.rest.length > 0 && !socket.destroyed) socket.unshift(result.rest);
+      socket.resume();
+    });
+  }
+
+  #accept(socket: Socket, transport: Transport, path?: string, proxied?: PeerInfo): void {
     const peer: PeerInfo =
-      transport === "unix"
+      proxied ??
+      (transport === "unix"
         ? { transport, address: path ?? "" }
-        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily };
+        : { transport, address: socket.remoteAddress ?? "", port: socket.remotePort, family: socket.remoteFamily });
     this.serveStream(socket, peer);
   }
 

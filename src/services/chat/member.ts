@@ -1,5 +1,6 @@
 import type { ConnectionChannel, DatagramSender } from "../../server/index.js";
 import { WharfError, encodeEvent } from "../../wire/index.js";
+import { chatChannel } from "../shared/channels.js";
 import { ChatErrorCode } from "./errors.js";
 import type { Room } from "./room.js";
 
@@ -81,9 +82,11 @@ export class StreamMember extends Member {
         }),
       );
       this.#onSlow(this);
+      if (chatChannel.hasSubscribers) chatChannel.publish({ event: "slow-consumer" });
       return false;
     }
     this.channel.sendFrame(event.parts);
+    if (chatChannel.hasSubscribers) chatChannel.publish({ event: "delivered" });
     return true;
   }
 }

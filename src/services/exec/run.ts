@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { openStdioPipes, type StdioPipes } from "./stdio-pipes.js";
 import { WharfError } from "../../wire/index.js";
+import { execChannel } from "../shared/channels.js";
 import { ExecErrorCode } from "./errors.js";
 import type { ExecResult, OutputStream } from "./messages.js";
 import { spawnFailure } from "./os-limits.js";
@@ -75,6 +76,7 @@ export class ExecRun {
       this.#stdio.closeChildEnds();
     }
     this.pid = this.#child.pid;
+    if (this.pid !== undefined && execChannel.hasSubscribers) execChannel.publish({ event: "run" });
     this.#outputs = [this.#stdio.stdout, this.#stdio.stderr];
     this.#stdio.stdin.on("error", () => {}); // EPIPE when the command stops reading: stdin is then closed
     if (!spec.stdin) this.#stdio.stdin.end();

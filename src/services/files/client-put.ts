@@ -84,6 +84,55 @@ export async function putFile(conn: Connection, local: string, remote: string, o
   }
 }
 
+/** How {@link putFileReconnecting} retries: bounded, with a doubling wait. */
+export interface ReconnectOptions {
+  /** Retries after the first attempt; default 5. */
+  retries?: number;
+  /** The first wait, ms; it doubles each retry, up to 8,000. Default 500. */
+  backoff?: number;
+  /** Told before each wait (the CLI says it on stderr). */
+  onRetry?: (info: { attempt: number; retries: number; delayMs: number; error: WharfError }) => void;
+}
+
+/**
+ * Failures after which a put may go on over a new connection: the server drains or went away (through a
+ * balancer, the new connection lands on another node, which finds the partial on the shared storage), or the
+ * name's upload lock still belongs to the upload that was cut (a Redis lease runs out by itself). `E_UNAVAILABLE`:
+ * a shared store the node needs is down for the moment.
+ */
+export const RESUMABLE_PUT_CODES: ReadonlySet<string> = new Set(["E_SHUTTING_DOWN", "E_CONNECTION_CLOSED", "E_CONNECT", FileErrorCode.BUSY, "E_UNAVAILABLE"]);
+
+/**
+ * {@link putFile} that survives its server: on a {@link RESUMABLE_PUT_CODES} failure it waits, asks
+ * `connection(true)` for a new logged-in connection, and puts again, which resumes from what the server kept.
+ * `connection(false)` gives the first one. The result is the last attempt's (`resumedFrom` > 0 after a cut).
+ *
+ * @example
+ * ```ts
+ * let conn = await open();
+ * const result = await putFileReconnecting(async (fresh) => (fresh ? (conn.destroy(), (conn = await open())) : conn), "big.iso", "big.iso", {
+ *   onRetry: ({ error, delayMs }) => console.error(`${error.code}: again in ${delayMs} ms`),
+ * });
+ * ```
+ */
+export async function putFileReconnecting(connection: (fresh: boolean) => Promise<Connection>, local: string, remote: string, options: PutOptions & ReconnectOptions = {}): Promise<TransferResult> {
+  const retries = options.retries ?? 5;
+  const started = performance.now();
+  let delay = options.backoff ?? 500;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const conn = await connection(attempt > 0);
+      const result = await putFile(conn, local, remote, options);
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      if (attempt >= retries || options.signal?.aborted === true || !(err instanceof WharfError) || !RESUMABLE_PUT_CODES.has(err.code)) throw err;
+      options.onRetry?.({ attempt: attempt + 1, retries, delayMs: delay, error: err });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 8_000);
+    }
+  }
+}
+
 async function attemptPut(
   conn: Connection,
   local: string,

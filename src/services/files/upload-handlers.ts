@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { SessionKey, type RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
+import { filesChannel } from "../shared/channels.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type HashAlgorithm } from "./hash.js";
@@ -234,7 +235,9 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
       }
       upload.lastActivity = 0;
       await writer.finish();
+      if (filesChannel.hasSubscribers) filesChannel.publish({ event: "upload", bytes: received });
     } catch (err) {
+      if (filesChannel.hasSubscribers) filesChannel.publish({ event: "upload", bytes: received });
       // Keep every byte that arrived (a lost connection, a cut network) for the resume; after a stall the
       // watchdog has flushed them already, and the name may belong to another upload by now.
       if (upload.stalled) await writer.settle();

@@ -105,7 +105,7 @@ describe("interrupted transfers resume", () => {
     assert.equal((await wharfAs(serve.url("tcp"), "alice", ["put", old, "data.bin"])).code, 0);
     const local = join(dir, "new.bin");
     await makeSparseFile(local, BIG, 2);
-    const put = spawnWharf(t, serve.url("tcp"), ["put", local, "data.bin"]);
+    const put = spawnWharf(t, serve.url("tcp"), ["put", local, "data.bin", "--retries", "0"]);
     const seen = await grownTo(() => uploadPartialSize(data), LANDED, "the partial upload");
     await serve.stop("SIGKILL");
     const failed = await put.exited;

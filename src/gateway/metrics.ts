@@ -1,0 +1,112 @@
+/**
+ * The Prometheus metrics of one wharf process, fed by the diagnostics channels of the server (`wharf:request`,
+ * `wharf:connection`) and of the services (`wharf:chat`, `wharf:files`, `wharf:exec`, `wharf:redis`; see
+ * src/services/shared/channels.ts), plus the server's byte totals read at scrape time.
+ *
+ * @module
+ */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** What metrics read from the server at scrape time (a {@link Server} after the gateway work has both). */
+export interface MetricsSource {
+  /** Bytes read and written by every stream connection so far. */
+  trafficTotals?(): { bytesIn: number; bytesOut: number };
+}
+
+type RequestMessage = { type: string; transport: string; code: string | null; durationMs: number };
+type ConnectionMessage = { event: "open" | "close"; id: number; transport: string };
+type ServiceMessage = { event: string; bytes?: number; ok?: boolean };
+
+/** Request duration buckets, seconds: 0.5 ms (a ping on loopback) to 30 s (a large transfer). */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Every metric of one process in its own prom-client Registry; `close()` stops listening to the channels.
+ * Names follow Prometheus conventions (`_total` counters, seconds, bytes).
+ *
+ * @example
+ * ```ts
+ * const metrics = new WharfMetrics(server);
+ * const text = await metrics.registry.metrics(); // Prometheus text format
+ * metrics.close();
+ * ```
+ */
+export class WharfMetrics {
+  readonly registry = new Registry();
+  #subscriptions: [string, (message: unknown) => void][] = [];
+
+  constructor(source: MetricsSource = {}) {
+    const registers = [this.registry];
+    const opened = new Counter({ name: "wharf_connections_opened_total", help: "Stream connections accepted (tcp, tls, unix, ws, wss)", labelNames: ["transport"], registers });
+    const open = new Gauge({ name: "wharf_connections_open", help: "Stream connections being served now", labelNames: ["transport"], registers });
+    const requests = new Counter({ name: "wharf_requests_total", help: "Requests answered, by type and error code (ok when none)", labelNames: ["type", "code"], registers });
+    const duration = new Histogram({ name: "wharf_request_duration_seconds", help: "Time from a request's arrival to its reply", labelNames: ["type"], buckets: DURATION_BUCKETS, registers });
+    new Counter({
+      name: "wharf_received_bytes_total",
+      help: "Bytes read from stream connections",
+      registers,
+      collect() {
+        const totals = source.trafficTotals?.();
+        if (totals !== undefined) this.reset(), this.inc(totals.bytesIn);
+      },
+    });
+    new Counter({
+      name: "wharf_sent_bytes_total",
+      help: "Bytes written to stream connections",
+      registers,
+      collect() {
+        const totals = source.trafficTotals?.();
+        if (totals !== undefined) this.reset(), this.inc(totals.bytesOut);
+      },
+    });
+    const deliveries = new Counter({ name: "wharf_chat_deliveries_total", help: "Chat events queued to members", registers });
+    const cuts = new Counter({ name: "wharf_chat_slow_consumer_cuts_total", help: "Chat members cut off for not reading", registers });
+    const uploads = new Counter({ name: "wharf_upload_bytes_total", help: "File content bytes received by puts", registers });
+    const execRuns = new Counter({ name: "wharf_exec_runs_total", help: "Commands started by exec", registers });
+    const redisCommands = new Counter({ name: "wharf_redis_commands_total", help: "Redis round trips (commands sent)", registers });
+    const redisErrors = new Counter({ name: "wharf_redis_errors_total", help: "Redis commands that failed (unreachable, timeout, error reply)", registers });
+
+    this.#on("wharf:request", (message) => {
+      const { type, code, durationMs } = message as RequestMessage;
+      requests.inc({ type, code: code ?? "ok" });
+      duration.observe({ type }, durationMs / 1_000);
+    });
+    this.#on("wharf:connection", (message) => {
+      const { event, transport } = message as ConnectionMessage;
+      if (event === "open") {
+        opened.inc({ transport });
+        open.inc({ transport });
+      } else open.dec({ transport });
+    });
+    this.#on("wharf:chat", (message) => {
+      const { event } = message as ServiceMessage;
+      if (event === "delivered") deliveries.inc();
+      else if (event === "slow-consumer") cuts.inc();
+    });
+    this.#on("wharf:files", (message) => {
+      const { event, bytes } = message as ServiceMessage;
+      if (event === "upload" && bytes !== undefined && bytes > 0) uploads.inc(bytes);
+    });
+    this.#on("wharf:exec", (message) => {
+      if ((message as ServiceMessage).event === "run") execRuns.inc();
+    });
+    this.#on("wharf:redis", (message) => {
+      const { event, ok } = message as ServiceMessage;
+      if (event !== "command") return;
+      redisCommands.inc();
+      if (ok === false) redisErrors.inc();
+    });
+  }
+
+  /** Stops counting (unsubscribes from every channel). Idempotent. */
+  close(): void {
+    for (const [name, listener] of this.#subscriptions) unsubscribe(name, listener);
+    this.#subscriptions = [];
+  }
+
+  #on(name: string, listener: (message: unknown) => void): void {
+    subscribe(name, listener);
+    this.#subscriptions.push([name, listener]);
+  }
+}
