@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { startCluster, type Cluster, type ClusterNode } from "../helpers/cluster.js";
-import { chatCli, type ChatCli } from "./chat-nodes.js";
+import { accountsImported, chatCli, type ChatCli } from "./chat-nodes.js";
 
 const PASSWORD = "pw";
 const USERS = ["reader", "writer", "watcher"].map((name) => ({ name, password: PASSWORD }));
@@ -56,6 +56,7 @@ describe("wharf chat through HAProxy", { timeout: 600_000 }, () => {
   test("kill -9 of the reader's node, then SIGTERM of the writer's: both move through HAProxy, every line once, in order", async (t) => {
     const cluster = await startCluster({ redis: true, users: USERS, nodeArgs: ["--chat-rate", "100000"] });
     t.after(() => cluster.stop());
+    await accountsImported(cluster.url, "reader", PASSWORD);
     const clis: ChatCli[] = [];
     t.after(() => {
       for (const cli of clis) cli.child.kill("SIGKILL");

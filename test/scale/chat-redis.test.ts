@@ -11,7 +11,7 @@ import { tempDir } from "../helpers/cli.js";
 import { addUsers, cloneUser } from "../helpers/serve-process.js";
 import { chatClient, type Recorder } from "../services/chat/helpers.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
-import { chatCli, startNode, type WharfNode } from "./chat-nodes.js";
+import { accountsImported, chatCli, startNode, type WharfNode } from "./chat-nodes.js";
 import { once } from "node:events";
 import { connect as netConnect } from "node:net";
 import { Connection } from "../../src/client/index.js";
@@ -29,8 +29,10 @@ let dataDir: string;
 async function threeNodes(t: TestContext): Promise<WharfNode[]> {
   const nodes = await Promise.all(HOSTS.map((host) => startNode(host, dataDir, ["--redis", redis.url, "--chat-rate", "100000"])));
   t.after(() => Promise.all(nodes.map((node) => node.kill9())));
+  for (const node of nodes) await accountsImported(node.url, USERS[0], PASSWORD);
   return nodes;
 }
+
 
 /**
  * Runs a request again while it fails with E_UNAVAILABLE: on this shared 2-core machine a Redis command can
@@ -224,6 +226,7 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
     const multi = await startNode(HOSTS[0], dataDir, ["--redis", redis.url, "--chat-rate", "100000", "--workers", "2"]);
     const single = await startNode(HOSTS[1], dataDir, ["--redis", redis.url, "--chat-rate", "100000"]);
     t.after(() => Promise.all([multi.term(), single.kill9()]));
+    for (const node of [multi, single]) await accountsImported(node.url, USERS[0], PASSWORD);
     const port = Number(new URL(multi.url).port);
     const local: { client: ChatClient; port: number; got: ReceivedMessage[] }[] = [];
     for (let i = 0; i < 4; i += 1) {
