@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { WHARF_BIN, isolatedConfigHome } from "../helpers/cli.js";
+import { connect } from "../../src/client/index.js";
+import { login } from "../../src/services/accounts/index.js";
 
 /** A running `wharf serve` node. */
 export interface WharfNode {
@@ -101,4 +103,25 @@ export function chatCli(args: string[], password: string): ChatCli {
       }
     },
   };
+}
+
+/**
+ * Waits until a login works on a node: a node started with --redis imports the data folder's users.json into
+ * Redis once Redis is reachable, in the background, so the first logins may come before the import.
+ */
+export async function accountsImported(url: string, user: string, password: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const conn = await connect(url);
+    try {
+      await login(conn, user, password);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== "E_AUTH" && code !== "E_UNAVAILABLE") || Date.now() > deadline) throw err;
+    } finally {
+      conn.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -11,7 +11,13 @@ import { tempDir } from "../helpers/cli.js";
 import { addUsers, cloneUser } from "../helpers/serve-process.js";
 import { chatClient, type Recorder } from "../services/chat/helpers.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
-import { chatCli, startNode, type WharfNode } from "./chat-nodes.js";
+import { accountsImported, chatCli, startNode, type WharfNode } from "./chat-nodes.js";
+import { once } from "node:events";
+import { connect as netConnect } from "node:net";
+import { Connection } from "../../src/client/index.js";
+import { login } from "../../src/services/accounts/index.js";
+import { ChatClient, type ReceivedMessage } from "../../src/services/chat/index.js";
+import { childPids, workerOfConnections } from "./chat-spread.js";
 
 const PASSWORD = "pw";
 const HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
@@ -23,8 +29,10 @@ let dataDir: string;
 async function threeNodes(t: TestContext): Promise<WharfNode[]> {
   const nodes = await Promise.all(HOSTS.map((host) => startNode(host, dataDir, ["--redis", redis.url, "--chat-rate", "100000"])));
   t.after(() => Promise.all(nodes.map((node) => node.kill9())));
+  for (const node of nodes) await accountsImported(node.url, USERS[0], PASSWORD);
   return nodes;
 }
+
 
 /**
  * Runs a request again while it fails with E_UNAVAILABLE: on this shared 2-core machine a Redis command can
@@ -212,5 +220,44 @@ describe("chat across three nodes sharing Redis", { timeout: 600_000 }, () => {
       while ((m.messages.at(-1)?.msgId ?? 0) < top && Date.now() < deadlineAll) await new Promise((resolve) => setTimeout(resolve, 50));
       assertComplete(m.messages.map((x) => x.msgId), acked, `member ${i}`);
     }
+  });
+
+  test("--workers 2 --redis: each worker serves chat from Redis; members on both workers and on another node share one order", async (t) => {
+    const multi = await startNode(HOSTS[0], dataDir, ["--redis", redis.url, "--chat-rate", "100000", "--workers", "2"]);
+    const single = await startNode(HOSTS[1], dataDir, ["--redis", redis.url, "--chat-rate", "100000"]);
+    t.after(() => Promise.all([multi.term(), single.kill9()]));
+    for (const node of [multi, single]) await accountsImported(node.url, USERS[0], PASSWORD);
+    const port = Number(new URL(multi.url).port);
+    const local: { client: ChatClient; port: number; got: ReceivedMessage[] }[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const socket = netConnect(port, multi.host);
+      await once(socket, "connect");
+      const conn = new Connection(socket);
+      t.after(() => conn.destroy());
+      await patiently(() => login(conn, `m${i}`, PASSWORD));
+      const client = new ChatClient(conn);
+      const got: ReceivedMessage[] = [];
+      client.on("message", (m: ReceivedMessage) => got.push(m));
+      local.push({ client, port: socket.localPort!, got });
+    }
+    const owners = workerOfConnections(childPids(multi.pid), port, local.map((m) => m.port));
+    assert.equal(new Set(owners).size, 2, `members on both workers: ${JSON.stringify(owners)}`);
+    const other = await member(t, single.url, "m5");
+    for (const m of local) await patiently(() => m.client.join("mixed"));
+    await patiently(() => other.client.join("mixed"));
+    await Promise.all(
+      [...local.slice(0, 2).map((m) => m.client), other.client].map((client, s) =>
+        Promise.all(Array.from({ length: 100 }, (_, i) => {
+          const clientId = client.nextClientId();
+          return patiently(() => client.send("mixed", `s${s}-${i}`, clientId));
+        })),
+      ),
+    );
+    await other.waitFor(300, 60_000);
+    const order = other.messages.map((m) => `${m.msgId}:${m.text}`);
+    assert.deepEqual(other.messages.map((m) => m.msgId), Array.from({ length: 300 }, (_, i) => i + 1));
+    const deadline = Date.now() + 60_000;
+    while (local.some((m) => m.got.length < 300) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const m of local) assert.deepEqual(m.got.map((x) => `${x.msgId}:${x.text}`), order, "one order on every worker and node");
   });
 });

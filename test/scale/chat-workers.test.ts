@@ -12,6 +12,8 @@ import { login } from "../../src/services/accounts/index.js";
 import { ChatClient, type PresenceEvent, type ReceivedMessage } from "../../src/services/chat/index.js";
 import { addUsers, cloneUser, startWharfServe, type WharfServe } from "../helpers/serve-process.js";
 import { childPids, workerOfConnections } from "./chat-spread.js";
+import { rawConnect } from "../helpers/raw.js";
+import { encodeFrame } from "../../src/wire/index.js";
 
 const PASSWORD = "pw";
 const USERS = ["alice", "bob", "carol", "dave", "erin", "frank"];
@@ -128,6 +130,35 @@ describe("chat with wharf serve --workers 3 (no redis): one system", () => {
       assert.ok(Date.now() < deadline, "a closed connection leaves its rooms on the primary");
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  });
+
+  test("a member that does not read is cut off by its worker (E_SLOW_CONSUMER) and leaves the room; the others get everything", async () => {
+    const [alice, bob] = await Promise.all([member("alice"), member("bob")]);
+    await alice.client.join("slow");
+    await bob.client.join("slow");
+    const sloth = await rawConnect(serve.tcpUrl);
+    sloth.socket.write(encodeFrame({ type: "auth", id: 1, user: "carol", password: PASSWORD }));
+    assert.equal((await sloth.nextFrame(10_000)).header.ok, true);
+    sloth.socket.write(encodeFrame({ type: "chat.join", id: 2, room: "slow" }));
+    assert.equal((await sloth.nextFrame(10_000)).header.ok, true);
+    sloth.socket.pause();
+    const text = "z".repeat(4000);
+    let sent = 0;
+    while (sent < 20_000) {
+      await Promise.all(Array.from({ length: 50 }, () => alice.client.send("slow", text)));
+      sent += 50;
+      if (!(await alice.client.who("slow")).includes("carol")) break;
+    }
+    assert.ok(!(await alice.client.who("slow")).includes("carol"), "the slow member was dropped from the room");
+    const cutAt = Date.now();
+    // Read now: the server gives a cut connection a few seconds to take its last frames, then drops it.
+    sloth.socket.resume();
+    await sloth.closed;
+    await bob.waitFor(sent, 60_000);
+    assert.deepEqual(bob.messages.map((m) => m.msgId), Array.from({ length: sent }, (_, i) => i + 1), "the others missed nothing");
+    const last = sloth.frames.at(-1);
+    assert.equal((last?.header.error as { code: string } | undefined)?.code, "E_SLOW_CONSUMER", `${sent} sent, ${sloth.frames.length} frames, ${Date.now() - cutAt} ms: ${JSON.stringify(sloth.frames.slice(-2).map((f) => f.header))}`);
+    sloth.socket.destroy();
   });
 
   test("SIGTERM: every chat member, on every worker, is told to reconnect (chat.reconnect) before its connection closes", async () => {

@@ -51,10 +51,7 @@ export class ChatRelay implements Service {
     if (this.#gone) return Promise.reject(new WharfError(ErrorCode.SHUTTING_DOWN, "chat is not served: the cluster primary is gone"));
     if (!this.#channels.has(channel.id)) {
       this.#channels.set(channel.id, channel);
-      channel.onClose(() => {
-        this.#channels.delete(channel.id);
-        this.#out.push({ k: "drop", conn: channel.id });
-      });
+      channel.onClose(() => this.#forget(channel));
     }
     const rid = this.#nextRid++;
     this.#out.push({ k: "req", rid, conn: channel.id, user, peer, type, header, body: body.toString("base64") });
@@ -109,9 +106,18 @@ export class ChatRelay implements Service {
           data: { queuedBytes: queued, maxQueuedBytes: this.maxQueuedBytes },
         }),
       );
+      // Out of its rooms now, not when the socket is finally gone (a peer that does not read takes up to 15 s).
+      this.#forget(channel);
       return;
     }
     channel.sendFrame(parts);
+  }
+
+  /** The connection is no chat member any more: the primary drops it from its rooms. Idempotent. */
+  #forget(channel: ConnectionChannel): void {
+    if (this.#channels.get(channel.id) !== channel) return;
+    this.#channels.delete(channel.id);
+    this.#out.push({ k: "drop", conn: channel.id });
   }
 
   #primaryGone(): void {

@@ -154,6 +154,8 @@ export class StreamChatSession extends EventEmitter implements ChatSession {
           failure = err;
           client?.conn.destroy();
           this.#at = at;
+          // Refused credentials (a revoked token, a removed user) do not get better by waiting.
+          if (err instanceof WharfError && err.code === "E_AUTH") break;
         }
       }
       if (!this.#closing) {
