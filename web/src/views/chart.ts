@@ -102,7 +102,9 @@ export class LiveChart {
           // (From the data itself: with one point uPlot's own max is padded out of all proportion.)
           scales: { x: { time: true, range: () => this.#window() } },
           series: [{}, ...this.#options.series.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
-          axes: [{}, { size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => `${format(t)}${unit === "" ? "" : ` ${unit}`}`) }],
+          // The y axis is as wide as its longest label ("0.50 ms", "12.5 MiB/s"), so no label is cut at the left.
+          // The x axis: plain clock times, spaced so that they never run into each other on a narrow chart.
+          axes: [{ space: 70, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })) }, { size: (_u: uPlot, values: string[] | null) => (values === null || values.length === 0 ? 50 : Math.max(...values.map((v) => v.length)) * 7 + 20), values: (_u: uPlot, ticks: number[]) => ticks.map((t) => `${format(t)}${unit === "" ? "" : ` ${unit}`}`) }],
         },
         this.#data as uPlot.AlignedData,
         this.#box,
