@@ -112,7 +112,48 @@ export class BrowserConnection {
    * Sends a request and resolves its reply; a failed reply rejects with a WharfError carrying the server's
    * `code`, `message` and `data`. The `id` is chosen here; a `size` is set from the body.
    */
-  request(header: RequestFields, body?: Uint8Array, options: BrowserRequestOptions = {}): Promise<Reply> {
+  request(header: RequestFields, body?: Uint8Array, options?: BrowserRequestOptions): Promise<Reply>;
+  /** The signature of `wharf/client`'s `Connection.request(type, fields, body, options)`, for code shared by both. */
+  request(type: string, fields?: Record<string, unknown>, body?: Uint8Array, options?: BrowserRequestOptions): Promise<Reply>;
+  request(
+    first: RequestFields | string,
+    second?: Uint8Array | Record<string, unknown>,
+    third?: BrowserRequestOptions | Uint8Array,
+    fourth?: BrowserRequestOptions,
+  ): Promise<Reply> {
+    if (typeof first === "string") {
+      const fields = (second ?? {}) as Record<string, unknown>;
+      return this.#request({ ...fields, type: first }, third as Uint8Array | undefined, fourth ?? {});
+    }
+    return this.#request(first, second as Uint8Array | undefined, (third as BrowserRequestOptions | undefined) ?? {});
+  }
+
+  /**
+   * Like {@link request}, with the reply's body as a `ReadableStream` of bytes, as `wharf/client`'s
+   * `requestStream()` gives a Readable. Over a WebSocket the body arrives in one message, so the stream holds it
+   * whole; the shape lets code read bodies one way whatever the transport.
+   *
+   * @example
+   * ```ts
+   * const reply = await conn.requestStream("files.get", { path: "notes.txt" });
+   * for await (const chunk of reply.body as unknown as AsyncIterable<Uint8Array>) console.log(chunk.byteLength);
+   * ```
+   */
+  async requestStream(type: string, fields?: Record<string, unknown>, body?: Uint8Array, options?: BrowserRequestOptions): Promise<{ header: ReplyHeader; body: ReadableStream<Uint8Array> }> {
+    const reply = await this.request(type, fields, body, options);
+    const bytes = reply.body;
+    return {
+      header: reply.header,
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (bytes.byteLength > 0) controller.enqueue(bytes);
+          controller.close();
+        },
+      }),
+    };
+  }
+
+  #request(header: RequestFields, body: Uint8Array | undefined, options: BrowserRequestOptions): Promise<Reply> {
     if (typeof header !== "object" || header === null || typeof header.type !== "string" || header.type.length === 0) {
       return Promise.reject(new TypeError("header.type must be a non-empty string"));
     }

@@ -126,6 +126,18 @@ describe("wharf/browser against wharf serve's gateway", { timeout: 240_000 }, ()
     assert.equal(conn.closed, false, "an unknown type leaves the connection open");
   });
 
+  test("request(type, fields, body) and requestStream() have wharf/client's shape", async () => {
+    const conn = await session();
+    const bytes = new TextEncoder().encode("same shape as wharf/client");
+    const reply = await conn.request("ping", {}, bytes);
+    assert.deepEqual(Buffer.from(reply.body), Buffer.from(bytes));
+    const streamed = await conn.requestStream("ping", {}, bytes);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of streamed.body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(bytes));
+    await rejects(conn.request("no.such.type"), "E_UNKNOWN_TYPE");
+  });
+
   test("a request that times out fails with E_TIMEOUT and is cancelled on the server", async () => {
     const conn = await session();
     // With one command at a time allowed, a sleep that was not cancelled would make the next run E_EXEC_BUSY.
