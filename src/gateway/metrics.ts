@@ -6,12 +6,15 @@
  * @module
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry, type Metric } from "prom-client";
+import { RequestTallies } from "./request-tallies.js";
 
 /** What metrics read from the server at scrape time (a {@link Server} after the gateway work has both). */
 export interface MetricsSource {
   /** Bytes read and written by every stream connection so far. */
   trafficTotals?(): { bytesIn: number; bytesOut: number };
+  /** The request types the server answers: any other `type` a client sends is counted as "(other)". */
+  requestTypes?(): string[];
 }
 
 type RequestMessage = { type: string; transport: string; code: string | null; durationMs: number };
@@ -40,8 +43,10 @@ export class WharfMetrics {
     const registers = [this.registry];
     const opened = new Counter({ name: "wharf_connections_opened_total", help: "Stream connections accepted (tcp, tls, unix, ws, wss)", labelNames: ["transport"], registers });
     const open = new Gauge({ name: "wharf_connections_open", help: "Stream connections being served now", labelNames: ["transport"], registers });
-    const requests = new Counter({ name: "wharf_requests_total", help: "Requests answered, by type and error code (ok when none)", labelNames: ["type", "code"], registers });
-    const duration = new Histogram({ name: "wharf_request_duration_seconds", help: "Time from a request's arrival to its reply", labelNames: ["type"], buckets: DURATION_BUCKETS, registers });
+    // Every request updates these: plain tallies, turned into Prometheus values only when scraped.
+    const tallies = new RequestTallies(DURATION_BUCKETS);
+    this.registry.registerMetric(tallies.requestsMetric() as unknown as Metric);
+    this.registry.registerMetric(tallies.durationMetric() as unknown as Metric);
     new Counter({
       name: "wharf_received_bytes_total",
       help: "Bytes read from stream connections",
@@ -67,10 +72,22 @@ export class WharfMetrics {
     const redisCommands = new Counter({ name: "wharf_redis_commands_total", help: "Redis round trips (commands sent)", registers });
     const redisErrors = new Counter({ name: "wharf_redis_errors_total", help: "Redis commands that failed (unreachable, timeout, error reply)", registers });
 
+    // A client chooses `type`: only the server's own types become labels, or a stream of made-up types would grow
+    // the metrics without bound. The list is read again (at most every 5 s) when a type is not in it.
+    let known = new Set(source.requestTypes?.() ?? []);
+    let knownAt = Date.now();
+    const label = (type: string): string => {
+      if (source.requestTypes === undefined || known.has(type)) return type;
+      const now = Date.now();
+      if (now - knownAt > 5_000) {
+        known = new Set(source.requestTypes());
+        knownAt = now;
+      }
+      return known.has(type) ? type : "(other)";
+    };
     this.#on("wharf:request", (message) => {
       const { type, code, durationMs } = message as RequestMessage;
-      requests.inc({ type, code: code ?? "ok" });
-      duration.observe({ type }, durationMs / 1_000);
+      tallies.record(label(type), code, durationMs);
     });
     this.#on("wharf:connection", (message) => {
       const { event, transport } = message as ConnectionMessage;

@@ -92,7 +92,7 @@ describe("health routes", () => {
     const after = await scrape();
     const s = after.samples;
     assert.equal(sumOf(s, "wharf_requests_total", { type: "ping", code: "ok" }), 25);
-    assert.equal(sumOf(s, "wharf_requests_total", { type: "nope", code: "E_UNKNOWN_TYPE" }), 1);
+    assert.equal(sumOf(s, "wharf_requests_total", { type: "(other)", code: "E_UNKNOWN_TYPE" }), 1, "a type the server does not serve is counted as (other)");
     assert.equal(sumOf(s, "wharf_request_duration_seconds_count", { type: "ping" }), 25);
     assert.equal(sumOf(s, "wharf_request_duration_seconds_bucket", { type: "ping", le: "+Inf" }), 25);
     assert.equal(sumOf(s, "wharf_connections_opened_total", { transport: "tcp" }), 1);
