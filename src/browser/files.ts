@@ -45,6 +45,12 @@ export class FilesClient {
     return header.entry as FileEntry;
   }
 
+  /** The user's quota in bytes, or null when there is none (what `files.stat` tells beside an entry). */
+  async quota(): Promise<number | null> {
+    const { header } = await this.#conn.request({ type: "files.stat", path: "" });
+    return typeof header.quota === "number" ? header.quota : null;
+  }
+
   /** Makes a folder; with `parents` its missing parents too, and an existing folder is fine. */
   async mkdir(path: string, options: { parents?: boolean } = {}): Promise<{ path: string }> {
     const { header } = await this.#conn.request({ type: "files.mkdir", path, parents: options.parents === true });

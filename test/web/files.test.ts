@@ -131,13 +131,14 @@ describe("web app: Files (Chromium)", { timeout: 600_000 }, () => {
     await page.close();
   });
 
-  test("an upload over the quota fails with E_QUOTA on its line, and the page shows the quota", async (t) => {
+  test("the page shows the quota from the start; an upload over it fails with E_QUOTA on its line", async (t) => {
     const web = await startWebServe(t, [{ name: "alice", password: PASSWORD }]);
     await new AccountStore(web.dataDir).add("carol", PASSWORD, { quota: 1000 });
     const local = join(browser.dir, "too-big.bin");
     randomFile(local, 4096);
     const page = await browser.newPage();
     await logInThroughPage(page, web.httpUrl, "carol", PASSWORD);
+    await page.getByText(/quota 1000 B \(1000 B free\)/).waitFor(); // before any upload: files.stat tells it
     await page.getByLabel("Upload files").setInputFiles(local);
     const { state } = await watchUpload(page, "too-big.bin");
     assert.equal(state, "failed");

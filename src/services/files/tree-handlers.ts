@@ -38,14 +38,14 @@ async function existing(home: UserHome, rel: string, followFinal: boolean): Prom
   return resolved as ResolvedPath & { stat: Stats };
 }
 
-/** `files.stat {path, sha256?}` → `{entry}`. */
+/** `files.stat {path, sha256?}` → `{entry, quota}`: `quota` is the user's, in bytes (null: none), as a page shows it. */
 export async function statPath(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   const home = await userHome(deps, ctx);
   const fields = parseFields(statRequest, header);
   const rel = normalizeRemotePath(fields.path);
   try {
     const target = await existing(home, rel, true);
-    return { header: { entry: await entryOf(rel, target.abs, target.stat, home.meta, fields, ctx.signal) } };
+    return { header: { entry: await entryOf(rel, target.abs, target.stat, home.meta, fields, ctx.signal), quota: home.account.quota } };
   } catch (err) {
     throw fsFailure(err, rel);
   }

@@ -43,7 +43,8 @@ export function filesView(session: Session, _info: LoginInfo): View {
     usage,
     status,
   );
-  // The protocol has no request for the quota: the page learns it from an upload the quota refused.
+  // The quota comes with files.stat of the home (refreshed with the listing); an upload the quota refused
+  // names it too.
   uploads.onQuota((text) => {
     usage.dataset.quota = text;
     void refresh();
@@ -167,6 +168,9 @@ export function filesView(session: Session, _info: LoginInfo): View {
         table.dataset.loaded = String(Date.now());
         const all = await listFolder(conn, "", true);
         const used = all.reduce((sum, entry) => sum + (entry.type === "file" ? entry.size : 0), 0);
+        const stat = await conn.request({ type: "files.stat", path: "" });
+        const quota = typeof stat.header.quota === "number" ? stat.header.quota : null;
+        usage.dataset.quota = quota === null ? "no quota" : `quota ${formatBytes(quota)} (${formatBytes(Math.max(0, quota - used))} free)`;
         usage.textContent = `Home: ${formatBytes(used)} in ${all.filter((e) => e.type === "file").length} files${usage.dataset.quota ? `; ${usage.dataset.quota}` : ""}`;
       } catch (err) {
         if (errorCode(err) === "E_NOT_FOUND" && folder !== "") {
