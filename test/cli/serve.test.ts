@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,11 +33,23 @@ describe("wharf serve", () => {
     assert.equal(await serve.stop("SIGINT"), 0);
   });
 
-  test("serves TLS with --tls-cert and --tls-key", async (t) => {
+  test("serves TLS with --tls-cert and --tls-key, and HTTPS and WSS on the HTTP port", async (t) => {
     const serve = await startServe(t, ["--tls-cert", fixturePath("cert.pem"), "--tls-key", fixturePath("key.pem"), "--no-udp"]);
-    const conn = await connect(serve.url("tls"), { tls: { ca: readFileSync(fixturePath("cert.pem")) } });
+    const ca = readFileSync(fixturePath("cert.pem"));
+    const conn = await connect(serve.url("tls"), { tls: { ca } });
     assert.equal((await conn.request("ping", {}, Buffer.from("tls"))).body.toString(), "tls");
     await conn.close();
+    // The same certificate serves the web app's port: a WebSocket over TLS carries the same frames.
+    const { default: WebSocket } = await import("ws");
+    const { encodeFrame } = await import("../../src/wire/index.js");
+    const ws = new WebSocket(`${serve.url("https").replace(/^https/, "wss")}/ws`, ["wharf"], { ca });
+    await once(ws, "open");
+    ws.send(encodeFrame({ type: "ping", id: 1 }, Buffer.from("wss")));
+    const [message] = (await once(ws, "message")) as [Buffer];
+    assert.equal(message.subarray(message.length - 3).toString(), "wss");
+    assert.match(message.toString("latin1", 4, 4 + message.readUInt32BE(0)), /"id":1,"ok":true/);
+    ws.close();
+    await once(ws, "close");
     assert.equal(await serve.stop(), 0);
   });
 
