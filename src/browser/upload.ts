@@ -174,7 +174,9 @@ async function attemptUpload(
     const commit = await conn.request({ type: "files.put.commit", upload, hash: named }, undefined, { signal, timeout });
     return { path: String(commit.header.path), size, hash: named, resumedFrom: offset, sent: size - offset };
   } catch (err) {
-    if (!conn.closed) conn.request({ type: "files.put.abort", upload }).catch(() => {});
+    // The name is free again once the server has ended the upload: wait for that (bounded), so that an upload
+    // begun right after this one failed does not find the name still busy.
+    if (!conn.closed) await conn.request({ type: "files.put.abort", upload }, undefined, { timeout: 10_000 }).catch(() => {});
     if (err instanceof WharfError && err.code === "E_INTEGRITY" && offset > 0) Object.assign(err, { resumed: true });
     throw err;
   }

@@ -48,6 +48,8 @@ export interface Upload {
    * continues where the one before it ended.
    */
   queue: Promise<void>;
+  /** Set by `files.put.abort`: slices still queued give up without touching the partial. */
+  aborting: boolean;
   /** The writer of a `files.put.data` in progress. */
   writer: HashingWriter | null;
   /** When a request or a byte of this upload last arrived, or 0 while the server is busy with it itself. */
@@ -191,7 +193,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
     const token = randomBytes(12).toString("hex");
     const upload: Upload = {
       token, rel, realHome, meta, paths, fileSize: fields.fileSize, offset, mtime: fields.mtime, lock,
-      algorithm, digest: null, running: null, sending: false, queue: Promise.resolve(), writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
+      algorithm, digest: null, running: null, sending: false, queue: Promise.resolve(), aborting: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
       base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
     };
@@ -225,7 +227,7 @@ export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body
   try {
     await previous; // the slice before this one (its body is unread meanwhile: the connection waits, bounded)
     // The slice before may have ended the upload (it failed, or the connection went).
-    if (upload.ending !== null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
+    if (upload.ending !== null || upload.aborting) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
     await upload.lock.confirm?.(); // a lease is checked against Redis before the first byte
     return await receiveSlice(deps, upload, fields, body, ctx);
   } finally {
@@ -341,7 +343,12 @@ export async function commitUpload(deps: FilesDeps, header: RequestHeader, ctx: 
 export async function abortUpload(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
   const fields = parseFields(putAbortRequest, header);
-  const upload = findUpload(ctx, fields.upload);
+  // An abort may come while slices are being received (a browser pipelines them, then gives up): queued ones
+  // give up, the one running stops once its request is cancelled or its body ends, and only then is the name
+  // released, so that no byte of this upload lands after another upload of the name has begun.
+  const upload = findUpload(ctx, fields.upload, true);
+  upload.aborting = true;
+  await upload.queue;
   await endUpload(upload);
   return { header: { upload: upload.token, offset: upload.offset } };
 }
