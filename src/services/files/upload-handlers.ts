@@ -11,6 +11,7 @@ import { FileErrorCode, fsFailure } from "./errors.js";
 import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
+import { currentUser } from "../accounts/index.js";
 import type { PartialPaths } from "./layout.js";
 import type { NameLock } from "./lock-file.js";
 import { parseFields, putAbortRequest, putBeginRequest, putCommitRequest, putDataRequest } from "./messages.js";
@@ -218,13 +219,16 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
  * the client begins again.
  */
 export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
-  await userHome(deps, ctx);
+  // The slice takes its place in the upload's queue before anything is awaited: requests are dispatched in the
+  // order they arrived, and an await first (the account check) could let a later slice overtake this one.
+  currentUser(ctx); // E_AUTH first, as for every files type
   const fields = parseFields(putDataRequest, header);
   const upload = findUpload(ctx, fields.upload, true);
   const previous = upload.queue;
   let done!: () => void;
   upload.queue = new Promise<void>((resolve) => (done = resolve));
   try {
+    await userHome(deps, ctx);
     await previous; // the slice before this one (its body is unread meanwhile: the connection waits, bounded)
     // The slice before may have ended the upload (it failed, or the connection went).
     if (upload.ending !== null || upload.aborting) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
