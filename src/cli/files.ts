@@ -14,7 +14,7 @@ import { newTally, upToDate, type TreeTally } from "../services/files/quick-chec
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
-import { formatBytes, progressBar } from "./files-progress.js";
+import { formatBytes, progressBar, type ProgressBar } from "./files-progress.js";
 import { OrderedPool } from "./ordered-pool.js";
 import { integerOption } from "./parse.js";
 import { formatDuration, formatRate } from "./units.js";
@@ -192,10 +192,9 @@ async function putTransfer(session: PutSession, options: OutputOptions, local: s
     const size = (await stat(local)).size;
     return () => wouldSend(options, "put", shown, remote, size, tally);
   }
-  const bar = withBar ? progressBar(`put ${basename(shown)}`) : null;
-  try {
+  return barredTransfer(options, "put", basename(shown), shown, tally, withBar, (bar) => {
     let used: Connection | null = null;
-    const result = await putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {
+    return putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {
       onProgress: bar?.onProgress,
       hash: options.hash,
       delta: options.delta === false ? false : undefined,
@@ -205,14 +204,7 @@ async function putTransfer(session: PutSession, options: OutputOptions, local: s
         process.stderr.write(`wharf: put ${shown}: ${error.code}: ${error.message}; reconnecting in ${(delayMs / 1000).toFixed(1)} s to resume (retry ${attempt} of ${retries})\n`);
       },
     });
-    bar?.stop();
-    return () => {
-      count(tally, result);
-      report(options, "put", shown, result);
-    };
-  } finally {
-    bar?.stop();
-  }
+  });
 }
 
 async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string, tally?: TreeTally, size?: number): Promise<void> {
@@ -225,13 +217,31 @@ async function getTransfer(files: FilesClient, options: OutputOptions, remote: s
     const known = size ?? (await files.stat(remote)).size;
     return () => wouldSend(options, "get", local, remote, known, tally);
   }
-  const bar = withBar ? progressBar(`get ${posix.basename(remote)}`) : null;
+  return barredTransfer(options, "get", posix.basename(remote), local, tally, withBar, (bar) =>
+    files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined }),
+  );
+}
+
+/**
+ * The part put and get share: runs `transfer` with a progress bar on a terminal (when `withBar`), stops the bar
+ * however it ends, and resolves what to print of the result (counted into `tally` when printed).
+ */
+async function barredTransfer(
+  options: OutputOptions,
+  verb: "put" | "get",
+  name: string,
+  local: string,
+  tally: TreeTally | undefined,
+  withBar: boolean,
+  transfer: (bar: ProgressBar | null) => Promise<TransferResult>,
+): Promise<() => void> {
+  const bar = withBar ? progressBar(`${verb} ${name}`) : null;
   try {
-    const result = await files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined });
+    const result = await transfer(bar);
     bar?.stop();
     return () => {
       count(tally, result);
-      report(options, "get", local, result);
+      report(options, verb, local, result);
     };
   } finally {
     bar?.stop();
