@@ -10,7 +10,6 @@ import {
   FrameWriter,
   encodeEvent,
   encodeFrameParts,
-  encodeOkReplyParts,
   type FrameHeader,
   type RequestHeader,
   type ResolvedFrameLimits,
@@ -41,6 +40,8 @@ export interface ConnectionHost {
  * the same way (a WebSocket seen through the gateway's WsFrameSocket).
  */
 export type StreamSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown; readonly bytesRead?: number; readonly bytesWritten?: number };
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
 
@@ -250,12 +251,15 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #onData(chunk: Buffer): void {
     this.#lastActivity = this.#host.now;
     if (this.#closing) return;
+    // The replies of every request this chunk completes leave together: one buffer, one write.
     this.socket.cork();
+    this.#writer.beginBatch();
     try {
       this.#decoder.push(chunk);
     } catch (err) {
       this.#failOn(err);
     } finally {
+      this.#writer.endBatch();
       this.socket.uncork();
     }
     if (this.#decoder.inHeader) {
@@ -398,7 +402,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     const fields = reply?.header;
     const body = reply?.body;
     if (fields === undefined && (body === undefined || body instanceof Uint8Array)) {
-      this.#writer.write(encodeOkReplyParts(ctx.id, body));
+      this.#writer.writeOkReply(ctx.id, body ?? EMPTY_BODY);
       return;
     }
     const header = fields === undefined ? { id: ctx.id, ok: true } : { ...fields, id: ctx.id, ok: true };

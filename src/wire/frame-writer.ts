@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
-import { encodeFrameHead, encodeFrameParts } from "./encoder.js";
+import { ByteBatch } from "./byte-batch.js";
+import { encodeFrameHead, encodeFrameParts, encodeOkReplyParts, INLINE_BODY_LIMIT, okReplyLength, writeOkReply } from "./encoder.js";
 import type { FrameHeader } from "./header.js";
 import { DEFAULT_MAX_HEADER_SIZE } from "./limits.js";
 
@@ -45,6 +46,9 @@ export class FrameWriter {
   /** Set by end(): the last frames, written once a streamed body in progress is done, then the stream ends. */
   #ending: Buffer[] | null = null;
   #ended = false;
+  /** Between beginBatch() and endBatch(): small ok replies gather here and leave in one write. */
+  #batching = false;
+  #batch = new ByteBatch();
 
   constructor(stream: Writable, options: FrameWriterOptions = {}) {
     this.#stream = stream;
@@ -62,6 +66,40 @@ export class FrameWriter {
   /** True while the stream's buffer is over its high-water mark. */
   get blocked(): boolean {
     return this.#blocked;
+  }
+
+  /**
+   * From now until {@link endBatch}, the small ok replies of {@link writeOkReply} gather in one buffer and
+   * leave in one write (at endBatch, or before any other frame, so the order of frames never changes). A
+   * connection batches while it decodes one chunk of input: the replies of pipelined requests.
+   */
+  beginBatch(): void {
+    this.#batching = true;
+  }
+
+  /** Writes what the batch gathered and stops batching. */
+  endBatch(): void {
+    this.#batching = false;
+    this.#flushBatch();
+  }
+
+  /**
+   * Writes (or queues, or batches) the commonest frame, a successful reply with no fields but its body:
+   * `{"id":N,"ok":true,"size":S}`. `id` must be a non-negative safe integer.
+   */
+  writeOkReply(id: number, body: Uint8Array): void {
+    if (this.#ended) return;
+    if (!this.#batching || this.#queued !== null || body.byteLength > INLINE_BODY_LIMIT) {
+      this.write(encodeOkReplyParts(id, body));
+      return;
+    }
+    const length = okReplyLength(id, body.byteLength);
+    const batch = this.#batch;
+    if (!batch.reserve(length)) {
+      this.#flushBatch();
+      batch.reserve(length);
+    }
+    batch.commit(writeOkReply(batch.buffer, batch.at, id, body));
   }
 
   /** Encodes and writes (or queues) one frame; `size` is set from the body. Throws on an oversized header. */
@@ -94,6 +132,7 @@ export class FrameWriter {
 
   #finish(parts: Buffer[]): void {
     if (this.#stream.destroyed || this.#stream.writableEnded) return;
+    this.#flushBatch();
     for (const part of parts) this.#stream.write(part);
     this.#stream.end();
   }
@@ -165,7 +204,15 @@ export class FrameWriter {
     }
   }
 
+  #flushBatch(): void {
+    const bytes = this.#batch.take();
+    if (bytes === null) return;
+    this.#stream.write(bytes);
+    if (this.#stream.writableLength > this.#highWater) this.#setBlocked(true);
+  }
+
   #writeNow(parts: Buffer[]): void {
+    this.#flushBatch();
     for (const part of parts) this.#stream.write(part);
     // 'drain' follows: past the high-water mark write() has returned false, so the stream owes one.
     if (this.#stream.writableLength > this.#highWater) this.#setBlocked(true);
