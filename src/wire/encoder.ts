@@ -37,19 +37,33 @@ function writeConstant(out: Buffer, pos: number, bytes: number[]): number {
 
 /** Decimal digits of a non-negative safe integer. */
 function digitCount(n: number): number {
-  let count = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    count += 1;
-  }
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1_000) return 3;
+  if (n < 10_000) return 4;
+  if (n < 100_000) return 5;
+  if (n < 1_000_000) return 6;
+  if (n < 10_000_000) return 7;
+  if (n < 100_000_000) return 8;
+  if (n < 1_000_000_000) return 9;
+  let count = 10;
+  for (n = Math.floor(n / 1e10); n > 0; n = Math.floor(n / 10)) count += 1;
   return count;
 }
 
 /** Writes the `count` decimal digits of `n` at `pos`; returns the position after them. */
 function writeDigits(out: Buffer, pos: number, n: number, count: number): number {
-  for (let i = pos + count - 1; i >= pos; i -= 1) {
-    out[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
+  let i = pos + count - 1;
+  // Above 2^31 - 1 the integer operations below would wrap: take the high digits by float division first.
+  for (; n > 0x7fffffff; i -= 1) {
+    const next = Math.floor(n / 10);
+    out[i] = 0x30 + (n - next * 10);
+    n = next;
+  }
+  for (; i >= pos; i -= 1) {
+    const next = (n / 10) | 0;
+    out[i] = 0x30 + (n - next * 10);
+    n = next;
   }
   return pos + count;
 }
