@@ -10,7 +10,8 @@
  * Two machines are modelled on one: every client runs pinned to CPU 0 and every server (wharf serve, the rsync
  * daemon and the children it forks) to CPU 1, with `taskset`. CPU seconds per GiB are reported per side. Files
  * live on tmpfs (/dev/shm). WHARF_BENCH_FILE_MIB (1024), WHARF_BENCH_FILES (10000), WHARF_BENCH_ROUNDS (3),
- * --quick: 128 MiB, 1000 files, 1 round.
+ * --quick: 128 MiB, 1000 files, 1 round. WHARF_BENCH_ROWS=delta (comma-separated words) runs only the rows whose
+ * name holds one of them, and only the set-up they need.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomFillSync } from "node:crypto";
@@ -29,6 +30,8 @@ const quick = process.argv.includes("--quick") || env.WHARF_BENCH_QUICK === "1";
 const sizeMiB = Number(env.WHARF_BENCH_FILE_MIB ?? (quick ? 128 : 1024));
 const treeFiles = Number(env.WHARF_BENCH_FILES ?? (quick ? 1000 : 10_000));
 const rounds = Number(env.WHARF_BENCH_ROUNDS ?? (quick ? 1 : 3));
+const rowWords = (env.WHARF_BENCH_ROWS ?? "").split(",").filter((word) => word !== "");
+const wanted = (name: string): boolean => rowWords.length === 0 || rowWords.some((word) => name.includes(word));
 const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const CLIENT_CPU = "0";
 const SERVER_CPU = "1";
@@ -170,7 +173,7 @@ async function main(): Promise<number> {
     await makeFile(source, size);
     await makeEdited(source, edited, size);
     const tree = join(work, "tree");
-    const treeBytes = makeTree(tree, treeFiles);
+    const treeBytes = wanted("tree") ? makeTree(tree, treeFiles) : 0;
 
     const data = join(work, "wharf-data");
     const wharf = await startWharf(data);
@@ -186,16 +189,18 @@ async function main(): Promise<number> {
     const report = (sample: Sample): Record<string, unknown> => JSON.parse(sample.stdout.trim().split("\n")[0]) as Record<string, unknown>;
 
     // What gets need on the server, and the trees' first puts (once: they are reported, not targeted).
-    await runClient(process.execPath, [WHARF_CLI, "put", source, "stored-blake3.bin", ...as], pw);
-    await runClient(process.execPath, [WHARF_CLI, "put", source, "stored-sha256.bin", "--hash", "sha256", ...as], pw);
-    copyFileSync(source, join(module, "stored.bin"));
-    const firstTree = { wharf: await wharfRun(["put", "-r", tree, "tree"]), rsync: await rsyncRun(["-rt", `${tree}/`, `${rsync.url}tree/`]) };
+    if (wanted("get")) {
+      await runClient(process.execPath, [WHARF_CLI, "put", source, "stored-blake3.bin", ...as], pw);
+      await runClient(process.execPath, [WHARF_CLI, "put", source, "stored-sha256.bin", "--hash", "sha256", ...as], pw);
+      copyFileSync(source, join(module, "stored.bin"));
+    }
+    const firstTree = wanted("tree") ? { wharf: await wharfRun(["put", "-r", tree, "tree"]), rsync: await rsyncRun(["-rt", `${tree}/`, `${rsync.url}tree/`]) } : null;
 
     const samples = new Map<string, Sample[]>();
     const add = (name: string, sample: Sample): void => void (samples.get(name) ?? samples.set(name, []).get(name)!).push(sample);
     const sentFraction: number[] = [];
     type Row = { name: string; run(round: number): Promise<void> };
-    const rows: Row[] = [
+    const allRows: Row[] = [
       { name: "wharf put blake3", run: async (r) => { add("wharf put blake3", await wharfRun(["put", source, `p-b3-${r}.bin`])); rmSync(join(home, `p-b3-${r}.bin`)); } },
       { name: "wharf put sha256", run: async (r) => { add("wharf put sha256", await wharfRun(["put", source, `p-sha-${r}.bin`, "--hash", "sha256"])); rmSync(join(home, `p-sha-${r}.bin`)); } },
       { name: "rsync put", run: async (r) => { add("rsync put", await rsyncRun(["--whole-file", source, `${rsync.url}p-${r}.bin`])); rmSync(join(module, `p-${r}.bin`)); } },
@@ -207,6 +212,7 @@ async function main(): Promise<number> {
       {
         name: "wharf delta",
         run: async () => {
+          mkdirSync(home, { recursive: true }); // (made by the first put when the other rows run)
           copyFileSync(source, join(home, "delta.bin")); // the old version, placed outside the timing
           const sample = await wharfRun(["put", edited, "delta.bin"]);
           add("wharf delta", sample);
@@ -221,6 +227,7 @@ async function main(): Promise<number> {
         },
       },
     ];
+    const rows = allRows.filter((row) => wanted(row.name));
     for (let round = 0; round < rounds; round += 1) {
       const order = [...rows.slice(round % rows.length), ...rows.slice(0, round % rows.length)];
       for (const row of order) {
@@ -239,12 +246,14 @@ async function main(): Promise<number> {
       const big = !name.includes("tree");
       console.log(`${name.padEnd(18)} ${secs(name).toFixed(2).padStart(8)} ${(big ? rate(name).toFixed(0) : "-").padStart(7)} ${(big ? cpuSide(name, "clientCpu").toFixed(2) : "-").padStart(17)} ${(big ? cpuSide(name, "serverCpu").toFixed(2) : "-").padStart(17)}`);
     }
-    console.log(`first put of the tree (${treeFiles} files, ${(treeBytes / MiB).toFixed(0)} MiB), once: wharf ${firstTree.wharf.seconds.toFixed(2)} s, rsync -rt ${firstTree.rsync.seconds.toFixed(2)} s (${(firstTree.rsync.seconds / firstTree.wharf.seconds).toFixed(2)}x rsync's speed)`);
+    if (firstTree !== null) console.log(`first put of the tree (${treeFiles} files, ${(treeBytes / MiB).toFixed(0)} MiB), once: wharf ${firstTree.wharf.seconds.toFixed(2)} s, rsync -rt ${firstTree.rsync.seconds.toFixed(2)} s (${(firstTree.rsync.seconds / firstTree.wharf.seconds).toFixed(2)}x rsync's speed)`);
     console.log("");
     const lines: [string, number, number, string][] = [];
-    const speed = (subject: string, baseline: string, target: number): void => void lines.push([`${subject} / ${baseline} (speed)`, secs(baseline) / secs(subject), target, ">="]);
+    const have = (...names: string[]): boolean => names.every((name) => samples.has(name));
+    const speed = (subject: string, baseline: string, target: number): void =>
+      void (have(subject, baseline) && lines.push([`${subject} / ${baseline} (speed)`, secs(baseline) / secs(subject), target, ">="]));
     const cpuRatio = (subject: string, baseline: string, side: "clientCpu" | "serverCpu"): void =>
-      void lines.push([`${subject} / ${baseline} (${side === "clientCpu" ? "client" : "server"} cpu per byte)`, cpuSide(subject, side) / cpuSide(baseline, side), 1.2, "<="]);
+      void (have(subject, baseline) && lines.push([`${subject} / ${baseline} (${side === "clientCpu" ? "client" : "server"} cpu per byte)`, cpuSide(subject, side) / cpuSide(baseline, side), 1.2, "<="]));
     for (const verb of ["put", "get"]) {
       speed(`wharf ${verb} blake3`, `rsync ${verb}`, 1.0);
       cpuRatio(`wharf ${verb} blake3`, `rsync ${verb}`, "clientCpu");
@@ -256,7 +265,7 @@ async function main(): Promise<number> {
     speed("wharf get sha256", "rsync get", 0);
     speed("wharf tree again", "rsync tree again", 1.0);
     speed("wharf delta", "rsync delta", 1.0);
-    lines.push(["wharf delta: bytes sent / file size", median(sentFraction), 0.03, "<="]);
+    if (sentFraction.length > 0) lines.push(["wharf delta: bytes sent / file size", median(sentFraction), 0.03, "<="]);
     let missed = 0;
     for (const [label, value, target, op] of lines) {
       const met = target === 0 ? true : op === ">=" ? value >= target : value <= target;

@@ -7,10 +7,29 @@ import { chunkFile } from "./chunker.js";
 import { encodeChunkList, RecipeDecoder } from "./delta-ops.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { createContentHash, hashFields } from "./hash.js";
-import { hashFileRange, HashingWriter, readChunks } from "./hashing-io.js";
+import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
 import { assertLockHeld, endUpload, findUpload, type Upload } from "./upload-handlers.js";
+
+/** Bytes of the base read per step of a COPY, into one buffer reused for the whole recipe. */
+const COPY_BLOCK = 4 * 1024 * 1024;
+
+/**
+ * Copies bytes [at, at + length) of `base` through `writer` (hashed, written after what is queued), in steps of
+ * `buffer`'s size. Each step waits for its write before the buffer is read into again: one buffer for a whole
+ * recipe instead of a fresh one per MiB (measured: 0.27 s of garbage collection per GiB built, issue 15).
+ */
+export async function copyThrough(base: FileHandle, at: number, length: number, writer: HashingWriter, buffer: Buffer): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const step = Math.min(buffer.length, length - done);
+    const { bytesRead } = await base.read(buffer, 0, step, at + done);
+    if (bytesRead !== step) throw new Error(`the stored file changed while a delta was built: it ended at ${at + done + bytesRead}`);
+    await writer.write(buffer.subarray(0, step));
+    await writer.finish();
+    done += step;
+  }
+}
 
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
@@ -72,6 +91,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
+    const copyBuffer = Buffer.allocUnsafeSlow(COPY_BLOCK);
     const room = upload.fileSize - upload.offset;
     let built = 0;
     const fits = (length: number): void => {
@@ -81,7 +101,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
       copy: async (at, length) => {
         fits(length);
         if (at + length > baseSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe copies past the end of the stored file`);
-        for await (const chunk of readChunks(baseFile, at, at + length)) await writer.write(chunk);
+        await copyThrough(baseFile, at, length, writer, copyBuffer);
         built += length;
       },
       data: async (bytes) => {
