@@ -3,8 +3,8 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
-import { chunkFile } from "./chunker.js";
-import { encodeChunkList, RecipeDecoder } from "./delta-ops.js";
+import { RecipeDecoder } from "./delta-ops.js";
+import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { createContentHash, hashFields } from "./hash.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
@@ -31,6 +31,9 @@ export async function copyThrough(base: FileHandle, at: number, length: number, 
   }
 }
 
+/** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
+const baseListings = new ChunkListCache();
+
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
   return upload.base;
@@ -38,7 +41,8 @@ function baseOf(upload: Upload): string {
 
 /**
  * `files.put.chunks {upload}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file the name
- * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send.
+ * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send (kept for the
+ * next upload against the same unchanged file: delta-list-cache.ts).
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -50,9 +54,8 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   let base: FileHandle | undefined;
   try {
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const baseSize = (await base.stat()).size;
-    const chunks = await chunkFile(base, 0, baseSize, upload.algorithm);
-    return { header: { chunks: chunks.length, baseSize }, body: encodeChunkList(chunks) };
+    const { list, chunks, size } = await baseListings.listing(base, upload.algorithm);
+    return { header: { chunks, baseSize: size }, body: list };
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {
