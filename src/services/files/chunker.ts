@@ -1,52 +1,9 @@
 import type { FileHandle } from "node:fs/promises";
+import { cutPoint, MAX_CHUNK } from "./chunker-gear.js";
+import { wasmScanner, type CutScanner } from "./chunker-wasm.js";
 import { hashBytes, type ContentHash, type HashAlgorithm } from "./hash.js";
 
-/** Chunk sizes of the delta transfer: an average of 64 KiB keeps the recipe of 1 GiB near 0.6 MiB. */
-export const MIN_CHUNK = 16 * 1024;
-export const AVG_CHUNK = 64 * 1024;
-export const MAX_CHUNK = 256 * 1024;
-
-// Normalized chunking (FastCDC, Xia et al., USENIX ATC 2016): a stricter mask before the average size and a looser
-// one after it pulls chunk sizes towards the average. The masks take the high bits of the 32-bit gear hash,
-// which depend on the last 32 bytes; the low bits would depend on the last few bytes only.
-const MASK_STRICT = 0xffffc000 | 0; // 18 bits: a cut 4x less likely than 1 in 64 KiB
-const MASK_LOOSE = 0xfffc0000 | 0; // 14 bits: 4x more likely
-
-/** 256 fixed pseudo-random 32-bit values (xorshift32 from a fixed seed): both sides must cut at the same places. */
-const GEAR = (() => {
-  const table = new Int32Array(256);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < 256; i += 1) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    table[i] = x | 0;
-  }
-  return table;
-})();
-
-/**
- * Where the first content-defined chunk of `data[start, end)` ends (an index into `data`). Returns `end` when the
- * rest is shorter than MAX_CHUNK and no cut point was found before it (the caller decides whether that is the
- * file's end or whether more bytes must be appended first).
- */
-export function cutPoint(data: Uint8Array, start: number, end: number): number {
-  const length = end - start;
-  if (length <= MIN_CHUNK) return end;
-  const limit = start + Math.min(length, MAX_CHUNK);
-  const normal = start + Math.min(length, AVG_CHUNK);
-  let h = 0;
-  let i = start + MIN_CHUNK; // no cut below the minimum, so those bytes need not be looked at
-  for (; i < normal; i += 1) {
-    h = ((h << 1) + GEAR[data[i]]) | 0;
-    if ((h & MASK_STRICT) === 0) return i + 1;
-  }
-  for (; i < limit; i += 1) {
-    h = ((h << 1) + GEAR[data[i]]) | 0;
-    if ((h & MASK_LOOSE) === 0) return i + 1;
-  }
-  return limit;
-}
+export { AVG_CHUNK, cutPoint, MAX_CHUNK, MIN_CHUNK } from "./chunker-gear.js";
 
 /** One chunk of a file: where it is, how long, and its hash (32 bytes, the transfer's algorithm). */
 export interface Chunk {
@@ -55,27 +12,68 @@ export interface Chunk {
   hash: Buffer;
 }
 
-/** The chunks of a whole buffer (tests, small files). */
-export function chunkBuffer(data: Uint8Array, algorithm: HashAlgorithm): Chunk[] {
-  const chunks: Chunk[] = [];
-  for (let at = 0; at < data.length; ) {
-    const cut = cutPoint(data, at, data.length);
-    chunks.push({ offset: at, length: cut - at, hash: hashBytes(algorithm, data.subarray(at, cut)) });
-    at = cut;
-  }
-  return chunks;
+/** Which cut rule runs: the WebAssembly one where it loads (the default), or the JavaScript one. */
+export type ChunkerKind = "wasm" | "js";
+
+function jsScanner(size: number): CutScanner {
+  const buffer = Buffer.allocUnsafe(size);
+  return { buffer, kind: "js", cut: (start, end) => cutPoint(buffer, start, end) };
 }
 
-const READ_BLOCK = 4 * 1024 * 1024;
+/** A scanner of `kind` over `size` bytes; the JavaScript one when WebAssembly is asked for but cannot load. */
+export function createScanner(size: number, kind: ChunkerKind = "wasm"): CutScanner {
+  return (kind === "wasm" ? wasmScanner(size) : null) ?? jsScanner(size);
+}
 
 /**
- * The content-defined chunks of bytes [start, end) of an open file, read once in 4 MiB blocks. Every byte read is
- * also fed to `whole` when given (the whole-file hash, so that the chunking pass is the only full read).
+ * The ends of the content-defined chunks of a whole buffer, in order (the last is `data.length`).
+ *
+ * @example
+ * ```ts
+ * cutPoints(data, "js"); // the same as cutPoints(data, "wasm")
+ * ```
  */
-export async function chunkFile(file: FileHandle, start: number, end: number, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">): Promise<Chunk[]> {
+export function cutPoints(data: Uint8Array, kind: ChunkerKind = "wasm"): number[] {
+  const scanner = createScanner(Math.max(1, data.length), kind);
+  scanner.buffer.set(data);
+  const ends: number[] = [];
+  for (let at = 0; at < data.length; ) {
+    at = scanner.cut(at, data.length);
+    ends.push(at);
+  }
+  return ends;
+}
+
+/** The chunks of a whole buffer (tests, small files). */
+export function chunkBuffer(data: Uint8Array, algorithm: HashAlgorithm, kind: ChunkerKind = "wasm"): Chunk[] {
+  let at = 0;
+  return cutPoints(data, kind).map((cut) => {
+    const chunk = { offset: at, length: cut - at, hash: hashBytes(algorithm, data.subarray(at, cut)) };
+    at = cut;
+    return chunk;
+  });
+}
+
+/** Bytes read per step of a chunking pass. */
+export const READ_BLOCK = 4 * 1024 * 1024;
+
+/**
+ * The content-defined chunks of bytes [start, end) of an open file, read once in READ_BLOCK steps straight into
+ * the scanner's memory. Every byte read is also fed to `whole` when given (the whole-file hash, so that the
+ * chunking pass is the only full read).
+ */
+export async function chunkFile(
+  file: FileHandle,
+  start: number,
+  end: number,
+  algorithm: HashAlgorithm,
+  whole?: Pick<ContentHash, "update">,
+  kind: ChunkerKind = "wasm",
+): Promise<Chunk[]> {
   const chunks: Chunk[] = [];
   // The tail of the last block that did not end in a cut is carried into the next read, at most MAX_CHUNK bytes.
-  const buffer = Buffer.allocUnsafe(READ_BLOCK + MAX_CHUNK);
+  const scanner = createScanner(READ_BLOCK + MAX_CHUNK, kind);
+  const buffer = scanner.buffer;
   let filled = 0;
   let base = start; // file offset of buffer[0]
   let position = start;
@@ -91,7 +89,7 @@ export async function chunkFile(file: FileHandle, start: number, end: number, al
     const atEnd = position >= end;
     let at = 0;
     for (;;) {
-      const cut = cutPoint(buffer, at, filled);
+      const cut = scanner.cut(at, filled);
       if (cut === filled && !atEnd && filled - at < MAX_CHUNK) break; // may not be a real cut: read more first
       if (cut === at) break;
       chunks.push({ offset: base + at, length: cut - at, hash: hashBytes(algorithm, buffer.subarray(at, cut)) });

@@ -4,7 +4,7 @@ import type { Connection } from "../../client/index.js";
 import { AVG_CHUNK, chunkFile } from "./chunker.js";
 import { decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, planSteps, RecipeDecoder, recipeSize, type Step } from "./delta-ops.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { hashFileRange, readChunks } from "./hashing-io.js";
+import { readChunks } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** Files smaller than this are sent whole: a delta's extra round trip and chunking would cost more than it saves. */
@@ -39,9 +39,12 @@ export async function* recipeStream(file: FileHandle, steps: readonly Step[], on
 
 /**
  * The sender's side of a delta upload (issue 15), after a begin that granted one: fetches the chunk list of the
- * server's current version, cuts the local file from `offset` into content-defined chunks (feeding every byte to
- * `whole`, so the file is read in full once), and sends a recipe: COPY for the chunks the server has, DATA for
- * the others. The caller then commits with `whole`'s digest, which the server compares with what it built.
+ * server's current version while it cuts the local file from `offset` into content-defined chunks, and sends a
+ * recipe: COPY for the chunks the server has, DATA for the others. The whole file is hashed into `whole` while
+ * the recipe goes out and the server builds from it (the client's core waits then; chunking is the critical
+ * path, and taking the whole-file hash off it cut a delta put of 1 GiB by the hash's time). The caller then
+ * commits with `whole`'s digest, which the server compares with what it built, so a file that changed between
+ * the two reads fails the commit (E_INTEGRITY) rather than storing a mix.
  */
 export async function sendDelta(
   conn: Connection,
@@ -56,12 +59,34 @@ export async function sendDelta(
   const { signal } = options;
   const [listed, chunks] = await Promise.all([
     conn.request(FileRequest.PUT_CHUNKS, { upload }, undefined, { signal }),
-    hashFileRange(file, 0, offset, whole, signal).then(() => chunkFile(file, offset, size, algorithm, whole)),
+    chunkFile(file, offset, size, algorithm),
   ]);
   const steps = planSteps(chunks, decodeChunkList(listed.body));
   const { size: recipeBytes, literal } = recipeSize(steps);
-  await conn.request(FileRequest.PUT_DELTA, { upload, offset }, { size: recipeBytes, stream: recipeStream(file, steps, options.onBytes) }, { signal });
+  let failed = false;
+  const hashed = hashWholeFile(file, size, whole, () => failed || signal?.aborted === true);
+  try {
+    await conn.request(FileRequest.PUT_DELTA, { upload, offset }, { size: recipeBytes, stream: recipeStream(file, steps, options.onBytes) }, { signal });
+  } catch (err) {
+    failed = true;
+    await hashed.catch(() => {}); // the caller closes `file`: no read may be left in flight
+    throw err;
+  }
+  await hashed;
   return { literal, recipeBytes };
+}
+
+/** Feeds bytes [0, size) of `file` to `hash`, in 4 MiB reads into one buffer, until `stopped()` says so. */
+async function hashWholeFile(file: FileHandle, size: number, hash: ContentHash, stopped: () => boolean): Promise<void> {
+  const buffer = Buffer.allocUnsafeSlow(Math.min(size, 4 * 1024 * 1024));
+  for (let at = 0; at < size; ) {
+    if (stopped()) throw new Error("the delta upload stopped");
+    const want = Math.min(buffer.length, size - at);
+    const { bytesRead } = await file.read(buffer, 0, want, at);
+    if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${size}`);
+    hash.update(buffer.subarray(0, want));
+    at += want;
+  }
 }
 
 /** The receiver's side of a delta download: the base it builds from, and what it sent to describe it. */

@@ -3,14 +3,36 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
-import { chunkFile } from "./chunker.js";
-import { encodeChunkList, RecipeDecoder } from "./delta-ops.js";
+import { RecipeDecoder } from "./delta-ops.js";
+import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { createContentHash, hashFields } from "./hash.js";
-import { hashFileRange, HashingWriter, readChunks } from "./hashing-io.js";
+import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
 import { assertLockHeld, endUpload, findUpload, type Upload } from "./upload-handlers.js";
+
+/** Bytes of the base read per step of a COPY, into one buffer reused for the whole recipe. */
+const COPY_BLOCK = 4 * 1024 * 1024;
+
+/**
+ * Copies bytes [at, at + length) of `base` through `writer` (hashed, written after what is queued), in steps of
+ * `buffer`'s size. Each step waits for its write before the buffer is read into again: one buffer for a whole
+ * recipe instead of a fresh one per MiB (measured: 0.27 s of garbage collection per GiB built, issue 15).
+ */
+export async function copyThrough(base: FileHandle, at: number, length: number, writer: HashingWriter, buffer: Buffer): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const step = Math.min(buffer.length, length - done);
+    const { bytesRead } = await base.read(buffer, 0, step, at + done);
+    if (bytesRead !== step) throw new Error(`the stored file changed while a delta was built: it ended at ${at + done + bytesRead}`);
+    await writer.write(buffer.subarray(0, step));
+    await writer.finish();
+    done += step;
+  }
+}
+
+/** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
+const baseListings = new ChunkListCache();
 
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
@@ -19,7 +41,8 @@ function baseOf(upload: Upload): string {
 
 /**
  * `files.put.chunks {upload}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file the name
- * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send.
+ * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send (kept for the
+ * next upload against the same unchanged file: delta-list-cache.ts).
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -31,9 +54,8 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   let base: FileHandle | undefined;
   try {
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const baseSize = (await base.stat()).size;
-    const chunks = await chunkFile(base, 0, baseSize, upload.algorithm);
-    return { header: { chunks: chunks.length, baseSize }, body: encodeChunkList(chunks) };
+    const { list, chunks, size } = await baseListings.listing(base, upload.algorithm);
+    return { header: { chunks, baseSize: size }, body: list };
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {
@@ -72,6 +94,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
+    const copyBuffer = Buffer.allocUnsafeSlow(COPY_BLOCK);
     const room = upload.fileSize - upload.offset;
     let built = 0;
     const fits = (length: number): void => {
@@ -81,7 +104,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
       copy: async (at, length) => {
         fits(length);
         if (at + length > baseSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe copies past the end of the stored file`);
-        for await (const chunk of readChunks(baseFile, at, at + length)) await writer.write(chunk);
+        await copyThrough(baseFile, at, length, writer, copyBuffer);
         built += length;
       },
       data: async (bytes) => {

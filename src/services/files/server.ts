@@ -6,6 +6,7 @@ import { once, typesAdded, type Service } from "../service.js";
 import { receiveDelta, sendBaseChunks } from "./delta-upload.js";
 import { sendDownload } from "./download-handler.js";
 import type { FilesDeps as HandlerDeps } from "./home.js";
+import { setChunkerFallbackReporter } from "./chunker-wasm.js";
 import { defaultAlgorithm, setHashFallbackReporter, type HashAlgorithm } from "./hash.js";
 import { FileLayout } from "./layout.js";
 import { linkHandler } from "./link-handler.js";
@@ -85,6 +86,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
   const logger = (deps.logger ?? pino({ level: "silent" })).child({ service: "files" });
   const openUploads: OpenUploads = new Set();
   setHashFallbackReporter((reason) => logger.warn({ reason }, "BLAKE3 is not available; hashing with sha256"));
+  setChunkerFallbackReporter((reason) => logger.warn({ reason }, "the WebAssembly chunker is not available; chunking in JavaScript"));
   const wanted = deps.config?.hash ?? defaultAlgorithm();
   if (wanted !== "blake3" && wanted !== "sha256") throw new RangeError("deps.config.hash must be blake3 or sha256");
   const defaultHash = wanted === "blake3" ? defaultAlgorithm() : "sha256";

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { GEAR } from "./chunker-gear.js";
+
+/**
+ * A buffer to read into and the cut rule over it: what a chunking pass needs, from WebAssembly or JavaScript.
+ * `cut(start, end)` is cutPoint(buffer, start, end).
+ */
+export interface CutScanner {
+  readonly buffer: Buffer;
+  readonly kind: "wasm" | "js";
+  cut(start: number, end: number): number;
+}
+
+// The Node build leaves out the DOM lib, which types WebAssembly: the three things used here, typed by hand.
+interface WasmModule {
+  readonly kind: "wasm-module";
+}
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Where the data lies in a scanner's memory: above the 1 KiB gear table. */
+const DATA_BASE = 1024;
+const PAGE = 64 * 1024;
+
+let compiled: WasmModule | null | undefined;
+let onUnavailable: (reason: string) => void = (reason) => {
+  process.stderr.write(`wharf: the WebAssembly chunker is not available (${reason}); chunking in JavaScript\n`);
+};
+
+/**
+ * Where the one line saying that the WebAssembly chunker could not load goes (default: stderr). A server passes
+ * its logger. Takes effect only before the first chunking pass.
+ */
+export function setChunkerFallbackReporter(report: (reason: string) => void): void {
+  onUnavailable = report;
+}
+
+/**
+ * The chunker's module, assembled from wasm/chunker.wat at build time (scripts/build-wasm.mjs) and compiled once
+ * on first use; null, reported once, where it is missing or does not compile.
+ */
+function loadModule(): WasmModule | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = new wasm.Module(readFileSync(new URL("./wasm/chunker.wasm", import.meta.url)));
+  } catch (err) {
+    compiled = null;
+    onUnavailable(err instanceof Error ? err.message.split("\n")[0] : String(err));
+  }
+  return compiled ?? null;
+}
+
+/** True when the WebAssembly chunker loads in this process. */
+export function wasmChunkerAvailable(): boolean {
+  return loadModule() !== null;
+}
+
+/**
+ * A WebAssembly scanner over a buffer of `size` bytes, in a memory of its own (so passes may run side by side);
+ * null where the module cannot load. The buffer is a view of that memory: reads go straight into it, no copy.
+ *
+ * @example
+ * ```ts
+ * const scanner = wasmScanner(4 << 20);
+ * if (scanner !== null) scanner.cut(0, filled); // the first chunk's end in scanner.buffer
+ * ```
+ */
+export function wasmScanner(size: number): CutScanner | null {
+  const module = loadModule();
+  if (module === null) return null;
+  const pages = Math.ceil((DATA_BASE + size) / PAGE);
+  const memory = new wasm.Memory({ initial: pages, maximum: pages });
+  const instance = new wasm.Instance(module, { env: { memory } });
+  const table = new DataView(memory.buffer, 0, DATA_BASE);
+  GEAR.forEach((value, i) => table.setInt32(i * 4, value, true));
+  const cut = instance.exports.cut as (start: number, end: number) => number;
+  return {
+    buffer: Buffer.from(memory.buffer, DATA_BASE, size),
+    kind: "wasm",
+    cut: (start, end) => cut(DATA_BASE + start, DATA_BASE + end) - DATA_BASE,
+  };
+}

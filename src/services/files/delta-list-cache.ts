@@ -1,0 +1,75 @@
+import type { FileHandle } from "node:fs/promises";
+import { chunkFile, type Chunk } from "./chunker.js";
+import { encodeChunkList } from "./delta-ops.js";
+import type { HashAlgorithm } from "./hash.js";
+
+/** A base's chunk list as `files.put.chunks` sends it. */
+export interface ChunkListing {
+  /** The encoded list (delta-ops.ts). */
+  list: Buffer;
+  chunks: number;
+  size: number;
+}
+
+/** How a listing is made when the cache has none: the whole file, chunked. */
+export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm) => Promise<Chunk[]>;
+
+const chunkWholeFile: ChunkLister = (file, size, algorithm) => chunkFile(file, 0, size, algorithm);
+
+/** Lists longer than this (a base of about 14 GiB) are not kept: the cache stays a few MiB at most. */
+const MAX_KEPT_LIST = 8 * 1024 * 1024;
+
+/**
+ * The chunk lists of the last few bases a server listed, by the file's identity (device, inode, size, mtime and
+ * ctime in ns) and the algorithm, so that a delta put that resumes or is retried against the same base is not
+ * listed again: listing 1 GiB costs the server's core about a CPU second (issue 15). A write to the file changes
+ * its ctime, so a changed base is listed afresh; a listing during which the file changed is not kept. (File times
+ * tick at the kernel's coarse clock, 1-4 ms: a same-size rewrite within one tick of the listing goes unseen.)
+ * Whatever the list says, the commit's whole-file hash still decides: a stale list costs a failed commit and a
+ * whole resend, never a wrong file.
+ *
+ * @example
+ * ```ts
+ * const cache = new ChunkListCache();
+ * const { list, chunks } = await cache.listing(file, "blake3"); // chunked once, then served from memory
+ * ```
+ */
+export class ChunkListCache {
+  #entries = new Map<string, ChunkListing>();
+  #capacity: number;
+  #lister: ChunkLister;
+
+  constructor(options: { capacity?: number; lister?: ChunkLister } = {}) {
+    const capacity = options.capacity ?? 4;
+    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError("options.capacity must be a non-negative integer");
+    this.#capacity = capacity;
+    this.#lister = options.lister ?? chunkWholeFile;
+  }
+
+  /** The listing of the open file `file`, hashed with `algorithm`: from the cache when the file is unchanged. */
+  async listing(file: FileHandle, algorithm: HashAlgorithm): Promise<ChunkListing> {
+    const key = await identity(file, algorithm);
+    const kept = this.#entries.get(key);
+    if (kept !== undefined) {
+      this.#entries.delete(key); // most recently used last
+      this.#entries.set(key, kept);
+      return kept;
+    }
+    const size = Number(key.split(":")[3]);
+    const chunks = await this.#lister(file, size, algorithm);
+    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size };
+    if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
+      this.#entries.set(key, listing);
+      for (const oldest of this.#entries.keys()) {
+        if (this.#entries.size <= this.#capacity) break;
+        this.#entries.delete(oldest);
+      }
+    }
+    return listing;
+  }
+}
+
+async function identity(file: FileHandle, algorithm: HashAlgorithm): Promise<string> {
+  const info = await file.stat({ bigint: true });
+  return [algorithm, info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(":");
+}
