@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { WharfError } from "../errors/index.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
 import { decodeArgs, encodeValue } from "./codec.js";
+import { OpSignal } from "./op-signal.js";
 import { AuthkeyError, BrokerGoneError, errorToWire } from "./errors.js";
 
 /** Where a broker listens: a Unix socket path, or a TCP host and port. */
@@ -41,8 +42,8 @@ export interface BrokerObject {
   sessionClosed?(session: Session): void;
 }
 
-/** Builds the state of a kind from its creation arguments. */
-export type ObjectFactory = (init: unknown[], broker: Broker) => BrokerObject;
+/** Builds the state of a kind from its creation arguments; `id` is the object's id in `broker`. */
+export type ObjectFactory = (init: unknown[], broker: Broker, id: number) => BrokerObject;
 
 const factories = new Map<string, ObjectFactory>();
 
@@ -72,7 +73,7 @@ export interface BrokerListenOptions {
 interface RemoteSession extends Session {
   readonly socket: Socket;
   readonly abort: AbortController;
-  readonly pending: Map<number, AbortController>;
+  readonly pending: Map<number, OpSignal>;
   authed: boolean;
   corked: boolean;
 }
@@ -195,7 +196,7 @@ export class Broker {
     const factory = factories.get(kind);
     if (factory === undefined) throw new TypeError(`unknown shared object kind "${kind}"`);
     const id = this.#nextObject++;
-    this.objects.set(id, factory(init, this));
+    this.objects.set(id, factory(init, this, id));
     return id;
   }
 
@@ -270,14 +271,14 @@ export class Broker {
       return;
     }
     let result: unknown;
-    let controller: AbortController | undefined;
+    let controller: OpSignal | undefined;
     try {
       const args = decodeArgs(header, body);
       if (type === "create") {
         result = this.create(header.kind as string, args);
       } else {
         if (header.w === 1) {
-          controller = new AbortController();
+          controller = new OpSignal();
           session.pending.set(id, controller);
         }
         result = this.invoke(session, header.o as number, type, args, controller?.signal);
@@ -305,6 +306,15 @@ export class Broker {
       const reply: FrameHeader = { id, ok: true };
       this.#write(session, reply, encodeValue(reply, "v", value));
     }
+  }
+
+  /**
+   * Sends `session` a frame it did not ask for (a Pipe pushing a value to the process that owns an end):
+   * `header` plus `value` in its field `v` or in the body. Ordered with the session's replies.
+   */
+  push(session: Session, header: FrameHeader, value?: unknown): void {
+    if (session.local) throw new TypeError("cannot push to the broker's own process");
+    this.#write(session as RemoteSession, header, encodeValue(header, "v", value));
   }
 
   #write(session: RemoteSession, header: FrameHeader, body?: Uint8Array): void {

@@ -17,6 +17,14 @@ interface Pending {
 
 const clients = new Map<string, BrokerClient>();
 
+/** An object of this process that takes frames the broker pushes for it (a Pipe end owned here). */
+export interface PushListener {
+  /** A `{ event: "push", to, ... }` frame for this listener; its value is in `v` or the body (codec.ts). */
+  onPush(header: FrameHeader, body: Buffer): void;
+  /** The broker is gone: nothing more will come. */
+  onGone(error: Error): void;
+}
+
 /** Options of one request. */
 export interface RequestOptions {
   /** The op may wait: the broker keeps an abort handle, and `signal` can cancel it. */
@@ -39,6 +47,9 @@ export class BrokerClient {
   #gone: Error | undefined;
   #corked = false;
   #refed = false;
+  readonly #listeners = new Map<string, PushListener>();
+  /** Waits of this process on pushed frames: they keep the socket ref'd like a pending request. */
+  #holds = 0;
 
   /** The client of `address` in this process, connecting on first use. */
   static for(address: Address, authkey: Buffer): BrokerClient {
@@ -120,6 +131,21 @@ export class BrokerClient {
     return this.#held.get(object) ?? 0;
   }
 
+  /** Routes the frames the broker pushes to `key` (a Pipe end: `"<pipe id>.<end>"`) to `listener`. */
+  listen(key: string, listener: PushListener): void {
+    if (this.#gone !== undefined) listener.onGone(this.#gone);
+    else this.#listeners.set(key, listener);
+  }
+
+  /**
+   * Counts a wait of this process for a pushed frame (`+1`) or its end (`-1`): while any is pending the
+   * connection keeps the process alive, as a pending request does.
+   */
+  hold(n: 1 | -1): void {
+    this.#holds += n;
+    this.#updateRef();
+  }
+
   /** Sends `op` without waiting for any reply. Failures of such ops are not reported. */
   post(object: number, op: string, args: unknown[]): void {
     if (this.#gone !== undefined) throw this.#gone;
@@ -165,6 +191,10 @@ export class BrokerClient {
       for (const parts of outbox) for (const part of parts) this.#socket.write(part);
       return;
     }
+    if (header.event === "push") {
+      this.#listeners.get(header.to as string)?.onPush(header, body);
+      return;
+    }
     const id = header.id as number;
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
@@ -181,12 +211,15 @@ export class BrokerClient {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
+    const listeners = [...this.#listeners.values()];
+    this.#listeners.clear();
+    for (const listener of listeners) listener.onGone(error);
     this.#socket.destroy();
   }
 
   /** Waiting replies keep the process alive; an idle connection does not. */
   #updateRef(): void {
-    const busy = this.#pending.size > (this.#pending.has(0) ? 1 : 0);
+    const busy = this.#holds > 0 || this.#pending.size > (this.#pending.has(0) ? 1 : 0);
     if (busy === this.#refed) return;
     this.#refed = busy;
     if (busy) this.#socket.ref();
