@@ -97,6 +97,9 @@ export class Broker {
   #dir: string | undefined;
   /** Waits of this process on its own objects that have not settled yet: see {@link Broker.trackLocalWait}. */
   #localWaits = 0;
+  /** The listener and sessions are ref'd (some local wait was pending at the end of the last turn). */
+  #refed = false;
+  #unrefQueued = false;
 
   /** The broker of this process for primitives made here (a Unix socket, started on first use). */
   static forProcess(): Broker {
@@ -173,13 +176,29 @@ export class Broker {
    * idle pool children still connected never keep a finished program from exiting.
    */
   trackLocalWait<T>(wait: Promise<T>): Promise<T> {
-    if (this.#localWaits++ === 0) this.#refSessions(true);
+    if (this.#localWaits++ === 0 && !this.#refed) {
+      this.#refed = true;
+      this.#refSessions(true);
+    }
     const done = (): void => {
-      if (--this.#localWaits === 0) this.#refSessions(false);
+      if (--this.#localWaits === 0 && !this.#unrefQueued) {
+        // Unref'd only if no wait started again within this turn of the event loop: a loop of send/recv
+        // round trips would otherwise ref and unref every socket twice a round trip (6 us in a profile).
+        this.#unrefQueued = true;
+        setImmediate(this.#unrefIfIdle);
+      }
     };
     wait.then(done, done);
     return wait;
   }
+
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefQueued = false;
+    if (this.#localWaits === 0 && this.#refed) {
+      this.#refed = false;
+      this.#refSessions(false);
+    }
+  };
 
   #refSessions(ref: boolean): void {
     // The listener too: the process that will end the wait may not have connected yet.
@@ -224,7 +243,7 @@ export class Broker {
       corked: false,
     };
     this.sessions.add(session);
-    if (this.#localWaits === 0) socket.unref();
+    if (!this.#refed) socket.unref();
     const challenge = randomBytes(32);
     const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(session, header, body, challenge) });
     socket.on("data", (chunk: Buffer) => {

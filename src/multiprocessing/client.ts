@@ -47,6 +47,7 @@ export class BrokerClient {
   #gone: Error | undefined;
   #corked = false;
   #refed = false;
+  #unrefQueued = false;
   readonly #listeners = new Map<string, PushListener>();
   /** Waits of this process on pushed frames: they keep the socket ref'd like a pending request. */
   #holds = 0;
@@ -217,12 +218,31 @@ export class BrokerClient {
     this.#socket.destroy();
   }
 
-  /** Waiting replies keep the process alive; an idle connection does not. */
-  #updateRef(): void {
-    const busy = this.#holds > 0 || this.#pending.size > (this.#pending.has(0) ? 1 : 0);
-    if (busy === this.#refed) return;
-    this.#refed = busy;
-    if (busy) this.#socket.ref();
-    else this.#socket.unref();
+  get #busy(): boolean {
+    return this.#holds > 0 || this.#pending.size > (this.#pending.has(0) ? 1 : 0);
   }
+
+  /**
+   * Waiting replies keep the process alive; an idle connection does not. The unref waits for the end of the
+   * turn of the event loop, so a loop of requests does not ref and unref the socket on every reply.
+   */
+  #updateRef(): void {
+    if (this.#busy) {
+      if (!this.#refed) {
+        this.#refed = true;
+        this.#socket.ref();
+      }
+    } else if (this.#refed && !this.#unrefQueued) {
+      this.#unrefQueued = true;
+      setImmediate(this.#unrefIfIdle);
+    }
+  }
+
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefQueued = false;
+    if (this.#refed && !this.#busy) {
+      this.#refed = false;
+      this.#socket.unref();
+    }
+  };
 }
