@@ -1,8 +1,8 @@
 /**
  * A Pipe end owned by a process other than the pipe's broker: the values sent to it are pushed here by the broker
  * (objects/pipe-state.ts) and wait in a local inbox, so `recv()` and `poll()` cost no message; `send()` and
- * `close()` are posted to the broker. Attaching (the first use) is posted before anything else this process
- * sends, so the broker knows where to push before the peer's next value.
+ * `close()` are posted to the broker. Attaching (the first use) is sent before anything else this process
+ * sends on the end, so the broker knows where to push before the peer's next value.
  */
 import { QueueShutDown } from "../sync/errors.js";
 import { Queue } from "../sync/queue.js";
@@ -29,7 +29,8 @@ export class AttachedEnd implements PushListener {
     this.#id = id;
     this.#end = end;
     client.listen(pushKey(id, end), this);
-    client.post(id, "attach", [end]);
+    // A request, not a post: an end another process already owns is refused, and its recv() must say so.
+    client.request(id, "attach", [end]).catch((error: Error) => this.#endStream(error));
   }
 
   onPush(header: FrameHeader, body: Buffer): void {
