@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { WharfError } from "../errors/index.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
 import { decodeArgs, encodeValue } from "./codec.js";
+import { FrameWriter } from "./frame-writer.js";
 import { OpSignal } from "./op-signal.js";
 import { AuthkeyError, BrokerGoneError, errorToWire } from "./errors.js";
 
@@ -75,7 +76,7 @@ interface RemoteSession extends Session {
   readonly abort: AbortController;
   readonly pending: Map<number, OpSignal>;
   authed: boolean;
-  corked: boolean;
+  readonly writer: FrameWriter;
 }
 
 const brokers = new Map<string, Broker>();
@@ -240,7 +241,7 @@ export class Broker {
       socket,
       pending: new Map(),
       authed: false,
-      corked: false,
+      writer: new FrameWriter(socket),
     };
     this.sessions.add(session);
     if (!this.#refed) socket.unref();
@@ -276,7 +277,7 @@ export class Broker {
         this.#write(session, { id, ok: true });
       } else {
         this.#write(session, { id, ok: false, error: new AuthkeyError().toWire() });
-        session.socket.end();
+        session.writer.end();
       }
       return;
     }
@@ -337,17 +338,8 @@ export class Broker {
   }
 
   #write(session: RemoteSession, header: FrameHeader, body?: Uint8Array): void {
-    const socket = session.socket;
-    if (socket.destroyed) return;
+    if (session.socket.destroyed) return;
     // Replies of one tick leave in one write: many waiters granted at once cost one syscall.
-    if (!session.corked) {
-      session.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        session.corked = false;
-        socket.uncork();
-      });
-    }
-    for (const part of encodeFrameParts(header, body)) socket.write(part);
+    session.writer.write(encodeFrameParts(header, body));
   }
 }

@@ -7,6 +7,7 @@ import { connect, type Socket } from "node:net";
 import { flushAtTaskEnd } from "../pool/task-end.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
 import { decodeValue, encodeArgs } from "./codec.js";
+import { FrameWriter } from "./frame-writer.js";
 import { addressKey, answerChallenge, type Address } from "./broker.js";
 import { BrokerGoneError, errorFromWire } from "./errors.js";
 
@@ -45,7 +46,7 @@ export class BrokerClient {
   /** Locks and permits this process holds, by object id: see {@link BrokerClient.noteHeld}. */
   readonly #held = new Map<number, number>();
   #gone: Error | undefined;
-  #corked = false;
+  readonly #writer: FrameWriter;
   #refed = false;
   #unrefQueued = false;
   readonly #listeners = new Map<string, PushListener>();
@@ -69,6 +70,7 @@ export class BrokerClient {
     this.#key = key;
     this.#socket = typeof address === "string" ? connect(address) : connect(address.port, address.host);
     this.#socket.setNoDelay(true);
+    this.#writer = new FrameWriter(this.#socket);
     this.#socket.unref();
     const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(header, body) });
     this.#socket.on("data", (chunk: Buffer) => {
@@ -169,15 +171,7 @@ export class BrokerClient {
       this.#outbox.push(parts);
       return;
     }
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    for (const part of parts) this.#socket.write(part);
+    this.#writer.write(parts);
   }
 
   #onFrame(header: FrameHeader, body: Buffer): void {
@@ -189,7 +183,7 @@ export class BrokerClient {
         reject: (error) => this.#fail(error as Error),
       });
       this.#send({ type: "hello", id: 0 }, answerChallenge(this.#authkey, body));
-      for (const parts of outbox) for (const part of parts) this.#socket.write(part);
+      for (const parts of outbox) this.#writer.write(parts);
       return;
     }
     if (header.event === "push") {
