@@ -68,18 +68,25 @@ export class BrokerClient {
   private constructor(address: Address, authkey: Buffer, key: string) {
     this.#authkey = authkey;
     this.#key = key;
-    this.#socket = typeof address === "string" ? connect(address) : connect(address.port, address.host);
+    const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(header, body) });
+    // Reads land in one reused buffer and go straight to the decoder, past the Readable stream's machinery
+    // (a 'data' event, its buffering and a read-more tick per read). The decoder may keep a partial frame's
+    // bytes until the next read, so it gets a copy of what was read.
+    const onread = {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      callback: (length: number, buffer: Buffer): boolean => {
+        try {
+          decoder.push(Buffer.from(buffer.subarray(0, length)));
+        } catch (error) {
+          this.#socket.destroy(error as Error);
+        }
+        return true;
+      },
+    };
+    this.#socket = typeof address === "string" ? connect({ path: address, onread }) : connect({ port: address.port, host: address.host, onread });
     this.#socket.setNoDelay(true);
     this.#writer = new FrameWriter(this.#socket);
     this.#socket.unref();
-    const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(header, body) });
-    this.#socket.on("data", (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (error) {
-        this.#socket.destroy(error as Error);
-      }
-    });
     this.#socket.on("error", (error) => this.#fail(new BrokerGoneError(`lost the broker at ${addressKey(address)}: ${error.message}`, { cause: error })));
     this.#socket.once("close", () => this.#fail(new BrokerGoneError(`the broker at ${addressKey(address)} closed the connection`)));
   }
