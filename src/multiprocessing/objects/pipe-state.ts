@@ -21,6 +21,10 @@ export function pushKey(id: number, end: 0 | 1): string {
   return `${id}.${end}`;
 }
 
+function toPipeClosed(error: unknown): never {
+  throw error instanceof QueueShutDown ? new PipeClosedError() : error;
+}
+
 class PipeState implements BrokerObject {
   readonly #inbox = [new Queue(), new Queue()];
   readonly #pollers = [new WaitQueue<boolean>(), new WaitQueue<boolean>()];
@@ -92,14 +96,12 @@ class PipeState implements BrokerObject {
     if (poller !== null) this.#pollers[other].grant(poller, true);
   }
 
-  async #recv(end: 0 | 1, signal: AbortSignal | undefined): Promise<unknown> {
+  /** A value at once when one waits (no promise to track), else a wait for the next. */
+  #recv(end: 0 | 1, signal: AbortSignal | undefined): unknown {
     if (this.#closed[end]) throw new PipeClosedError("recv() on a closed pipe end");
-    try {
-      return await this.#inbox[end].get({ signal });
-    } catch (error) {
-      if (error instanceof QueueShutDown) throw new PipeClosedError();
-      throw error;
-    }
+    const inbox = this.#inbox[end];
+    if (inbox.qsize() > 0) return inbox.getNowait();
+    return inbox.get({ signal }).then(undefined, toPipeClosed);
   }
 
   #poll(end: 0 | 1, timeout: number | undefined, signal: AbortSignal | undefined): boolean | Promise<boolean> {
