@@ -12,8 +12,10 @@ export interface RecvOptions {
 }
 
 /**
- * One end of a {@link Pipe}. Give each end to one process. An end belongs to the first process that uses it;
- * when that process dies (or calls `close()`), the other end's `recv()` returns what was already sent and then
+ * One end of a {@link Pipe}. Give each end to one process. An end belongs to the first process that uses it:
+ * outside the process that made the pipe, the values sent to it are pushed to that process as they are sent
+ * (its `recv()` and `poll()` cost no message), and another process that tries to read it gets E_PIPE_CLOSED.
+ * When the owner dies (or calls `close()`), the other end's `recv()` returns what was already sent and then
  * rejects with `PipeClosedError` (E_PIPE_CLOSED), Python's `EOFError`.
  *
  * @example
