@@ -35,3 +35,19 @@ export async function lockLoop(start: Barrier, lock: Lock, n: number): Promise<n
   }
   return performance.now() - t;
 }
+
+/** Sends and receives `n` round trips after 200 of warm-up, then null; returns round trips per second. */
+export async function ping(conn: Connection<number | null>, n: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    await conn.send(i);
+    await conn.recv();
+  }
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    await conn.send(i);
+    await conn.recv();
+  }
+  const rate = n / ((performance.now() - t) / 1000);
+  await conn.send(null);
+  return rate;
+}

@@ -16,6 +16,7 @@ import { median, printTable, verdict, type Row } from "./sync-report.js";
 const ROUNDS = Number(process.env.WHARF_BENCH_ROUNDS ?? 5);
 const QUEUE_N = 100_000;
 const PIPE_N = 20_000;
+const PIPE_CHILDREN_N = 5_000;
 const MANAGER_LOCK_N = 5_000;
 const LOCK_N = 20_000;
 const MP_LOCK_N = 200_000;
@@ -71,6 +72,15 @@ async function pipeRoundTrips(): Promise<number> {
   return rate;
 }
 
+/** Round trips between two pool children: each value goes child -> the parent's broker -> the other child. */
+async function pipeChildToChild(pool: ProcessPoolExecutor): Promise<number> {
+  const [a, b] = Pipe<number | null>();
+  const echo = pool.submit(task<typeof tasks.echo>(url, "echo"), b);
+  const rate = (await pool.submit(task<typeof tasks.ping>(url, "ping"), a, PIPE_CHILDREN_N).result()) as number;
+  await echo.result();
+  return rate;
+}
+
 async function lockCycles(pool: ProcessPoolExecutor, lock: Lock, n: number): Promise<number> {
   const start = new Barrier(2);
   const futures = [0, 1].map(() => pool.submit(task<typeof tasks.lockLoop>(url, "lockLoop"), start, lock, n));
@@ -96,16 +106,17 @@ for (let round = 0; round < ROUNDS; round++) {
   add("wharf Queue child->parent", await queueToParent());
   add("wharf Queue child->child", await queueChildToChild(pool));
   add("wharf Pipe", await pipeRoundTrips());
+  add("wharf Pipe child<->child", await pipeChildToChild(pool));
   add("wharf Lock (broker in parent)", await lockCycles(pool, new Lock(), LOCK_N));
   add("wharf Manager().Lock()", await lockCycles(pool, managerLock, LOCK_N));
 }
 
 const row = (name: string): Row => ({ name, opsPerSec: samples[name]!, median: median(samples[name]!) });
 const queueRows = [row("wharf Queue child->parent"), row("wharf Queue child->child"), row("py Queue")];
-const pipeRows = [row("wharf Pipe"), row("py Pipe")];
+const pipeRows = [row("wharf Pipe"), row("wharf Pipe child<->child"), row("py Pipe")];
 const lockRows = [row("wharf Lock (broker in parent)"), row("wharf Manager().Lock()"), row("py Manager().Lock()"), row("py multiprocessing.Lock")];
 printTable(`Queue, ${QUEUE_N} small ints from one process to another (items/s)`, queueRows, "py Queue");
-printTable(`Pipe, ${PIPE_N} round trips parent <-> child (round trips/s)`, pipeRows, "py Pipe");
+printTable(`Pipe, ${PIPE_N} round trips parent <-> child, ${PIPE_CHILDREN_N} child <-> child (round trips/s)`, pipeRows, "py Pipe");
 printTable(`Lock, acquire+release from two processes (cycles/s)`, lockRows, "py Manager().Lock()");
 
 console.log("\nratios against the targets:");
@@ -114,6 +125,7 @@ console.log(`  ${verdict("Lock vs Manager().Lock()", lockRows, "wharf Lock (brok
 console.log(`  ${verdict("Manager Lock vs Manager().Lock()", lockRows, "wharf Manager().Lock()", "py Manager().Lock()", 1.0)}`);
 console.log(`  ${verdict("Pipe vs multiprocessing.Pipe", pipeRows, "wharf Pipe", "py Pipe", 1.0)}`);
 console.log(`  info Queue child->child vs multiprocessing.Queue: ${(row("wharf Queue child->child").median / row("py Queue").median).toFixed(2)}x (both ends talk to the parent's broker)`);
+console.log(`  info Pipe child<->child vs multiprocessing.Pipe: ${(row("wharf Pipe child<->child").median / row("py Pipe").median).toFixed(2)}x (each value through the parent's broker)`);
 console.log(`  info Lock vs multiprocessing.Lock (shared memory): ${(row("wharf Lock (broker in parent)").median / row("py multiprocessing.Lock").median).toFixed(3)}x`);
 
 await pool.shutdown();

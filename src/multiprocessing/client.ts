@@ -7,6 +7,7 @@ import { connect, type Socket } from "node:net";
 import { flushAtTaskEnd } from "../pool/task-end.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
 import { decodeValue, encodeArgs } from "./codec.js";
+import { FrameWriter } from "./frame-writer.js";
 import { addressKey, answerChallenge, type Address } from "./broker.js";
 import { BrokerGoneError, errorFromWire } from "./errors.js";
 
@@ -16,6 +17,14 @@ interface Pending {
 }
 
 const clients = new Map<string, BrokerClient>();
+
+/** An object of this process that takes frames the broker pushes for it (a Pipe end owned here). */
+export interface PushListener {
+  /** A `{ event: "push", to, ... }` frame for this listener; its value is in `v` or the body (codec.ts). */
+  onPush(header: FrameHeader, body: Buffer): void;
+  /** The broker is gone: nothing more will come. */
+  onGone(error: Error): void;
+}
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -37,8 +46,12 @@ export class BrokerClient {
   /** Locks and permits this process holds, by object id: see {@link BrokerClient.noteHeld}. */
   readonly #held = new Map<number, number>();
   #gone: Error | undefined;
-  #corked = false;
+  readonly #writer: FrameWriter;
   #refed = false;
+  #unrefQueued = false;
+  readonly #listeners = new Map<string, PushListener>();
+  /** Waits of this process on pushed frames: they keep the socket ref'd like a pending request. */
+  #holds = 0;
 
   /** The client of `address` in this process, connecting on first use. */
   static for(address: Address, authkey: Buffer): BrokerClient {
@@ -55,17 +68,25 @@ export class BrokerClient {
   private constructor(address: Address, authkey: Buffer, key: string) {
     this.#authkey = authkey;
     this.#key = key;
-    this.#socket = typeof address === "string" ? connect(address) : connect(address.port, address.host);
-    this.#socket.setNoDelay(true);
-    this.#socket.unref();
     const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(header, body) });
-    this.#socket.on("data", (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (error) {
-        this.#socket.destroy(error as Error);
-      }
-    });
+    // Reads land in one reused buffer and go straight to the decoder, past the Readable stream's machinery
+    // (a 'data' event, its buffering and a read-more tick per read). The decoder may keep a partial frame's
+    // bytes until the next read, so it gets a copy of what was read.
+    const onread = {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      callback: (length: number, buffer: Buffer): boolean => {
+        try {
+          decoder.push(Buffer.from(buffer.subarray(0, length)));
+        } catch (error) {
+          this.#socket.destroy(error as Error);
+        }
+        return true;
+      },
+    };
+    this.#socket = typeof address === "string" ? connect({ path: address, onread }) : connect({ port: address.port, host: address.host, onread });
+    this.#socket.setNoDelay(true);
+    this.#writer = new FrameWriter(this.#socket);
+    this.#socket.unref();
     this.#socket.on("error", (error) => this.#fail(new BrokerGoneError(`lost the broker at ${addressKey(address)}: ${error.message}`, { cause: error })));
     this.#socket.once("close", () => this.#fail(new BrokerGoneError(`the broker at ${addressKey(address)} closed the connection`)));
   }
@@ -120,6 +141,21 @@ export class BrokerClient {
     return this.#held.get(object) ?? 0;
   }
 
+  /** Routes the frames the broker pushes to `key` (a Pipe end: `"<pipe id>.<end>"`) to `listener`. */
+  listen(key: string, listener: PushListener): void {
+    if (this.#gone !== undefined) listener.onGone(this.#gone);
+    else this.#listeners.set(key, listener);
+  }
+
+  /**
+   * Counts a wait of this process for a pushed frame (`+1`) or its end (`-1`): while any is pending the
+   * connection keeps the process alive, as a pending request does.
+   */
+  hold(n: 1 | -1): void {
+    this.#holds += n;
+    this.#updateRef();
+  }
+
   /** Sends `op` without waiting for any reply. Failures of such ops are not reported. */
   post(object: number, op: string, args: unknown[]): void {
     if (this.#gone !== undefined) throw this.#gone;
@@ -142,15 +178,7 @@ export class BrokerClient {
       this.#outbox.push(parts);
       return;
     }
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    for (const part of parts) this.#socket.write(part);
+    this.#writer.write(parts);
   }
 
   #onFrame(header: FrameHeader, body: Buffer): void {
@@ -162,7 +190,11 @@ export class BrokerClient {
         reject: (error) => this.#fail(error as Error),
       });
       this.#send({ type: "hello", id: 0 }, answerChallenge(this.#authkey, body));
-      for (const parts of outbox) for (const part of parts) this.#socket.write(part);
+      for (const parts of outbox) this.#writer.write(parts);
+      return;
+    }
+    if (header.event === "push") {
+      this.#listeners.get(header.to as string)?.onPush(header, body);
       return;
     }
     const id = header.id as number;
@@ -181,15 +213,37 @@ export class BrokerClient {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
+    const listeners = [...this.#listeners.values()];
+    this.#listeners.clear();
+    for (const listener of listeners) listener.onGone(error);
     this.#socket.destroy();
   }
 
-  /** Waiting replies keep the process alive; an idle connection does not. */
-  #updateRef(): void {
-    const busy = this.#pending.size > (this.#pending.has(0) ? 1 : 0);
-    if (busy === this.#refed) return;
-    this.#refed = busy;
-    if (busy) this.#socket.ref();
-    else this.#socket.unref();
+  get #busy(): boolean {
+    return this.#holds > 0 || this.#pending.size > (this.#pending.has(0) ? 1 : 0);
   }
+
+  /**
+   * Waiting replies keep the process alive; an idle connection does not. The unref waits for the end of the
+   * turn of the event loop, so a loop of requests does not ref and unref the socket on every reply.
+   */
+  #updateRef(): void {
+    if (this.#busy) {
+      if (!this.#refed) {
+        this.#refed = true;
+        this.#socket.ref();
+      }
+    } else if (this.#refed && !this.#unrefQueued) {
+      this.#unrefQueued = true;
+      setImmediate(this.#unrefIfIdle);
+    }
+  }
+
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefQueued = false;
+    if (this.#refed && !this.#busy) {
+      this.#refed = false;
+      this.#socket.unref();
+    }
+  };
 }

@@ -85,6 +85,11 @@ export abstract class SharedObject {
     return this.#broker !== undefined;
   }
 
+  /** The connection to this object's broker (only when {@link isLocal} is false). */
+  protected get client(): BrokerClient {
+    return this.#remote();
+  }
+
   /** Sends `op` and resolves with its result. */
   protected call(op: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     const signal = options?.signal;

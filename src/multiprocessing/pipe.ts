@@ -1,8 +1,9 @@
 /**
  * Pipe: two connected ends that processes send values through, `multiprocessing.Pipe`.
  */
-import type { WaitOptions } from "../sync/options.js";
+import { waitOptionsError, type WaitOptions } from "../sync/options.js";
 import { handleFor, registerHandle, SharedObject } from "./handle.js";
+import { AttachedEnd } from "./pipe-end.js";
 import "./objects/pipe-state.js";
 
 /** Options of {@link Connection.recv}: an abort signal; wait with a timeout through `poll()`. */
@@ -11,8 +12,10 @@ export interface RecvOptions {
 }
 
 /**
- * One end of a {@link Pipe}. Give each end to one process. An end belongs to the first process that uses it;
- * when that process dies (or calls `close()`), the other end's `recv()` returns what was already sent and then
+ * One end of a {@link Pipe}. Give each end to one process. An end belongs to the first process that uses it:
+ * outside the process that made the pipe, the values sent to it are pushed to that process as they are sent
+ * (its `recv()` and `poll()` cost no message), and another process that tries to read it gets E_PIPE_CLOSED.
+ * When the owner dies (or calls `close()`), the other end's `recv()` returns what was already sent and then
  * rejects with `PipeClosedError` (E_PIPE_CLOSED), Python's `EOFError`.
  *
  * @example
@@ -24,6 +27,8 @@ export interface RecvOptions {
  * ```
  */
 export class Connection<T = unknown> extends SharedObject {
+  #attachedEnd: AttachedEnd | undefined;
+
   /** @internal Ends are made by {@link Pipe}. */
   constructor() {
     super("Connection", () => {
@@ -33,6 +38,11 @@ export class Connection<T = unknown> extends SharedObject {
 
   get #end(): 0 | 1 {
     return this.ref.extra as 0 | 1;
+  }
+
+  /** This end in a process other than the broker's: attached on first use (pipe-end.ts). */
+  get #attached(): AttachedEnd {
+    return (this.#attachedEnd ??= new AttachedEnd(this.client, this.ref.id, this.#end));
   }
 
   /**
@@ -50,7 +60,7 @@ export class Connection<T = unknown> extends SharedObject {
   send(value: T): Promise<void> {
     if (this.isLocal) return this.call("send", [this.#end, value]) as Promise<void>;
     try {
-      this.post("send", [this.#end, value]);
+      this.#attached.send(value);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -68,6 +78,13 @@ export class Connection<T = unknown> extends SharedObject {
    */
   recv(options?: RecvOptions): Promise<T> {
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (!this.isLocal) {
+      try {
+        return this.#attached.recv(options?.signal) as Promise<T>;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.call("recv", [this.#end], { waits: true, signal: options?.signal }) as Promise<T>;
   }
 
@@ -80,11 +97,20 @@ export class Connection<T = unknown> extends SharedObject {
    * ```
    */
   poll(options: WaitOptions = { timeout: 0 }): Promise<boolean> {
-    return this.waitOp("poll", options, [this.#end]) as Promise<boolean>;
+    if (this.isLocal) return this.waitOp("poll", options, [this.#end]) as Promise<boolean>;
+    const invalid = waitOptionsError(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    try {
+      return Promise.resolve(this.#attached.poll(options.timeout === Infinity ? undefined : options.timeout, options.signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Closes this end; the other end drains and then sees E_PIPE_CLOSED. @example `await conn.close();` */
   close(): Promise<void> {
+    if (!this.isLocal) return this.#attached.close();
     return this.call("close", [this.#end]) as Promise<void>;
   }
 }
