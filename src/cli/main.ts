@@ -6,7 +6,10 @@
  */
 import { Command, CommanderError } from "commander";
 import { CliErrorCode, EXIT, EXIT_CODE_HELP, printFailure } from "./fail.js";
+import { markPhase } from "./phase-timer.js";
 import { VERSION } from "./version.js";
+
+markPhase("main loaded");
 
 type Register = (program: Command) => void;
 
@@ -47,6 +50,7 @@ const group = GROUPS.find((candidate) => candidate.verbs.includes(verb));
 // `wharf completion` describes every verb, so it loads them all, like --help.
 const loading = group === undefined || verb === "completion" ? GROUPS : [group];
 for (const register of await Promise.all(loading.map((g) => g.load()))) register(program);
+markPhase("verbs loaded");
 // Every verb's --help ends with the one exit-code table.
 const withExitCodes = (command: Command): void => {
   for (const sub of command.commands) {
