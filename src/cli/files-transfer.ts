@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { basename, posix } from "node:path";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
-import { putFileReconnecting, type TransferResult } from "../services/files/client-put.js";
+import type { TransferResult } from "../services/files/client-put.js";
 import type { HashAlgorithm } from "../services/files/hash.js";
 import type { TreeTally } from "../services/files/quick-check.js";
 import { WharfError } from "../wire/index.js";
@@ -134,6 +134,8 @@ export async function putTransfer(session: PutSession, options: OutputOptions, l
     return () => wouldSend(options, "put", shown, remote, size, tally);
   }
   tuneOnce();
+  // Loaded with the first transfer, not at start-up (see FilesClient.put).
+  const { putFileReconnecting } = await import("../services/files/client-put.js");
   return barredTransfer(options, "put", basename(shown), shown, tally, withBar, (bar) => {
     let used: Connection | null = null;
     return putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {

@@ -6,7 +6,6 @@ import { pipeline } from "node:stream/promises";
 import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
-import { getToStream } from "../services/files/client-get.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
@@ -123,6 +122,7 @@ async function get(remote: string, localArg: string | undefined, options: Output
     tuneForThroughput("throughput");
     await withFiles(options, async (_files, conn) => {
       process.stdout.on("error", () => {}); // EPIPE when the reader goes away: the get fails on its own
+      const { getToStream } = await import("../services/files/client-get.js");
       const result = await getToStream(conn, remote, process.stdout, {});
       if (options.json) process.stderr.write(`${JSON.stringify({ path: result.path, local: "-", size: result.size, sha256: result.sha256, resumedFrom: 0, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime })}\n`);
     });

@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import { Option, type Command } from "commander";
-import { connect, type Connection } from "../client/index.js";
+import { connect } from "../client/connect.js";
+import type { Connection } from "../client/connection.js";
 import { AccountErrorCode } from "../services/accounts/errors.js";
 import { login, type Credentials } from "../services/accounts/login.js";
 import { WharfError } from "../wire/index.js";

@@ -1,6 +1,4 @@
 import { open } from "node:fs/promises";
-import { createContentHash, parseHash } from "./hash.js";
-import { hashFileRange } from "./hashing-io.js";
 import type { FileEntry } from "./requests.js";
 
 /** How a tree transfer decides that a file is already there. */
@@ -43,6 +41,8 @@ export interface TreeTally {
 export async function upToDate(local: LocalFile, other: FileEntry | undefined, options: QuickCheckOptions = {}): Promise<boolean> {
   if (options.checksum !== true) return sameSizeAndTime(local, other);
   if (other === undefined || other.type !== "file" || other.size !== local.size) return false;
+  // The hashes (and node:crypto) load only for --checksum: a size-and-time check starts faster without them.
+  const { parseHash } = await import("./hash.js");
   const recorded = parseHash(other.hash ?? (other.sha256 === undefined ? undefined : `sha256:${other.sha256}`));
   if (recorded === null) return false;
   return (await hashLocalFile(local.path, recorded.algorithm)) === recorded.hex;
@@ -66,6 +66,7 @@ export function sameSizeAndTime(local: LocalFile, other: FileEntry | undefined):
 async function hashLocalFile(path: string, algorithm: "blake3" | "sha256"): Promise<string> {
   const file = await open(path, "r");
   try {
+    const [{ createContentHash }, { hashFileRange }] = await Promise.all([import("./hash.js"), import("./hashing-io.js")]);
     const hash = createContentHash(algorithm);
     await hashFileRange(file, 0, (await file.stat()).size, hash);
     return hash.digest();
