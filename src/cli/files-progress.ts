@@ -1,4 +1,4 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
 import type { TransferProgress } from "../services/files/index.js";
 import { formatBytes } from "./units.js";
 
@@ -25,6 +25,8 @@ export interface ProgressBar {
  */
 export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressBar | null {
   if (!stream.isTTY) return null;
+  // Loaded here, on a terminal only: a put from a script or a pipe does not pay for it at start-up.
+  const cliProgress = createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
   const bar = new cliProgress.SingleBar({
     stream,
     format: `${label} [{bar}] {percentage}% {doneText}/{totalText} {rateText} ETA {etaText}`,

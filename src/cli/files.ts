@@ -1,104 +1,23 @@
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, posix, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
-import { getToStream } from "../services/files/client-get.js";
-import { putFileReconnecting, type TransferResult } from "../services/files/client-put.js";
 import { FileErrorCode } from "../services/files/errors.js";
-import type { HashAlgorithm } from "../services/files/hash.js";
-import { newTally, upToDate, type TreeTally } from "../services/files/quick-check.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
-import { formatBytes, progressBar, type ProgressBar } from "./files-progress.js";
-import { OrderedPool } from "./ordered-pool.js";
+import { formatBytes } from "./units.js";
+import { getTree, normalizeRemote, putTree, summarize } from "./files-tree.js";
+import { emit, getOne, putOne, PutSession, resumable, type OutputOptions } from "./files-transfer.js";
+import { joinRemote } from "./local-tree.js";
+import { markPhase } from "./phase-timer.js";
 import { integerOption } from "./parse.js";
-import { formatDuration, formatRate } from "./units.js";
 import { tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
-
-interface OutputOptions extends ClientOptions {
-  json: boolean;
-  /** `--hash` of put and get. */
-  hash?: HashAlgorithm;
-  /** `--checksum` of put -r and get -r: compare content hashes, not size and mtime. */
-  checksum?: boolean;
-  /** `--dry-run` of put and get: list what would be sent, send nothing. */
-  dryRun?: boolean;
-  /** False with `--no-delta`: send whole files even onto an older version. */
-  delta?: boolean;
-  /** `--retries` of put: reconnect-and-resume attempts after a cut; default 8. */
-  retries?: number;
-}
-
-/** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
-interface TreeRun {
-  other: Map<string, FileEntry>;
-  tally: TreeTally;
-  /** The tree's transfers, several at a time, printed in walk order. */
-  pool: OrderedPool;
-}
-
-/** Transfers of one tree in flight at once (pipelined on one connection; see ordered-pool.ts). */
-const TREE_CONCURRENCY = 8;
-/** On a terminal, a file this large is sent alone, with its progress bar; smaller ones go several at a time. */
-const BAR_ALONE_SIZE = 8 * 1024 * 1024;
-
-/**
- * Runs one transfer of a tree: small files several at a time, a large one alone (on a terminal, with its bar).
- * `transfer(bar)` does the work and resolves what to print.
- */
-async function treeTransfer(run: TreeRun, size: number, transfer: (bar: boolean) => Promise<() => void>): Promise<void> {
-  if (size >= BAR_ALONE_SIZE && process.stderr.isTTY) {
-    await run.pool.drain();
-    await run.pool.submit(() => transfer(true));
-    await run.pool.drain();
-    return;
-  }
-  await run.pool.submit(() => transfer(false));
-}
-
-function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
-}
-
-/**
- * The connection of `wharf put`, which a put replaces when its server drains or dies: behind a balancer the new
- * one lands on another node, and the put resumes there by itself (issue 14). Puts of a tree run several at once
- * on it: when they all fail with it, the first to ask opens the new connection and the others take that one.
- */
-class PutSession {
-  conn: Connection;
-  files: FilesClient;
-  readonly #options: ClientOptions;
-  #reopening: Promise<Connection> | null = null;
-
-  constructor(options: ClientOptions, conn: Connection) {
-    this.#options = options;
-    this.conn = conn;
-    this.files = new FilesClient(conn);
-  }
-
-  /** The connection to put on: the current one, or (after `failed` failed) a new logged-in one in its place. */
-  async connection(failed: Connection | null): Promise<Connection> {
-    if (failed === null || (failed !== this.conn && !this.conn.closed)) return this.conn;
-    this.#reopening ??= (async () => {
-      this.conn.destroy();
-      try {
-        this.conn = await openSession(this.#options);
-        this.files = new FilesClient(this.conn);
-        return this.conn;
-      } finally {
-        this.#reopening = null;
-      }
-    })();
-    return this.#reopening;
-  }
-}
 
 /** Runs a verb with a logged-in FilesClient and closes the connection after. */
 async function withFiles(options: ClientOptions, work: (files: FilesClient, conn: Connection) => Promise<void>): Promise<void> {
@@ -111,26 +30,6 @@ async function withFiles(options: ClientOptions, work: (files: FilesClient, conn
     if (conn.closed) conn.destroy();
     else await conn.close();
   }
-}
-
-/** A remote folder as the server names it in listings: no leading `./`, no trailing `/`. */
-function normalizeRemote(path: string): string {
-  const clean = posix.normalize(path === "" ? "." : path).replace(/\/+$/, "");
-  return clean === "." ? "" : clean;
-}
-
-/**
- * A transfer cut by the server going away says why, and that the same command picks up where it stopped (both
- * put and get resume from what arrived).
- */
-function resumable(err: unknown): unknown {
-  if (!(err instanceof WharfError) || (err.code !== "E_SHUTTING_DOWN" && err.code !== "E_CONNECTION_CLOSED")) return err;
-  const why = err.code === "E_SHUTTING_DOWN" ? "the server is shutting down" : err.message;
-  return new WharfError(err.code, `${why}; run the same command again to resume`, { data: err.data });
-}
-
-function joinRemote(dir: string, name: string): string {
-  return dir === "" || dir === "." ? name : posix.join(dir, name);
 }
 
 async function remoteIsDir(files: FilesClient, path: string): Promise<boolean> {
@@ -152,152 +51,11 @@ async function localKind(path: string): Promise<"file" | "dir" | "other" | null>
   }
 }
 
-function report(options: OutputOptions, verb: "put" | "get", local: string, result: TransferResult): void {
-  const rate = result.seconds > 0 ? `, ${formatRate((result.size - result.resumedFrom) / result.seconds)}` : "";
-  const resumed = result.resumedFrom > 0 ? `, resumed from ${formatBytes(result.resumedFrom)}` : "";
-  const arrow = verb === "put" ? `${local} -> ${result.path}` : `${result.path} -> ${local}`;
-  emit(
-    options,
-    {
-      path: result.path, local, size: result.size, hash: result.hash, ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
-      resumedFrom: result.resumedFrom, sent: result.sent, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime,
-    },
-    `${verb} ${arrow}: ${formatBytes(result.size)} in ${formatDuration(result.seconds)}${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
-  );
-}
-
-function wouldSend(options: OutputOptions, verb: "put" | "get", local: string, remote: string, size: number, tally?: TreeTally): void {
-  if (tally !== undefined) {
-    tally.files += 1;
-    tally.sent += size;
-  }
-  const arrow = verb === "put" ? `${local} -> ${remote}` : `${remote} -> ${local}`;
-  emit(options, { path: remote, local, size, dryRun: true }, `would ${verb} ${arrow}: ${formatBytes(size)}`);
-}
-
-function count(tally: TreeTally | undefined, result: TransferResult): void {
-  if (tally === undefined) return;
-  tally.files += 1;
-  tally.sent += result.sent;
-  tally.notSent += result.size - result.sent;
-}
-
-async function putOne(session: PutSession, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
-  (await putTransfer(session, options, local, remote, tally, shown, true))();
-}
-
-/** Puts one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
-async function putTransfer(session: PutSession, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean): Promise<() => void> {
-  if (options.dryRun === true) {
-    const size = (await stat(local)).size;
-    return () => wouldSend(options, "put", shown, remote, size, tally);
-  }
-  return barredTransfer(options, "put", basename(shown), shown, tally, withBar, (bar) => {
-    let used: Connection | null = null;
-    return putFileReconnecting(async (fresh) => (used = await session.connection(fresh ? used : null)), local, remote, {
-      onProgress: bar?.onProgress,
-      hash: options.hash,
-      delta: options.delta === false ? false : undefined,
-      retries: options.retries,
-      onRetry: ({ attempt, retries, delayMs, error }) => {
-        bar?.stop();
-        process.stderr.write(`wharf: put ${shown}: ${error.code}: ${error.message}; reconnecting in ${(delayMs / 1000).toFixed(1)} s to resume (retry ${attempt} of ${retries})\n`);
-      },
-    });
-  });
-}
-
-async function getOne(files: FilesClient, options: OutputOptions, remote: string, local: string, tally?: TreeTally, size?: number): Promise<void> {
-  (await getTransfer(files, options, remote, local, tally, size, true))();
-}
-
-/** Gets one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
-async function getTransfer(files: FilesClient, options: OutputOptions, remote: string, local: string, tally: TreeTally | undefined, size: number | undefined, withBar: boolean): Promise<() => void> {
-  if (options.dryRun === true) {
-    const known = size ?? (await files.stat(remote)).size;
-    return () => wouldSend(options, "get", local, remote, known, tally);
-  }
-  return barredTransfer(options, "get", posix.basename(remote), local, tally, withBar, (bar) =>
-    files.get(remote, local, { onProgress: bar?.onProgress, hash: options.hash, delta: options.delta === false ? false : undefined }),
-  );
-}
-
-/**
- * The part put and get share: runs `transfer` with a progress bar on a terminal (when `withBar`), stops the bar
- * however it ends, and resolves what to print of the result (counted into `tally` when printed).
- */
-async function barredTransfer(
-  options: OutputOptions,
-  verb: "put" | "get",
-  name: string,
-  local: string,
-  tally: TreeTally | undefined,
-  withBar: boolean,
-  transfer: (bar: ProgressBar | null) => Promise<TransferResult>,
-): Promise<() => void> {
-  const bar = withBar ? progressBar(`${verb} ${name}`) : null;
-  try {
-    const result = await transfer(bar);
-    bar?.stop();
-    return () => {
-      count(tally, result);
-      report(options, verb, local, result);
-    };
-  } finally {
-    bar?.stop();
-  }
-}
-
-/** Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped. */
-async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, run: TreeRun): Promise<void> {
-  if (options.dryRun !== true && run.other.get(remote)?.type !== "dir") await session.files.mkdir(remote, { parents: true });
-  const names = (await readdir(localDir)).sort();
-  for (const name of names) {
-    const path = join(localDir, name);
-    const info = await lstat(path);
-    const to = joinRemote(remote, name);
-    if (info.isDirectory()) await putTree(session, options, path, to, run);
-    else if (!info.isFile()) process.stderr.write(`wharf: skipped ${path}: not a regular file or folder\n`);
-    else if (await upToDate({ path, size: info.size, mtimeMs: info.mtimeMs }, run.other.get(to), options)) {
-      // Printed nothing, but counted in walk order with the transfers around it.
-      await run.pool.submit(async () => () => skip(run.tally, info.size));
-    } else await treeTransfer(run, info.size, (bar) => putTransfer(session, options, path, to, run.tally, path, bar));
-  }
-}
-
-function skip(tally: TreeTally, size: number): void {
-  tally.skipped += 1;
-  tally.notSent += size;
-}
-
-/** The other side's entries below `remote` (none when it does not exist yet), by path, for the quick check. */
-async function remoteTree(files: FilesClient, remote: string, options: OutputOptions): Promise<Map<string, FileEntry>> {
-  try {
-    const entries = await files.list(remote, { recursive: true, hash: options.checksum === true });
-    const root = await files.stat(remote);
-    return new Map([[root.path, root], ...entries.map((entry): [string, FileEntry] => [entry.path, entry])]);
-  } catch (err) {
-    if (err instanceof WharfError && err.code === FileErrorCode.NOT_FOUND) return new Map();
-    throw err;
-  }
-}
-
-/** The last line of put -r and get -r: how many files went, how many were already there, and the bytes saved. */
-function summarize(options: OutputOptions, verb: "put" | "get", tally: TreeTally): void {
-  const what = options.dryRun === true ? `would ${verb}` : verb;
-  emit(
-    options,
-    { summary: true, dryRun: options.dryRun === true, files: tally.files, sent: tally.sent, skipped: tally.skipped, notSent: tally.notSent },
-    `${what}: ${tally.files} files (${formatBytes(tally.sent)} sent), ${tally.skipped} already there; ${formatBytes(tally.notSent)} not sent`,
-  );
-}
-
 /**
  * `put LOCAL [REMOTE]`, or `put A B C DIR/` as scp does: with several sources the last argument is a remote folder
  * (made when it ends with `/`). `-` reads standard input (REMOTE is then needed).
  */
 async function put(args: string[], options: OutputOptions & { recursive: boolean }): Promise<void> {
-  tuneForThroughput("throughput");
   const sources = args.length === 1 ? args : args.slice(0, -1);
   const remoteArg = args.length === 1 ? undefined : args[args.length - 1];
   if (sources.includes("-") && (remoteArg === undefined || sources.length > 1 || remoteArg.endsWith("/"))) {
@@ -306,6 +64,7 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   const kinds = new Map<string, "file" | "dir" | "stdin">();
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
   const session = new PutSession(options, await openSession(options));
+  markPhase("logged in");
   try {
     if (sources.length > 1) {
       const dir = remoteArg!;
@@ -324,13 +83,7 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
       let remote = remoteArg ?? name;
       if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
       if (kind === "dir") {
-        const run: TreeRun = { other: await remoteTree(session.files, normalizeRemote(remote), options), tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
-        try {
-          await putTree(session, options, localArg, normalizeRemote(remote), run);
-        } finally {
-          await run.pool.drain(); // transfers started before a failure finish (and print) before it is reported
-        }
-        summarize(options, "put", run.tally);
+        summarize(options, "put", await putTree(session, options, localArg, normalizeRemote(remote)));
       } else await putOne(session, options, localArg, remote);
     }
   } catch (err) {
@@ -339,6 +92,7 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
     // The session's connection: the first one, or the last a retry opened.
     if (session.conn.closed) session.conn.destroy();
     else await session.conn.close();
+    markPhase("closed");
   }
 }
 
@@ -364,10 +118,11 @@ async function putStdin(session: PutSession, options: OutputOptions, remote: str
 }
 
 async function get(remote: string, localArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
-  tuneForThroughput("throughput");
   if (localArg === "-") {
+    tuneForThroughput("throughput");
     await withFiles(options, async (_files, conn) => {
       process.stdout.on("error", () => {}); // EPIPE when the reader goes away: the get fails on its own
+      const { getToStream } = await import("../services/files/client-get.js");
       const result = await getToStream(conn, remote, process.stdout, {});
       if (options.json) process.stderr.write(`${JSON.stringify({ path: result.path, local: "-", size: result.size, sha256: result.sha256, resumedFrom: 0, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime })}\n`);
     });
@@ -383,35 +138,12 @@ async function get(remote: string, localArg: string | undefined, options: Output
       // Like cp -r: the top folder is made, its missing parents are not.
       if ((await localKind(dirname(resolve(local)))) !== "dir") throw new CliError(CliErrorCode.NOT_FOUND, `${local}: no such local folder ${dirname(resolve(local))}`);
       if (options.dryRun !== true && (await localKind(local)) !== "dir") await mkdir(local);
-      const tally = newTally();
-      const run: TreeRun = { other: new Map(), tally, pool: new OrderedPool(TREE_CONCURRENCY) };
-      try {
-        await getTree(files, options, entry, local, run);
-      } finally {
-        await run.pool.drain();
-      }
-      summarize(options, "get", tally);
+      summarize(options, "get", await getTree(files, options, entry, local));
       return;
     }
     if (localArg !== undefined && (localArg.endsWith("/") || (await localKind(localArg)) === "dir")) local = join(localArg, name);
     await getOne(files, options, entry.path, local, undefined, entry.size);
   });
-}
-
-/** Gets a remote folder's files into `local` (made already), several at a time, printed in listing order. */
-async function getTree(files: FilesClient, options: OutputOptions, entry: FileEntry, local: string, run: TreeRun): Promise<void> {
-  const tally = run.tally;
-  for (const child of await files.list(entry.path, { recursive: true, hash: options.checksum === true })) {
-    const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));
-    if (child.type === "dir") {
-      if (options.dryRun !== true) await mkdir(target, { recursive: true });
-      continue;
-    }
-    const mine = await stat(target).catch(() => null);
-    const here = mine?.isFile() === true ? { path: target, size: mine.size, mtimeMs: mine.mtimeMs } : null;
-    if (here !== null && (await upToDate(here, child, options))) await run.pool.submit(async () => () => skip(tally, child.size));
-    else await treeTransfer(run, child.size, (bar) => getTransfer(files, options, child.path, target, tally, child.size, bar));
-  }
 }
 
 function formatTime(ms: number): string {

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
-import { connect } from "../client/index.js";
-import { login, revokeToken } from "../services/accounts/index.js";
+import { connect } from "../client/connect.js";
+import { login, revokeToken } from "../services/accounts/login.js";
 import { savedLogins, hostsPath } from "./credentials.js";
 import { action } from "./fail.js";
 import { asDuration, durationOption } from "./parse.js";

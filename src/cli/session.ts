@@ -1,10 +1,13 @@
 import { userInfo } from "node:os";
 import { Option, type Command } from "commander";
-import { connect, type Connection } from "../client/index.js";
-import { AccountErrorCode, login, type Credentials } from "../services/accounts/index.js";
+import { connect } from "../client/connect.js";
+import type { Connection } from "../client/connection.js";
+import { AccountErrorCode } from "../services/accounts/errors.js";
+import { login, type Credentials } from "../services/accounts/login.js";
 import { WharfError } from "../wire/index.js";
-import { savedLogins } from "./credentials.js";
+import { savedLogins, type SavedLogin } from "./credentials.js";
 import { CliError, usageError } from "./fail.js";
+import { markPhase } from "./phase-timer.js";
 import { promptHidden } from "./prompt.js";
 
 /** The options every client verb takes. `user` is undefined when neither `--user` nor `$WHARF_USER` names one. */
@@ -35,9 +38,9 @@ export function safeLoginName(): string {
   }
 }
 
-/** The user a verb acts as: `--user`, else the saved login's, else `$WHARF_USER`, else the login name. */
-export async function resolveUser(options: ClientOptions): Promise<string> {
-  const user = options.user ?? (await savedLogins.get(options.server))?.user ?? process.env.WHARF_USER ?? safeLoginName();
+/** The user a verb acts as: `--user`, else the saved login's (`saved`, when the caller has read it), else `$WHARF_USER`, else the login name. */
+export async function resolveUser(options: ClientOptions, saved?: SavedLogin): Promise<string> {
+  const user = options.user ?? (saved ?? (await savedLogins.get(options.server)))?.user ?? process.env.WHARF_USER ?? safeLoginName();
   if (user === "") throw usageError("no user name: pass --user or set WHARF_USER");
   return user;
 }
@@ -58,8 +61,8 @@ export async function clientPassword(user: string): Promise<string> {
  * `wharf login` for this server (when it is for the same user), else a password prompt.
  */
 export async function clientCredentials(options: ClientOptions): Promise<{ user: string; credentials: Credentials; saved: boolean }> {
-  const user = await resolveUser(options);
   const saved = await savedLogins.get(options.server);
+  const user = await resolveUser(options, saved);
   if (process.env.WHARF_PASSWORD === undefined && saved !== undefined && saved.user === user) {
     return { user, credentials: { token: saved.token }, saved: true };
   }
@@ -69,7 +72,9 @@ export async function clientCredentials(options: ClientOptions): Promise<{ user:
 /** Connects to `--server` and logs in (saved token, `WHARF_PASSWORD` or a prompt; see {@link clientCredentials}). */
 export async function openSession(options: ClientOptions): Promise<Connection> {
   const { credentials, saved } = await clientCredentials(options);
+  markPhase("credentials read");
   const conn = await connect(options.server);
+  markPhase("connected");
   try {
     await login(conn, credentials);
   } catch (err) {

@@ -1,6 +1,5 @@
 import type { Connection } from "../../client/index.js";
-import { getFile } from "./client-get.js";
-import { putFile, type PutOptions, type TransferOptions, type TransferResult } from "./client-put.js";
+import type { PutOptions, TransferOptions, TransferResult } from "./client-put.js";
 import { FileRequest, type FileEntry } from "./requests.js";
 
 /**
@@ -71,7 +70,10 @@ export class FilesClient {
    * Uploads a local file to `remote`, resuming an interrupted upload of the same file to the same name, and
    * verified end to end by BLAKE3 (or sha256, `options.hash`). The file appears on the server whole or not at all.
    */
-  put(local: string, remote: string, options?: PutOptions): Promise<TransferResult> {
+  async put(local: string, remote: string, options?: PutOptions): Promise<TransferResult> {
+    // The transfer modules (and the hashes, and with them node:crypto) load with the first transfer: a listing,
+    // a stat or a `put -r` that finds everything already there does without them (issue 15).
+    const { putFile } = await import("./client-put.js");
     return putFile(this.#conn, local, remote, options);
   }
 
@@ -79,7 +81,8 @@ export class FilesClient {
    * Downloads `remote` into the local path `local`, resuming an interrupted download of the same content, and
    * verified end to end with the hash the file was stored with. `local` is replaced only once the whole file is verified and on disk.
    */
-  get(remote: string, local: string, options?: TransferOptions): Promise<TransferResult> {
+  async get(remote: string, local: string, options?: TransferOptions): Promise<TransferResult> {
+    const { getFile } = await import("./client-get.js");
     return getFile(this.#conn, remote, local, options);
   }
 }

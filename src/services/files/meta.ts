@@ -1,9 +1,10 @@
 import { constants, type BigIntStats } from "node:fs";
-import { open, readFile, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { writeAtomically } from "../shared/atomic-write.js";
 import { createContentHash, isHashAlgorithm, type HashAlgorithm } from "./hash.js";
 import { hashFileRange } from "./hashing-io.js";
+
+let sequence = 0;
 
 /** What the service remembers of a stored file. Valid while the file's inode, size and mtime are unchanged. */
 export interface FileMeta {
@@ -53,10 +54,32 @@ export class MetaStore {
     return parsed as FileMeta;
   }
 
-  /** Records a file's hash (flushed to disk); `also` keeps other algorithms' digests of the same content. */
+  /**
+   * Records a file's hash; `also` keeps other algorithms' digests of the same content. Readers see the old record
+   * or the new one (a temporary file renamed over it), but the record is not fsynced, nor its folder: a record
+   * is a cache of what the file's bytes hash to, checked against the file's inode, size and mtime on every read,
+   * so one lost or torn by a crash is ignored and the hash computed again from the file. Written with
+   * writeAtomically (mkdir, open, write, fsync, close, rename, and open, fsync, close of the folder) it took 10
+   * trips to libuv's thread pool per upload; now 4 (open, write, close, rename). See the first `put -r` of a tree
+   * of small files in docs/architecture.md (issue 15).
+   */
   async write(info: BigIntStats, algorithm: HashAlgorithm, hex: string, also: FileMeta["hashes"] = {}): Promise<FileMeta> {
     const meta: FileMeta = { ino: String(info.ino), size: Number(info.size), mtimeNs: String(info.mtimeNs), algorithm, hashes: { ...also, [algorithm]: hex } };
-    await writeAtomically(this.#pathOf(info.ino), `${JSON.stringify(meta)}\n`);
+    const path = this.#pathOf(info.ino);
+    // pid + a counter: two writes of one record at once must not share a temporary file.
+    const temp = `${path}.${process.pid}.${(sequence += 1)}.tmp`;
+    const content = `${JSON.stringify(meta)}\n`;
+    try {
+      await writeFile(temp, content, { mode: 0o600 }).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+        await mkdir(this.dir, { recursive: true, mode: 0o700 }); // the folder was removed behind the server's back
+        await writeFile(temp, content, { mode: 0o600 });
+      });
+      await rename(temp, path);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
     return meta;
   }
 

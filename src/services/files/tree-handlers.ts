@@ -1,5 +1,5 @@
-import type { Stats } from "node:fs";
-import { lstat, mkdir, opendir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { lstatSync, type Dirent, type Stats } from "node:fs";
+import { lstat, mkdir, opendir, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, posix, sep } from "node:path";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
@@ -20,9 +20,15 @@ interface HashWanted {
   hash?: boolean;
 }
 
-async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
+/** An entry without its hashes: what a listing of sizes and times needs, made without a promise. */
+function plainEntry(rel: string, info: Stats): FileEntry {
   const file = info.isFile();
-  const entry: FileEntry = { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.round(info.mtimeMs) }; // whole ms (the docs say integer), rounded: utimes() of ms / 1000 lands a hair below
+  return { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.round(info.mtimeMs) }; // whole ms (the docs say integer), rounded: utimes() of ms / 1000 lands a hair below
+}
+
+async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
+  const entry = plainEntry(rel, info);
+  const file = entry.type === "file";
   if (file && wanted.hash === true) {
     const recorded = await meta.hashOfPath(abs, undefined, signal);
     entry.hash = formatHash(recorded.algorithm, recorded.hex);
@@ -62,6 +68,7 @@ export async function listPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   const fields = parseFields(listRequest, header);
   const rel = normalizeRemotePath(fields.path ?? "");
   const withSha: HashWanted = fields;
+  const hashes = withSha.hash === true || withSha.sha256 === true;
   let page: FileEntry[] = [];
   let count = 0;
   const emit = async (entry: FileEntry): Promise<void> => {
@@ -80,7 +87,15 @@ export async function listPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
     if (!target.stat.isDirectory()) {
       await emit(await entryOf(rel, target.abs, target.stat, home.meta, withSha, ctx.signal));
     } else {
-      await walk(home, rel, target.abs, fields.recursive === true, async (childRel, abs, info) => emit(await entryOf(childRel, abs, info, home.meta, withSha, ctx.signal)), ctx.signal);
+      // Sizes and times only (the quick check of put -r): no promise per entry unless a page is full.
+      const visit = hashes
+        ? async (childRel: string, abs: string, info: Stats) => emit(await entryOf(childRel, abs, info, home.meta, withSha, ctx.signal))
+        : (childRel: string, _abs: string, info: Stats) => {
+            page.push(plainEntry(childRel, info));
+            count += 1;
+            return page.length >= PAGE ? flush() : undefined;
+          };
+      await walk(home, rel, target.abs, fields.recursive === true, visit, ctx.signal);
     }
     await flush();
     return { header: { count } };
@@ -89,28 +104,46 @@ export async function listPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   }
 }
 
-/** Visits a folder's entries in name order (children after their folder when recursive). */
+/** lstat'ed synchronously between two turns of the event loop, in a listing (see {@link walk}). */
+const STAT_SLICE = 128;
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Visits a folder's entries in name order (children after their folder when recursive); `visit` may return a
+ * promise (then it is awaited) or nothing.
+ *
+ * One readdir per folder (one trip to libuv's thread pool), then each entry is lstat'ed synchronously, at most
+ * STAT_SLICE in a row before the event loop gets a turn: measured on 10,000 files on tmpfs with the server on one
+ * core, lstat promises awaited one by one took 410-460 ms (each a round trip through the thread pool), in parallel
+ * batches 380 ms, synchronous ones 180 ms. A slice of 128 holds the loop for about 1-3 ms. Symlinks (rare) still
+ * go through realpath and stat promises.
+ */
 async function walk(
   home: UserHome,
   rel: string,
   abs: string,
   recursive: boolean,
-  visit: (rel: string, abs: string, info: Stats) => Promise<void>,
+  visit: (rel: string, abs: string, info: Stats) => Promise<void> | void,
   signal: AbortSignal,
 ): Promise<void> {
-  const names: string[] = [];
-  for await (const entry of await opendir(abs)) {
-    if (rel === "" && entry.name === RESERVED_NAME) continue;
-    names.push(entry.name);
-  }
-  names.sort();
-  for (const name of names) {
+  const dirents = (await readdir(abs, { withFileTypes: true })).sort(byName);
+  let inSlice = 0;
+  for (const dirent of dirents) {
+    if (rel === "" && dirent.name === RESERVED_NAME) continue;
+    if (++inSlice >= STAT_SLICE) {
+      inSlice = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     signal.throwIfAborted();
+    const name = dirent.name;
     const childRel = rel === "" ? name : `${rel}/${name}`;
     let childAbs = join(abs, name);
-    let info: Stats;
     try {
-      info = await lstat(childAbs);
+      let info = lstatSync(childAbs, { throwIfNoEntry: false });
+      if (info === undefined) continue; // removed meanwhile
       const linked = info.isSymbolicLink();
       if (linked) {
         const real = await realpath(childAbs);
@@ -119,8 +152,12 @@ async function walk(
         info = await stat(real);
       }
       if (!info.isFile() && !info.isDirectory()) continue;
-      await visit(childRel, childAbs, info);
-      if (recursive && info.isDirectory() && !linked) await walk(home, childRel, childAbs, true, visit, signal);
+      const visited = visit(childRel, childAbs, info);
+      if (visited !== undefined) await visited;
+      if (recursive && info.isDirectory() && !linked) {
+        await walk(home, childRel, childAbs, true, visit, signal);
+        inSlice = 0; // the folder's own readdir gave the loop a turn
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ELOOP") continue; // removed meanwhile, or a dangling link
