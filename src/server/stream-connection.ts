@@ -254,6 +254,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     // The replies of every request this chunk completes leave together: one buffer, one write.
     this.socket.cork();
     this.#writer.beginBatch();
+    const dispatcher = this.#host.dispatcher;
+    dispatcher.openInput();
     try {
       this.#decoder.push(chunk);
     } catch (err) {
@@ -261,6 +263,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     } finally {
       this.#writer.endBatch();
       this.socket.uncork();
+      dispatcher.closeInput();
     }
     if (this.#decoder.inHeader) {
       if (this.#headerStartedAt === 0) this.#headerStartedAt = this.#host.now;

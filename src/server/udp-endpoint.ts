@@ -125,7 +125,13 @@ export class UdpEndpoint implements DatagramSender {
       return;
     }
     const source = new DatagramRequest(this, rinfo, msg.length, this.#host.logger);
-    this.#host.dispatcher.dispatch(source, header, body, this.#host.dispatcher.route(header.type));
+    const dispatcher = this.#host.dispatcher;
+    dispatcher.openInput();
+    try {
+      dispatcher.dispatch(source, header, body, dispatcher.route(header.type));
+    } finally {
+      dispatcher.closeInput();
+    }
   }
 }
 
