@@ -291,6 +291,9 @@ export class Connection extends EventEmitter {
   #onBodyStart(header: ReplyHeader): void {
     const pending = this.#settle(header.id as number);
     const body = new Readable({
+      // A socket delivers 64 KiB chunks: with Readable's default 16 KiB mark every chunk would pause the socket
+      // and the reader's next read resume it (issue 15).
+      highWaterMark: 1024 * 1024,
       read: () => {
         if (this.#bodyBlocked) {
           this.#bodyBlocked = false;

@@ -43,6 +43,9 @@ export type StreamSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown; r
 
 const EMPTY_BODY = Buffer.alloc(0);
 
+/** Bytes of a streamed request body held for its handler before the connection stops reading. */
+const STREAMED_BODY_HIGH_WATER = 1024 * 1024;
+
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
 
 /**
@@ -321,7 +324,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   }
 
   #startBody(header: RequestHeader): void {
-    const body = this.#host.dispatcher.ownBody(new Readable({ read: () => this.#resumeBody() }));
+    // A socket delivers 64 KiB chunks: with Readable's default 16 KiB mark every chunk would pause the socket
+    // and the handler's next read resume it (issue 15: 1 MiB, as the FrameWriter's mark).
+    const body = this.#host.dispatcher.ownBody(new Readable({ highWaterMark: STREAMED_BODY_HIGH_WATER, read: () => this.#resumeBody() }));
     this.#body = body;
     this.#dispatch(header, body);
   }

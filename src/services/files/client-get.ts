@@ -10,6 +10,7 @@ import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
 import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
 import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
+import { bodyChunks } from "./body-chunks.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
@@ -110,7 +111,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     };
     const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write) : null;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of bodyChunks(body)) {
         signal?.throwIfAborted();
         if (recipe === null) await write(chunk);
         else await recipe.decoder.push(chunk);
@@ -193,7 +194,7 @@ export async function getToStream(conn: Connection, remote: string, out: Writabl
   let done = 0;
   onProgress?.({ done, total, resumedFrom: 0 });
   try {
-    for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+    for await (const chunk of bodyChunks(reply.body)) {
       hash.update(chunk);
       done += chunk.length;
       if (!out.write(chunk)) {

@@ -9,6 +9,7 @@ import { filesChannel } from "../shared/channels.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
+import { bodyChunks } from "./body-chunks.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { currentUser } from "../accounts/index.js";
@@ -264,7 +265,7 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
     upload.lastActivity = Date.now();
     let received = 0;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of bodyChunks(body)) {
         if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
         if (ctx.aborted) throw ctx.signal.reason;
         assertLockHeld(upload);
