@@ -109,7 +109,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
       done += chunk.length;
       onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
     };
-    const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write) : null;
+    const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write, () => writer.finish()) : null;
     try {
       for await (const chunk of bodyChunks(body)) {
         signal?.throwIfAborted();

@@ -119,16 +119,35 @@ export async function describeDownloadBase(path: string, algorithm: HashAlgorith
   }
 }
 
+/** Bytes of the buffer a rebuild copies COPY ranges through. */
+const COPY_BLOCK = 4 * 1024 * 1024;
+
 /**
  * A decoder that builds the new version from a recipe: COPY ranges read from `base`, DATA bytes as they come, all
- * handed to `write` in order. `literal()` tells the DATA bytes received so far.
+ * handed to `write` in order. `literal()` tells the DATA bytes received so far. COPY ranges go through one
+ * buffer, reused once `settle()` says what was written from it is in the file: a fresh buffer per MiB read cost
+ * page faults and collections (a 1 GiB delta get spent 4.2 CPU s on the client, issue 15).
  */
-export function recipeBuilder(base: FileHandle, baseSize: number, write: (bytes: Buffer) => Promise<void>): { decoder: RecipeDecoder; literal: () => number } {
+export function recipeBuilder(
+  base: FileHandle,
+  baseSize: number,
+  write: (bytes: Buffer) => Promise<void>,
+  settle: () => Promise<void>,
+): { decoder: RecipeDecoder; literal: () => number } {
   let literal = 0;
+  let buffer: Buffer | null = null;
   const decoder = new RecipeDecoder({
     copy: async (at, length) => {
       if (at + length > baseSize) throw new RangeError("the recipe copies past the end of the local file");
-      for await (const chunk of readChunks(base, at, at + length)) await write(chunk);
+      buffer ??= Buffer.allocUnsafeSlow(Math.min(COPY_BLOCK, baseSize));
+      for (let done = 0; done < length; ) {
+        const step = Math.min(buffer.length, length - done);
+        const { bytesRead } = await base.read(buffer, 0, step, at + done);
+        if (bytesRead !== step) throw new Error(`the local file changed while a delta was built: it ended at ${at + done + bytesRead}`);
+        await write(buffer.subarray(0, step));
+        await settle();
+        done += step;
+      }
     },
     data: async (bytes) => {
       literal += bytes.length;
