@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import {
+  BodyInlet,
   ErrorCode,
   FrameDecoder,
   FrameWriter,
@@ -74,8 +75,8 @@ export class Connection extends EventEmitter {
   #nextId = 1;
   #closeReason: WharfError | null = null;
   #closed = false;
-  #body: Readable | null = null;
-  #bodyBlocked = false;
+  /** The streamed reply body being received, if any; the socket pauses while its reader is behind. */
+  #body = new BodyInlet((blocked) => (blocked ? this.#socket.pause() : this.#socket.resume()));
   /** The first bytes the server sent, until a frame decodes: to tell "not a wharf server" from a broken one. */
   #firstBytes: Buffer | null = Buffer.alloc(0);
 
@@ -89,8 +90,8 @@ export class Connection extends EventEmitter {
         onHeader: (header) => this.#classify(header),
         onFrame: (header, body) => this.#onFrame(header as ReplyHeader, body),
         onBodyStart: (header) => this.#onBodyStart(header as ReplyHeader),
-        onBodyChunk: (chunk) => this.#onBodyChunk(chunk),
-        onBodyEnd: () => this.#onBodyEnd(),
+        onBodyChunk: (chunk) => this.#body.push(chunk),
+        onBodyEnd: () => this.#body.end(),
       },
       options,
     );
@@ -290,40 +291,9 @@ export class Connection extends EventEmitter {
 
   #onBodyStart(header: ReplyHeader): void {
     const pending = this.#settle(header.id as number);
-    const body = new Readable({
-      // A socket delivers 64 KiB chunks: with Readable's default 16 KiB mark every chunk would pause the socket
-      // and the reader's next read resume it (issue 15).
-      highWaterMark: 1024 * 1024,
-      read: () => {
-        if (this.#bodyBlocked) {
-          this.#bodyBlocked = false;
-          this.#socket.resume();
-        }
-      },
-    });
-    this.#body = body;
+    const body = this.#body.start();
     if (pending === undefined) body.resume(); // nobody waits: discard
     else pending.resolve({ header, body });
-  }
-
-  #onBodyChunk(chunk: Buffer): void {
-    const body = this.#body;
-    if (body === null || body.destroyed) return;
-    if (!body.push(chunk)) {
-      this.#bodyBlocked = true;
-      this.#socket.pause();
-    }
-  }
-
-  #onBodyEnd(): void {
-    this.#body?.push(null);
-    this.#body = null;
-    // An ended Readable never calls read() again, so a pause for its last chunk must be lifted here, or the
-    // connection stops reading for good.
-    if (this.#bodyBlocked) {
-      this.#bodyBlocked = false;
-      this.#socket.resume();
-    }
   }
 
   #fail(error: WharfError): void {
@@ -335,8 +305,7 @@ export class Connection extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     const reason = this.#closeReason ?? new WharfError(ErrorCode.CONNECTION_CLOSED, `${this.label} closed before the reply arrived`);
-    this.#body?.destroy(reason);
-    this.#body = null;
+    this.#body.destroy(reason);
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(reason);
     this.emit("close", this.#closeReason ?? undefined);
   }

@@ -1,7 +1,7 @@
-import { Readable } from "node:stream";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { Logger } from "pino";
 import {
+  BodyInlet,
   ErrorCode,
   FrameDecoder,
   ProtocolError,
@@ -43,9 +43,6 @@ export type StreamSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown; r
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-/** Bytes of a streamed request body held for its handler before the connection stops reading. */
-const STREAMED_BODY_HIGH_WATER = 1024 * 1024;
-
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
 
 /**
@@ -75,13 +72,12 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #inFlight: RequestContext[] = [];
   #pending = 0;
   #writeBlocked = false;
-  #bodyBlocked = false;
   #paused = false;
   #closing = false;
   #lastActivity: number;
   #headerStartedAt = 0;
   /** The streamed request body being received, if any. */
-  #body: Readable | null = null;
+  #body = new BodyInlet(() => this.#updateFlow());
   /** The route of the frame being decoded, from #classify. */
   #route: Route | undefined = undefined;
   #writer: FrameWriter;
@@ -100,8 +96,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
         onHeader: (header) => this.#classify(header),
         onFrame: (header, body) => this.#dispatch(header as RequestHeader, body),
         onBodyStart: (header) => this.#startBody(header as RequestHeader),
-        onBodyChunk: (chunk) => this.#bodyChunk(chunk),
-        onBodyEnd: () => this.#endBody(),
+        // A handler that gave up on its body (finished or failed) has it resumed, so chunks are dropped, not kept.
+        onBodyChunk: (chunk) => this.#body.push(chunk),
+        onBodyEnd: () => this.#body.end(),
       },
       host.limits,
     );
@@ -245,7 +242,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
       this.fail(new WharfError(ErrorCode.IDLE_TIMEOUT, `a frame header was not completed within ${headerTimeout} ms`));
       return;
     }
-    const busy = this.#pending > 0 || this.#body !== null || this.#writer.busy;
+    const busy = this.#pending > 0 || this.#body.receiving || this.#writer.busy;
     if (idleTimeout > 0 && !busy && now - this.#lastActivity > idleTimeout) {
       this.fail(new WharfError(ErrorCode.IDLE_TIMEOUT, `the connection was idle for more than ${idleTimeout} ms`));
     }
@@ -280,7 +277,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     try {
       this.#decoder.end();
     } catch (err) {
-      this.#body?.destroy(err as Error);
+      this.#body.destroy(err as Error);
       this.#failOn(err);
       return;
     }
@@ -289,7 +286,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     this.#closing = true;
     const reason = new WharfError(ErrorCode.CONNECTION_CLOSED, "the client closed the connection");
     this.#abortAll(reason);
-    this.#body?.destroy(reason);
+    this.#body.destroy(reason);
     this.#writer.end();
     lingerThenDestroy(this.socket);
   }
@@ -297,8 +294,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #onClose(): void {
     this.#closing = true;
     this.#abortAll(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
-    this.#body?.destroy(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed before the body ended"));
-    this.#body = null;
+    this.#body.destroy(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed before the body ended"));
     this.#host.connectionClosed(this);
   }
 
@@ -324,31 +320,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   }
 
   #startBody(header: RequestHeader): void {
-    // A socket delivers 64 KiB chunks: with Readable's default 16 KiB mark every chunk would pause the socket
-    // and the handler's next read resume it (issue 15: 1 MiB, as the FrameWriter's mark).
-    const body = this.#host.dispatcher.ownBody(new Readable({ highWaterMark: STREAMED_BODY_HIGH_WATER, read: () => this.#resumeBody() }));
-    this.#body = body;
-    this.#dispatch(header, body);
-  }
-
-  #bodyChunk(chunk: Buffer): void {
-    // A handler that gave up on its body (finished or failed) has it resumed, so chunks are dropped, not kept.
-    if (this.#body !== null && !this.#body.push(chunk)) {
-      this.#bodyBlocked = true;
-      this.#updateFlow();
-    }
-  }
-
-  #endBody(): void {
-    this.#body?.push(null);
-    this.#body = null;
-    this.#resumeBody();
-  }
-
-  #resumeBody(): void {
-    if (!this.#bodyBlocked) return;
-    this.#bodyBlocked = false;
-    this.#updateFlow();
+    this.#dispatch(header, this.#host.dispatcher.ownBody(this.#body.start()));
   }
 
   #dispatch(header: RequestHeader, body: Buffer | Readable): void {
@@ -450,7 +422,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   }
 
   #updateFlow(): void {
-    const pause = this.#writeBlocked || this.#bodyBlocked || this.#pending >= this.#host.maxInFlight;
+    const pause = this.#writeBlocked || this.#body.blocked || this.#pending >= this.#host.maxInFlight;
     if (pause && !this.#paused) {
       this.#paused = true;
       this.socket.pause();
@@ -461,7 +433,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   }
 
   #maybeEndDrained(): void {
-    const settled = this.#pending === 0 && !this.#writer.busy && this.#body === null;
+    const settled = this.#pending === 0 && !this.#writer.busy && !this.#body.receiving;
     if (this.#closing || !settled) return;
     if (this.#host.dispatcher.draining && this.#decoder.idle) {
       // Tell the client why its connection ends, so it can retry elsewhere or later (a transfer resumes).
