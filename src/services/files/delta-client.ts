@@ -4,7 +4,7 @@ import type { Connection } from "../../client/index.js";
 import { AVG_CHUNK, chunkFile } from "./chunker.js";
 import { decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, planSteps, RecipeDecoder, recipeSize, type Step } from "./delta-ops.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { readChunks } from "./hashing-io.js";
+import { copyThrough, COPY_BLOCK, readChunks } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** Files smaller than this are sent whole: a delta's extra round trip and chunking would cost more than it saves. */
@@ -119,14 +119,11 @@ export async function describeDownloadBase(path: string, algorithm: HashAlgorith
   }
 }
 
-/** Bytes of the buffer a rebuild copies COPY ranges through. */
-const COPY_BLOCK = 4 * 1024 * 1024;
 
 /**
  * A decoder that builds the new version from a recipe: COPY ranges read from `base`, DATA bytes as they come, all
  * handed to `write` in order. `literal()` tells the DATA bytes received so far. COPY ranges go through one
- * buffer, reused once `settle()` says what was written from it is in the file: a fresh buffer per MiB read cost
- * page faults and collections (a 1 GiB delta get spent 4.2 CPU s on the client, issue 15).
+ * reused buffer ({@link copyThrough}), once `settle()` says what was written from it is in the file.
  */
 export function recipeBuilder(
   base: FileHandle,
@@ -140,14 +137,7 @@ export function recipeBuilder(
     copy: async (at, length) => {
       if (at + length > baseSize) throw new RangeError("the recipe copies past the end of the local file");
       buffer ??= Buffer.allocUnsafeSlow(Math.min(COPY_BLOCK, baseSize));
-      for (let done = 0; done < length; ) {
-        const step = Math.min(buffer.length, length - done);
-        const { bytesRead } = await base.read(buffer, 0, step, at + done);
-        if (bytesRead !== step) throw new Error(`the local file changed while a delta was built: it ended at ${at + done + bytesRead}`);
-        await write(buffer.subarray(0, step));
-        await settle();
-        done += step;
-      }
+      await copyThrough(base, at, length, buffer, { write, settle, source: "the local file" });
     },
     data: async (bytes) => {
       literal += bytes.length;

@@ -7,29 +7,10 @@ import { RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { createContentHash, hashFields } from "./hash.js";
-import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { copyThrough, COPY_BLOCK, hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
 import { assertLockHeld, endUpload, findUpload, type Upload } from "./upload-handlers.js";
-
-/** Bytes of the base read per step of a COPY, into one buffer reused for the whole recipe. */
-const COPY_BLOCK = 4 * 1024 * 1024;
-
-/**
- * Copies bytes [at, at + length) of `base` through `writer` (hashed, written after what is queued), in steps of
- * `buffer`'s size. Each step waits for its write before the buffer is read into again: one buffer for a whole
- * recipe instead of a fresh one per MiB (measured: 0.27 s of garbage collection per GiB built, issue 15).
- */
-export async function copyThrough(base: FileHandle, at: number, length: number, writer: HashingWriter, buffer: Buffer): Promise<void> {
-  for (let done = 0; done < length; ) {
-    const step = Math.min(buffer.length, length - done);
-    const { bytesRead } = await base.read(buffer, 0, step, at + done);
-    if (bytesRead !== step) throw new Error(`the stored file changed while a delta was built: it ended at ${at + done + bytesRead}`);
-    await writer.write(buffer.subarray(0, step));
-    await writer.finish();
-    done += step;
-  }
-}
 
 /** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
 const baseListings = new ChunkListCache();
@@ -104,7 +85,7 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
       copy: async (at, length) => {
         fits(length);
         if (at + length > baseSize) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe copies past the end of the stored file`);
-        await copyThrough(baseFile, at, length, writer, copyBuffer);
+        await copyThrough(baseFile, at, length, copyBuffer, { write: (bytes) => writer.write(bytes), settle: () => writer.finish(), source: "the stored file" });
         built += length;
       },
       data: async (bytes) => {

@@ -9,6 +9,36 @@ export const READ_CHUNK = 1024 * 1024;
 /** A writer starts a write once this much is queued, and holds the producer back at twice this much. */
 export const WRITE_BATCH = 4 * 1024 * 1024;
 
+/** Bytes of the buffer a delta rebuild copies its COPY ranges through ({@link copyThrough}). */
+export const COPY_BLOCK = 4 * 1024 * 1024;
+
+/** Where {@link copyThrough} sends the bytes it copies, and what it calls the file it copies from. */
+export interface CopySink {
+  /** Takes bytes that are only valid until `settle()` resolves (the buffer is read into again after). */
+  write(bytes: Buffer): Promise<void>;
+  /** Resolves once everything given to `write` is out of the buffer (written to its file). */
+  settle(): Promise<void>;
+  /** The file copied from, for the error when it turns out shorter than asked ("the stored file"). */
+  source: string;
+}
+
+/**
+ * Copies bytes [at, at + length) of `base` to `sink` in steps of `buffer`'s size, each step settled before the
+ * buffer is read into again: one buffer for a whole delta rebuild instead of a fresh one per MiB (measured: 0.27 s
+ * of garbage collection per GiB built on the server, 4.2 CPU s per GiB on a getting client, issue 15). Fails if
+ * the base is shorter than asked (it changed meanwhile).
+ */
+export async function copyThrough(base: FileHandle, at: number, length: number, buffer: Buffer, sink: CopySink): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const step = Math.min(buffer.length, length - done);
+    const { bytesRead } = await base.read(buffer, 0, step, at + done);
+    if (bytesRead !== step) throw new Error(`${sink.source} changed while a delta was built: it ended at ${at + done + bytesRead}`);
+    await sink.write(buffer.subarray(0, step));
+    await sink.settle();
+    done += step;
+  }
+}
+
 /**
  * Bytes [start, end) of an open file in chunks of up to READ_CHUNK, each in a buffer of its own (the consumer may
  * keep it, e.g. queued on a socket), the next one read while the consumer handles the last. Fails if the file is
