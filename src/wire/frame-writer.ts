@@ -81,6 +81,7 @@ export class FrameWriter {
   endBatch(): void {
     this.#batching = false;
     this.#flushBatch();
+    this.#noteHighWater();
   }
 
   /**
@@ -204,16 +205,19 @@ export class FrameWriter {
     }
   }
 
+  /** Writes what the batch holds, before anything written after it. */
   #flushBatch(): void {
     const bytes = this.#batch.take();
-    if (bytes === null) return;
-    this.#stream.write(bytes);
-    if (this.#stream.writableLength > this.#highWater) this.#setBlocked(true);
+    if (bytes !== null) this.#stream.write(bytes);
   }
 
   #writeNow(parts: Buffer[]): void {
     this.#flushBatch();
     for (const part of parts) this.#stream.write(part);
+    this.#noteHighWater();
+  }
+
+  #noteHighWater(): void {
     // 'drain' follows: past the high-water mark write() has returned false, so the stream owes one.
     if (this.#stream.writableLength > this.#highWater) this.#setBlocked(true);
   }
