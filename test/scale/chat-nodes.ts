@@ -5,8 +5,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { WHARF_BIN, isolatedConfigHome } from "../helpers/cli.js";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { connect } from "../../src/client/index.js";
 import { login } from "../../src/services/accounts/index.js";
+import type { ReceivedMessage } from "../../src/services/chat/index.js";
+import type { Recorder } from "../services/chat/helpers.js";
 
 /** A running `wharf serve` node. */
 export interface WharfNode {
@@ -124,4 +128,47 @@ export async function accountsImported(url: string, user: string, password: stri
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Runs a request again while it fails with E_UNAVAILABLE: on this shared 2-core machine a Redis command can miss
+ * its 1 s timeout. Sends keep their clientId, so a retry is never delivered twice (what wharf chat does).
+ */
+export async function patiently<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await request();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "E_UNAVAILABLE" || attempt >= 20) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/** Each sender sends `perSender` messages (`s<sender>-<i>`) to `room`, 64 in flight at a time, patiently. */
+export async function flood(senders: Recorder[], room: string, perSender: number): Promise<void> {
+  await Promise.all(
+    senders.map(async (sender, s) => {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < perSender) {
+          const i = next++;
+          const clientId = sender.client.nextClientId();
+          await patiently(() => sender.client.send(room, `s${s}-${i}`, clientId));
+        }
+      };
+      await Promise.all(Array.from({ length: 64 }, lane));
+    }),
+  );
+}
+
+/** Every member got the same `total` messages in one order, msgIds 1..total without a gap, none twice. */
+export function assertOneOrder(received: ReceivedMessage[][], total: number): string[] {
+  assert.deepEqual(received[0]!.map((m) => m.msgId), Array.from({ length: total }, (_, i) => i + 1), `msgIds 1..${total}, dense`);
+  const order = received[0]!.map((m) => `${m.msgId}:${m.text}`);
+  for (const r of received) {
+    assert.equal(r.length, total, "none twice");
+    assert.deepEqual(r.map((m) => `${m.msgId}:${m.text}`), order, "one order on every node");
+  }
+  return order;
 }

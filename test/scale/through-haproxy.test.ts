@@ -13,20 +13,9 @@ import { startCluster, type Cluster } from "../helpers/cluster.js";
 import { parsePrometheus, sumOf } from "../helpers/prometheus.js";
 import { chatClient, type Recorder } from "../services/chat/helpers.js";
 import { codeOf } from "../services/files/helpers.js";
+import { assertOneOrder, flood, patiently } from "./chat-nodes.js";
 
 const USERS = ["m0", "m1", "m2", "m3", "m4", "m5", "alice", "bob"].map((name) => ({ name, password: "pw" }));
-
-/** Runs a request again while it fails with E_UNAVAILABLE (a Redis command can miss its 1 s on a loaded machine). */
-async function patiently<T>(request: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (err) {
-      if ((err as { code?: string }).code !== "E_UNAVAILABLE" || attempt >= 20) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 /** Open stream connections per node, from each node's /metrics. */
 async function openPerNode(cluster: Cluster): Promise<number[]> {
@@ -64,27 +53,10 @@ describe("the scale scenarios through HAProxy", { timeout: 600_000 }, () => {
     assert.deepEqual(perNode, [2, 2, 2], "leastconn put two members on each node");
     for (const m of members) await patiently(() => m.client.join("flood"));
     const perSender = 2_500;
-    await Promise.all(
-      members.slice(0, 4).map(async (sender, s) => {
-        let next = 0;
-        const lane = async (): Promise<void> => {
-          while (next < perSender) {
-            const i = next++;
-            const clientId = sender.client.nextClientId();
-            await patiently(() => sender.client.send("flood", `s${s}-${i}`, clientId));
-          }
-        };
-        await Promise.all(Array.from({ length: 64 }, lane));
-      }),
-    );
+    await flood(members.slice(0, 4), "flood", perSender);
     const total = 4 * perSender;
     const received = await Promise.all(members.map((m) => m.waitFor(total, 180_000)));
-    assert.deepEqual(received[0]!.map((m) => m.msgId), Array.from({ length: total }, (_, i) => i + 1), "msgIds 1..10,000, dense");
-    const order = received[0]!.map((m) => `${m.msgId}:${m.text}`);
-    for (const r of received) {
-      assert.equal(r.length, total, "none twice");
-      assert.deepEqual(r.map((m) => `${m.msgId}:${m.text}`), order, "one order on every node");
-    }
+    assertOneOrder(received, total);
   });
 
   test("a token issued through one node works on the others; revoked, it fails on all at once", async (t) => {
