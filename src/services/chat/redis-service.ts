@@ -10,7 +10,7 @@ import { guard, storeDown, type ChatRedisLink } from "./redis-link.js";
 import { SharedRoom, eventOf, type SharedMessage } from "./redis-room.js";
 import { chatScripts, type ChatScripts } from "./redis-scripts.js";
 import type { Room } from "./room.js";
-import { ChatService, type RoomHistory, type SendResult } from "./service.js";
+import { ChatService, type RoomHistory, type SendIds, type SendResult } from "./service.js";
 
 /** Options of shared chat, besides {@link ChatOptions}. */
 export interface SharedChatOptions {
@@ -154,7 +154,7 @@ export class SharedChatService extends ChatService {
     target: { room?: string; to?: string },
     text: string,
     body: Buffer,
-    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    ids: SendIds,
     extra?: Record<string, unknown>,
   ): Promise<SendResult> {
     if (target.to !== undefined) return this.#direct(member, target.to, text, ids.rateKey, extra);

@@ -35,6 +35,18 @@ export interface SendResult {
 }
 
 /**
+ * How a send is recognised: `dedupKey` and `retryId` find a retry of a send already accepted (the sender's
+ * clientId or seq), `rateKey` is whose rate limit it counts against, and `cid` is the clientId kept with the
+ * message, so that a retry is still recognised after a restart.
+ */
+export interface SendIds {
+  dedupKey: string;
+  retryId: string;
+  rateKey: string;
+  cid?: string;
+}
+
+/**
  * The chat service's state: rooms, members (stream connections and datagram senders), direct-message inboxes,
  * retry memory and rate limits. Request handlers (handlers.ts) translate requests into these operations.
  */
@@ -268,7 +280,7 @@ export class ChatService implements Service {
     target: { room?: string; to?: string },
     text: string,
     body: Buffer,
-    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    ids: SendIds,
     extra?: Record<string, unknown>,
   ): SendResult | Promise<SendResult> {
     const seen = this.#dedup.get(ids.dedupKey, ids.retryId);
@@ -288,7 +300,7 @@ export class ChatService implements Service {
     name: string,
     text: string,
     body: Buffer,
-    ids: { dedupKey: string; retryId: string; rateKey: string; cid?: string },
+    ids: SendIds,
     extra?: Record<string, unknown>,
   ): SendResult | Promise<SendResult> {
     return this.withRoom(name, (room) => {
