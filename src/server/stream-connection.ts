@@ -22,6 +22,7 @@ import { errorFrame, toWireError } from "./reply.js";
 import { Session } from "./session.js";
 import { lingerThenDestroy } from "./linger.js";
 import { TickCork } from "./tick-cork.js";
+import { InFlightRequests } from "./in-flight.js";
 import type { ReplyInit, Route } from "./router.js";
 
 /** @internal What a connection needs from the server that owns it. */
@@ -63,13 +64,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #logger: Logger;
   #decoder: FrameDecoder;
   #session = new Session();
-  /**
-   * Requests in flight, oldest first. An array, not a Map keyed by id: a long-lived Map whose keys churn
-   * reallocates its hash table every few requests, and those tables, reachable from an old object, keep V8's
-   * old-generation collector marking nonstop under load (measured at 64 KiB bodies with V8's default collector:
-   * a quarter of the old-generation collections, 1.5x the requests/s).
-   */
-  #inFlight: RequestContext[] = [];
+  /** Requests still running after their handlers returned. */
+  #inFlight = new InFlightRequests();
   #pending = 0;
   #writeBlocked = false;
   #paused = false;
@@ -205,7 +201,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     if (this.#closing) return;
     this.#closing = true;
     this.#logger.debug({ code: error.code, msg: error.message }, "closing connection with an error");
-    this.#abortAll(error);
+    this.#inFlight.abortAll(error);
     // The error frame goes after every whole frame already written (behind a streamed body, if one is being
     // sent), so the peer reads it last and at a frame boundary.
     if (this.socket.writable) this.#writer.end([errorFrame(id, error.toWire(), true)]);
@@ -225,7 +221,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   destroy(reason: unknown): void {
     const wasClosing = this.#closing;
     this.#closing = true;
-    this.#abortAll(reason);
+    this.#inFlight.abortAll(reason);
     if (!wasClosing && reason instanceof WharfError && !this.#writer.busy && this.socket.writable) {
       this.socket.end(errorFrame(null, reason.toWire(), true));
       // The frame is small: give it a moment to reach the kernel, never longer.
@@ -285,7 +281,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     // (a command running, a file being read): end of input means the client is gone.
     this.#closing = true;
     const reason = new WharfError(ErrorCode.CONNECTION_CLOSED, "the client closed the connection");
-    this.#abortAll(reason);
+    this.#inFlight.abortAll(reason);
     this.#body.destroy(reason);
     this.#writer.end();
     lingerThenDestroy(this.socket);
@@ -293,7 +289,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
 
   #onClose(): void {
     this.#closing = true;
-    this.#abortAll(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
+    this.#inFlight.abortAll(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
     this.#body.destroy(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed before the body ended"));
     this.#host.connectionClosed(this);
   }
@@ -347,7 +343,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /** @internal (RequestSource) Only a request still running after its handler returned can be cancelled or aborted. */
   track(ctx: RequestContext): void {
     if (this.#closing) ctx.abort(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
-    else this.#inFlight.push(ctx);
+    else this.#inFlight.add(ctx);
     this.#updateFlow();
   }
 
@@ -359,7 +355,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
 
   /** @internal (RequestSource) */
   cancel(id: number, ref: unknown): void {
-    const target = typeof ref === "number" ? this.#inFlight.find((ctx) => ctx.id === ref) : undefined;
+    const target = typeof ref === "number" ? this.#inFlight.find(ref) : undefined;
     target?.abort(new WharfError(ErrorCode.CANCELLED, "the client cancelled the request"));
     this.#write(encodeFrameParts({ id, ok: true, cancelled: target !== undefined }));
   }
@@ -367,7 +363,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /** @internal (RequestSource) */
   finish(ctx: RequestContext, reply: ReplyInit | undefined, error: WireErrorBody | undefined): void {
     this.#pending -= 1;
-    removeItem(this.#inFlight, ctx);
+    this.#inFlight.remove(ctx);
     if (this.socket.destroyed || this.#closing) {
       if (reply?.body !== undefined && !(reply.body instanceof Uint8Array)) destroySource(reply.body);
       return;
@@ -443,20 +439,6 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     }
   }
 
-  #abortAll(reason: unknown): void {
-    const contexts = this.#inFlight;
-    this.#inFlight = [];
-    for (const ctx of contexts) ctx.abort(reason);
-  }
-
-}
-
-/** Removes `item` from `list` in place, keeping the order, without allocating (replies mostly finish oldest first). */
-function removeItem<T>(list: T[], item: T): void {
-  const index = list.indexOf(item);
-  if (index < 0) return;
-  for (let i = index; i < list.length - 1; i += 1) list[i] = list[i + 1];
-  list.pop();
 }
 
 function destroySource(body: StreamedBody): void {
