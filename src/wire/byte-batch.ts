@@ -46,11 +46,6 @@ export class ByteBatch {
   #start = 0;
   #end = 0;
 
-  /** Bytes in the batch. */
-  get length(): number {
-    return this.#end - this.#start;
-  }
-
   /** The buffer the next bytes go into, at {@link at}: valid after `reserve()` returned true. */
   get buffer(): Buffer {
     return this.#slab;
