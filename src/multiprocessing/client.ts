@@ -224,8 +224,8 @@ export class BrokerClient {
   }
 
   /**
-   * Waiting replies keep the process alive; an idle connection does not. The unref waits for the end of the
-   * turn of the event loop, so a loop of requests does not ref and unref the socket on every reply.
+   * Waiting replies keep the process alive; an idle connection does not. The unref waits for the next tick
+   * (after this tick's promise reactions), so a loop of requests does not ref and unref the socket on every reply.
    */
   #updateRef(): void {
     if (this.#busy) {
@@ -235,7 +235,7 @@ export class BrokerClient {
       }
     } else if (this.#refed && !this.#unrefQueued) {
       this.#unrefQueued = true;
-      setImmediate(this.#unrefIfIdle);
+      process.nextTick(this.#unrefIfIdle);
     }
   }
 
