@@ -1,23 +1,22 @@
 /**
- * The Prometheus metrics of one wharf process, fed by the diagnostics channels of the server (`wharf:request`,
- * `wharf:connection`) and of the services (`wharf:chat`, `wharf:files`, `wharf:exec`, `wharf:redis`; see
+ * The Prometheus metrics of one wharf process: requests counted by the server in place (Server.countRequests),
+ * connections from the server's `wharf:connection` channel, the services' diagnostics channels (`wharf:chat`, `wharf:files`, `wharf:exec`, `wharf:redis`; see
  * src/services/shared/channels.ts), plus the server's byte totals read at scrape time.
  *
  * @module
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Counter, Gauge, Registry, type Metric } from "prom-client";
-import { RequestTallies } from "./request-tallies.js";
+import { RequestTallies } from "../server/request-tallies.js";
 
 /** What metrics read from the server at scrape time (a {@link Server} after the gateway work has both). */
 export interface MetricsSource {
   /** Bytes read and written by every stream connection so far. */
   trafficTotals?(): { bytesIn: number; bytesOut: number };
-  /** The request types the server answers: any other `type` a client sends is counted as "(other)". */
-  requestTypes?(): string[];
+  /** Counts the server's requests into `tallies` until the returned function is called. */
+  countRequests?(tallies: RequestTallies): () => void;
 }
 
-type RequestMessage = { type: string; transport: string; code: string | null; durationMs: number };
 type ConnectionMessage = { event: "open" | "close"; id: number; transport: string };
 type ServiceMessage = { event: string; bytes?: number; ok?: boolean };
 
@@ -38,6 +37,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 export class WharfMetrics {
   readonly registry = new Registry();
   #subscriptions: [string, (message: unknown) => void][] = [];
+  #stops: (() => void)[] = [];
 
   constructor(source: MetricsSource = {}) {
     const registers = [this.registry];
@@ -72,23 +72,9 @@ export class WharfMetrics {
     const redisCommands = new Counter({ name: "wharf_redis_commands_total", help: "Redis round trips (commands sent)", registers });
     const redisErrors = new Counter({ name: "wharf_redis_errors_total", help: "Redis commands that failed (unreachable, timeout, error reply)", registers });
 
-    // A client chooses `type`: only the server's own types become labels, or a stream of made-up types would grow
-    // the metrics without bound. The list is read again (at most every 5 s) when a type is not in it.
-    let known = new Set(source.requestTypes?.() ?? []);
-    let knownAt = Date.now();
-    const label = (type: string): string => {
-      if (source.requestTypes === undefined || known.has(type)) return type;
-      const now = Date.now();
-      if (now - knownAt > 5_000) {
-        known = new Set(source.requestTypes());
-        knownAt = now;
-      }
-      return known.has(type) ? type : "(other)";
-    };
-    this.#on("wharf:request", (message) => {
-      const { type, code, durationMs } = message as RequestMessage;
-      tallies.record(label(type), code, durationMs);
-    });
+    // A type the server does not serve is counted as "(other)" by the server, so clients cannot grow the labels.
+    const stopCounting = source.countRequests?.(tallies);
+    if (stopCounting !== undefined) this.#stops.push(stopCounting);
     this.#on("wharf:connection", (message) => {
       const { event, transport } = message as ConnectionMessage;
       if (event === "open") {
@@ -116,8 +102,10 @@ export class WharfMetrics {
     });
   }
 
-  /** Stops counting (unsubscribes from every channel). Idempotent. */
+  /** Stops counting (unsubscribes from every channel, stops the server's request counting). Idempotent. */
   close(): void {
+    for (const stop of this.#stops) stop();
+    this.#stops = [];
     for (const [name, listener] of this.#subscriptions) unsubscribe(name, listener);
     this.#subscriptions = [];
   }

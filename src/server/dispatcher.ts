@@ -1,10 +1,9 @@
-import { channel } from "node:diagnostics_channel";
-import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ErrorCode, type RequestHeader, type WireErrorBody } from "../wire/index.js";
 import type { RequestContext } from "./context.js";
 import { quote, toWireError } from "./reply.js";
+import { RequestTiming } from "./request-timing.js";
 import type { ReplyInit, Route, Router } from "./router.js";
 
 /**
@@ -32,27 +31,8 @@ export interface RequestSource {
   cancel?(id: number, ref: unknown): void;
 }
 
-/**
- * `wharf:request` on node:diagnostics_channel: `{ type, transport, code, durationMs }` once a request is over
- * (`code` null on success). Published only while someone subscribes (metrics, the stats service), so a server
- * nobody watches pays one boolean check per request.
- *
- * The clock is read once per tick, not twice per request (two readings were 6% of the pipelined request path):
- * a request starts when the first timed request of its tick did (the arrival of the chunk that carried it), and
- * one answered within that tick (a synchronous handler) is published when the tick ends, with that tick's end
- * as its end: after its reply was written. A request answered later reads the clock when it is answered.
- */
-export const requestChannel = channel("wharf:request");
-
-/** What `wharf:request` carries. */
-export interface RequestEndMessage {
-  type: string;
-  transport: string;
-  /** The error code of a failed request; null when it succeeded. */
-  code: string | null;
-  /** From the start of the tick that took the request up to its answer (see {@link requestChannel}). */
-  durationMs: number;
-}
+/** The label of the requests of a type the server does not serve. */
+const OTHER = "(other)";
 
 const SHUTTING_DOWN: WireErrorBody = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down" };
 
@@ -70,13 +50,8 @@ export class Dispatcher {
   #draining = false;
   #inFlight = 0;
   #idle: (() => void)[] = [];
-  /** performance.now() at the first timed request of this tick; -1 until one comes. */
-  #tickStart = -1;
-  /** Requests answered within this tick, published when it ends; `durationMs` holds their start until then. */
-  #answeredThisTick: RequestEndMessage[] = [];
-  #endTick = (): void => this.#publishTick();
-  /** Sources between openInput() and closeInput(): while any is, the tick's answers wait for closeInput(). */
-  #openInputs = 0;
+  /** How long requests take, for the metrics and `wharf:request`: see request-timing.ts. */
+  readonly timing = new RequestTiming();
 
   constructor(router: Router) {
     this.#router = router;
@@ -114,7 +89,7 @@ export class Dispatcher {
     if (this.#draining && route?.duringDrain !== true) {
       discard(body);
       source.refuse(id, SHUTTING_DOWN);
-      this.#refused(type, source, SHUTTING_DOWN.code);
+      this.#refused(route === undefined ? OTHER : type, type, source, SHUTTING_DOWN.code);
       return;
     }
     if (type === "cancel" && source.cancel !== undefined) {
@@ -128,11 +103,11 @@ export class Dispatcher {
           ? `unknown request type ${quote(type)}`
           : `request type ${quote(type)} streams its body and needs a stream transport, not udp`;
       source.refuse(id, { code: ErrorCode.UNKNOWN_TYPE, message });
-      this.#refused(type, source, ErrorCode.UNKNOWN_TYPE);
+      this.#refused(route === undefined ? OTHER : type, type, source, ErrorCode.UNKNOWN_TYPE);
       return;
     }
     const ctx = source.context(id, type);
-    const start = requestChannel.hasSubscribers ? this.#tickClock() : -1;
+    const start = this.timing.start();
     this.#inFlight += 1;
     source.started(ctx);
     let result: ReplyInit | void | Promise<ReplyInit | void>;
@@ -182,14 +157,7 @@ export class Dispatcher {
       // A source must not throw; if one does, the request is still over and the process must go on.
       source.logger.error({ err, id: ctx.id, type: ctx.type }, "writing a reply failed");
     }
-    if (start >= 0 && requestChannel.hasSubscribers) {
-      const message: RequestEndMessage = { type: ctx.type, transport: source.transport, code, durationMs: start };
-      if (sameTick && this.#tickStart >= 0) this.#answeredThisTick.push(message);
-      else {
-        message.durationMs = performance.now() - start;
-        requestChannel.publish(message);
-      }
-    }
+    this.timing.end(ctx.type, ctx.type, source.transport, code, start, sameTick);
     if (this.#inFlight === 0 && this.#idle.length > 0) {
       const idle = this.#idle;
       this.#idle = [];
@@ -197,48 +165,9 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * A source is about to dispatch the requests of one piece of input (a chunk of a stream, a datagram). Until
-   * the matching closeInput(), the requests it answers at once are published together when it closes, after
-   * their replies were written, instead of on a scheduled tick (which costs a turn of the tick queue per chunk:
-   * most of a ping-pong request's share of the metrics).
-   */
-  openInput(): void {
-    this.#openInputs += 1;
-  }
-
-  /** The end of what openInput() began. */
-  closeInput(): void {
-    this.#openInputs -= 1;
-    if (this.#openInputs === 0 && this.#tickStart >= 0) this.#publishTick();
-  }
-
-  /** The clock of this tick: read at its first timed request, then the same until the tick ends. */
-  #tickClock(): number {
-    if (this.#tickStart < 0) {
-      this.#tickStart = performance.now();
-      if (this.#openInputs === 0) process.nextTick(this.#endTick);
-    }
-    return this.#tickStart;
-  }
-
-  #publishTick(): void {
-    if (this.#tickStart < 0) return; // a closeInput() already published this tick's answers
-    const answered = this.#answeredThisTick;
-    this.#answeredThisTick = [];
-    this.#tickStart = -1;
-    if (answered.length === 0) return;
-    const end = performance.now();
-    for (const message of answered) {
-      message.durationMs = end - message.durationMs;
-      requestChannel.publish(message);
-    }
-  }
-
-  /** A request no handler ran for: published with the tick's other answers, so the channel keeps their order. */
-  #refused(type: string, source: RequestSource, code: string): void {
-    if (!requestChannel.hasSubscribers) return;
-    this.#answeredThisTick.push({ type, transport: source.transport, code, durationMs: this.#tickClock() });
+  /** A request no handler ran for: told with its input's other answers, so the channel keeps their order. */
+  #refused(label: string, type: string, source: RequestSource, code: string): void {
+    this.timing.end(label, type, source.transport, code, this.timing.start(), true);
   }
 }
 

@@ -8,6 +8,7 @@ import { pino, type Logger } from "pino";
 import { ErrorCode, WharfError, formatEndpoint, resolveLimits, type FrameLimits, type ResolvedFrameLimits } from "../wire/index.js";
 import type { PeerInfo, Transport } from "./context.js";
 import { Dispatcher } from "./dispatcher.js";
+import type { RequestTallies } from "./request-tallies.js";
 import { readProxyHeader, TrustedProxies, type ProxyProtocolOptions } from "./proxy-accept.js";
 import { proxyHeaderError } from "./proxy-protocol.js";
 import { errorFrame } from "./reply.js";
@@ -150,6 +151,23 @@ export class Server {
   /** Every request type this server answers (built-in ones included), sorted: for tools, tests and docs. */
   requestTypes(): string[] {
     return this.#router.types().sort();
+  }
+
+  /**
+   * Counts every request from now on (type, error code, duration) into `tallies`, in place, until the returned
+   * function is called: what `/metrics` shows. One set of tallies per server at a time. Counting costs a request
+   * two array writes and, per input, two clock readings; `wharf:request` messages are made only for subscribers.
+   *
+   * @example
+   * ```ts
+   * const tallies = new RequestTallies([0.001, 0.01, 0.1]);
+   * const stop = server.countRequests(tallies);
+   * // ... later
+   * stop();
+   * ```
+   */
+  countRequests(tallies: RequestTallies): () => void {
+    return this.#dispatcher.timing.countInto(tallies);
   }
 
   /** Connections being served now. */

@@ -247,19 +247,17 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #onData(chunk: Buffer): void {
     this.#lastActivity = this.#host.now;
     if (this.#closing) return;
-    // The replies of every request this chunk completes leave together: one buffer, one write.
-    this.socket.cork();
+    // The replies of every request this chunk completes leave together: one buffer, one write (FrameWriter).
     this.#writer.beginBatch();
     const dispatcher = this.#host.dispatcher;
-    dispatcher.openInput();
+    dispatcher.timing.openInput();
     try {
       this.#decoder.push(chunk);
     } catch (err) {
       this.#failOn(err);
     } finally {
       this.#writer.endBatch();
-      this.socket.uncork();
-      dispatcher.closeInput();
+      dispatcher.timing.closeInput();
     }
     if (this.#decoder.inHeader) {
       if (this.#headerStartedAt === 0) this.#headerStartedAt = this.#host.now;

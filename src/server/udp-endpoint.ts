@@ -126,11 +126,11 @@ export class UdpEndpoint implements DatagramSender {
     }
     const source = new DatagramRequest(this, rinfo, msg.length, this.#host.logger);
     const dispatcher = this.#host.dispatcher;
-    dispatcher.openInput();
+    dispatcher.timing.openInput();
     try {
       dispatcher.dispatch(source, header, body, dispatcher.route(header.type));
     } finally {
-      dispatcher.closeInput();
+      dispatcher.timing.closeInput();
     }
   }
 }

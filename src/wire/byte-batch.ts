@@ -6,9 +6,10 @@
  *
  * Batches are cut from slabs shared by every connection of the process, like Node's own Buffer pool: a batch is
  * a contiguous run of a slab, taken as one view. Bytes already taken are never written again; a slab is dropped
- * (and freed once its views are written) when it is full. A connection's batch that another batch has
- * overtaken in the slab (a handler wrote to a second connection while the first was batching) is simply cut
- * there and a new one begun, so batches never interleave.
+ * (and freed once its views are written) when it is full. A batch that cannot grow where it is (its slab is full,
+ * or a handler wrote to a second connection while the first was batching, and that batch took the bytes after
+ * it) is copied to the free end of the current slab, so batches never interleave and a batch under a slab's
+ * size always leaves in one write.
  *
  * @module
  */
@@ -57,12 +58,14 @@ export class ByteBatch {
   }
 
   /**
-   * Makes room for `n` more bytes at {@link at}. False when a non-empty batch cannot grow by `n` (its slab is
-   * full, or another batch took the bytes after it): take() it, then reserve again, which an empty batch never
-   * refuses.
+   * Makes room for `n` more bytes at {@link at}, moving the batch if it must. False only when a non-empty batch
+   * plus `n` would outgrow a slab: take() it, then reserve again, which an empty batch never refuses.
    */
   reserve(n: number): boolean {
-    if (this.#end > this.#start) return this.#slab === slab && this.#end === used && used + n <= slab.length;
+    if (this.#end > this.#start) {
+      if (this.#slab === slab && this.#end === used && used + n <= slab.length) return true;
+      return this.#move(n);
+    }
     if (used + n > slab.length) {
       slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
       used = 0;
@@ -70,6 +73,26 @@ export class ByteBatch {
     this.#slab = slab;
     this.#start = used;
     this.#end = used;
+    return true;
+  }
+
+  /**
+   * The batch cannot grow where it is (its slab is full, or another batch took the bytes after it): copies what it
+   * holds to the free end of the current slab (a new one if that has no room), so that it still leaves in one
+   * write. At most a slab's worth is copied, once per slab filled. False when the batch and `n` outgrow a slab.
+   */
+  #move(n: number): boolean {
+    const length = this.#end - this.#start;
+    if (length + n > SLAB_SIZE) return false;
+    if (used + length + n > slab.length) {
+      slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      used = 0;
+    }
+    this.#slab.copy(slab, used, this.#start, this.#end);
+    this.#slab = slab;
+    this.#start = used;
+    this.#end = used + length;
+    used = this.#end;
     return true;
   }
 

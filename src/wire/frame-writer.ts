@@ -49,6 +49,8 @@ export class FrameWriter {
   /** Between beginBatch() and endBatch(): small ok replies gather here and leave in one write. */
   #batching = false;
   #batch = new ByteBatch();
+  /** A frame was written directly during this batch, so the stream is corked until endBatch(): see #writeNow. */
+  #batchCorked = false;
 
   constructor(stream: Writable, options: FrameWriterOptions = {}) {
     this.#stream = stream;
@@ -81,6 +83,10 @@ export class FrameWriter {
   endBatch(): void {
     this.#batching = false;
     this.#flushBatch();
+    if (this.#batchCorked) {
+      this.#batchCorked = false;
+      this.#stream.uncork();
+    }
     this.#noteHighWater();
   }
 
@@ -212,6 +218,13 @@ export class FrameWriter {
   }
 
   #writeNow(parts: Buffer[]): void {
+    // Inside a batch, the first frame that does not fit it corks the stream, so that it, the batch before it and
+    // whatever follows leave in one writev at endBatch(). A batch of ok replies alone is one plain write: corking
+    // every input instead ran each reply through the Writable's buffer (its queue, then clearBuffer on uncork).
+    if (this.#batching && !this.#batchCorked) {
+      this.#batchCorked = true;
+      this.#stream.cork();
+    }
     this.#flushBatch();
     for (const part of parts) this.#stream.write(part);
     this.#noteHighWater();

@@ -82,6 +82,48 @@ describe("FrameWriter batches", () => {
     );
   });
 
+  test("a batch leaves in one write wherever the shared slab stands, and two interleaved batches stay apart", () => {
+    // Every slab position: batches of many sizes first push the shared slab's fill level around, then two
+    // writers batch in turns. Each batch (under a slab's 32 KiB) must still be one write of whole frames.
+    for (let fill = 0; fill < 40; fill += 1) {
+      const filler = new FrameWriter(new Collector());
+      filler.beginBatch();
+      for (let i = 0; i < fill * 7; i += 1) filler.writeOkReply(i, Buffer.alloc(100));
+      filler.endBatch();
+      const streams = [new Collector(), new Collector()];
+      const writers = streams.map((stream) => new FrameWriter(stream));
+      for (const writer of writers) writer.beginBatch();
+      for (let id = 1; id <= 60; id += 1) writers[id % 2].writeOkReply(id, Buffer.alloc(200, id));
+      assert.deepEqual(streams.map((s) => s.writes), [0, 0], "nothing leaves before the batches end");
+      for (const writer of writers) writer.endBatch();
+      assert.deepEqual(streams.map((s) => s.writes), [1, 1], `one write per batch (slab filled by ${fill * 7} replies)`);
+      assert.deepEqual(framesOf(streams[1]).map(([id, size, first]) => [id, size, first]), Array.from({ length: 30 }, (_, i) => [2 * i + 1, 200, 2 * i + 1]));
+      assert.deepEqual(framesOf(streams[0]).map(([id]) => id), Array.from({ length: 30 }, (_, i) => 2 * i + 2));
+    }
+  });
+
+  test("a direct frame inside a batch corks the stream: batch, frame and later replies leave in one writev", () => {
+    class VCollector extends Collector {
+      writevs = 0;
+      override _writev(chunks: { chunk: Buffer }[], callback: () => void): void {
+        for (const { chunk } of chunks) this.chunks.push(Buffer.from(chunk));
+        this.writevs += 1;
+        callback();
+      }
+    }
+    const stream = new VCollector();
+    const writer = new FrameWriter(stream);
+    writer.beginBatch();
+    writer.writeOkReply(1, Buffer.from("a"));
+    writer.writeFrame({ id: 2, event: "x" }, Buffer.from("b"));
+    writer.writeOkReply(3, Buffer.from("c"));
+    assert.equal(stream.writes + stream.writevs, 0, "nothing leaves before the batch ends");
+    writer.endBatch();
+    assert.equal(stream.writable && stream.writableCorked, 0, "the stream is uncorked after the batch");
+    assert.deepEqual([stream.writes, stream.writevs], [0, 1]);
+    assert.deepEqual(framesOf(stream).map(([id]) => id), [1, 2, 3]);
+  });
+
   test("a fatal last frame written while batching comes after the batched replies", () => {
     const stream = new Collector();
     const writer = new FrameWriter(stream);
