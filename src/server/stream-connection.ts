@@ -13,16 +13,16 @@ import {
   type FrameHeader,
   type RequestHeader,
   type ResolvedFrameLimits,
-  type StreamedBody,
   type WireErrorBody,
 } from "../wire/index.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
-import { errorFrame, toWireError } from "./reply.js";
+import { errorFrame } from "./reply.js";
 import { Session } from "./session.js";
 import { lingerThenDestroy } from "./linger.js";
 import { TickCork } from "./tick-cork.js";
 import { InFlightRequests } from "./in-flight.js";
+import { destroySource, ReplyWriter } from "./reply-writer.js";
 import type { ReplyInit, Route } from "./router.js";
 
 /** @internal What a connection needs from the server that owns it. */
@@ -41,8 +41,6 @@ export interface ConnectionHost {
  * the same way (a WebSocket seen through the gateway's WsFrameSocket).
  */
 export type StreamSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown; readonly bytesRead?: number; readonly bytesWritten?: number };
-
-const EMPTY_BODY = Buffer.alloc(0);
 
 const SHUTTING_DOWN_FATAL = { code: ErrorCode.SHUTTING_DOWN, message: "the server is shutting down; connect again later or to another server" };
 
@@ -77,6 +75,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /** The route of the frame being decoded, from #classify. */
   #route: Route | undefined = undefined;
   #writer: FrameWriter;
+  #replies: ReplyWriter;
   /** Holds the socket corked until the tick ends while events are sent. */
   #eventCork: TickCork;
 
@@ -103,6 +102,21 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
       onBackpressure: (blocked) => {
         this.#writeBlocked = blocked;
         this.#updateFlow();
+      },
+    });
+    this.#replies = new ReplyWriter(this.#writer, socket, {
+      logger: this.#logger,
+      streaming: (delta) => {
+        // A request with a streamed body is not settled until its last byte is written.
+        this.#pending += delta;
+        if (delta > 0) return;
+        this.#lastActivity = this.#host.now;
+        this.#updateFlow();
+        this.#maybeEndDrained();
+      },
+      streamFailed: () => {
+        this.#pending -= 1;
+        this.destroy(new WharfError(ErrorCode.INTERNAL, "streamed reply failed"));
       },
     });
     this.#eventCork = new TickCork(socket);
@@ -171,23 +185,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /** @internal An intermediate reply frame of a request; resolves when the socket can take more. */
   sendPartial(ctx: RequestContext, fields: Record<string, unknown>, body: Uint8Array | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
-    try {
-      this.#writer.writeFrame({ ...fields, id: ctx.id, ok: true, more: true }, body);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     this.#lastActivity = this.#host.now;
-    if (!this.#writer.blocked) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        if (ctx.aborted || this.socket.destroyed) reject(new WharfError(ErrorCode.CONNECTION_CLOSED, "the connection closed"));
-        else resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
+    return this.#replies.partial(ctx, fields, body);
   }
 
   /** Requests whose replies are not yet written. */
@@ -373,49 +372,9 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
       if (reply?.body !== undefined && !(reply.body instanceof Uint8Array)) destroySource(reply.body);
       return;
     }
-    if (error !== undefined) this.#write([errorFrame(ctx.id, error)]);
-    else this.#writeReply(ctx, reply);
+    this.#replies.write(ctx, reply, error);
     this.#updateFlow();
     this.#maybeEndDrained();
-  }
-
-  #writeReply(ctx: RequestContext, reply: ReplyInit | undefined): void {
-    const fields = reply?.header;
-    const body = reply?.body;
-    if (fields === undefined && (body === undefined || body instanceof Uint8Array)) {
-      this.#writer.writeOkReply(ctx.id, body ?? EMPTY_BODY);
-      return;
-    }
-    const header = fields === undefined ? { id: ctx.id, ok: true } : { ...fields, id: ctx.id, ok: true };
-    if (body !== undefined && !(body instanceof Uint8Array)) {
-      this.#writeStreamed(ctx, header, body);
-      return;
-    }
-    try {
-      this.#writer.writeFrame(header, body);
-    } catch (err) {
-      this.#write([errorFrame(ctx.id, toWireError(err, this.#logger, { id: ctx.id, type: ctx.type }))]);
-    }
-  }
-
-  /** Writes a reply whose body comes from a stream; frames written meanwhile wait behind it. */
-  #writeStreamed(ctx: RequestContext, header: Record<string, unknown>, body: StreamedBody): void {
-    this.#pending += 1; // the request is not settled until its body is written
-    this.#writer.writeStreamed(header, body).then(
-      () => {
-        this.#pending -= 1;
-        this.#lastActivity = this.#host.now;
-        this.#updateFlow();
-        this.#maybeEndDrained();
-      },
-      (err: unknown) => {
-        // The frame cannot be finished, so its boundary is lost: the connection has to go.
-        this.#pending -= 1;
-        this.#logger.warn({ err, id: ctx.id, type: ctx.type }, "streamed reply body failed; closing the connection");
-        destroySource(body);
-        this.destroy(new WharfError(ErrorCode.INTERNAL, "streamed reply failed"));
-      },
-    );
   }
 
   #write(parts: Buffer[]): void {
@@ -444,9 +403,4 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     }
   }
 
-}
-
-function destroySource(body: StreamedBody): void {
-  const stream = body.stream as Partial<Readable>;
-  if (typeof stream.destroy === "function") stream.destroy();
 }
