@@ -1,8 +1,9 @@
 /**
- * The shipped `wharf` is a bundle (scripts/build-cli.mjs, issue 15): dist/bin/wharf.js and its chunks, with each
- * bundled module's `import.meta.url` rewritten to the module tsc wrote in dist/src. These tests prove that the
- * bundle still finds what lives beside those modules: a wrong rewrite does not fail a command, it falls back
- * (JavaScript chunker, sha256) with one warning line, so they look for that line.
+ * The shipped `wharf` is a set of bundles (scripts/build-cli.mjs, issue 15): dist/bin/wharf.js picks the bundle of
+ * argv[2]'s verb group (dist/bin/wharf-files.js, ...), and each bundled module's `import.meta.url` is rewritten to
+ * the module tsc wrote in dist/src. These tests prove that every verb reaches its own bundle and that the bundles
+ * still find what lives beside those modules: a wrong rewrite does not fail a command, it falls back (JavaScript
+ * chunker, sha256) with one warning line, so they look for that line.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { VERB_GROUPS } from "../../src/cli/verb-groups.js";
 import { runWharf, startServe, tempDir, WHARF_BIN } from "../helpers/cli.js";
 import { blake3Of, dataWithUsers, jsonLines, wharfAs } from "../services/files/helpers.js";
 
@@ -22,8 +24,30 @@ test("package.json's bin is the bundle the tests run", () => {
   assert.match(readFileSync(WHARF_BIN, "utf8"), /^#!\/usr\/bin\/env node\n/);
 });
 
+test("every verb is sent to the bundle of its group, which runs it", async () => {
+  const dispatcher = readFileSync(WHARF_BIN, "utf8");
+  const bundles = JSON.parse(/const BUNDLES = (\{.*\});/.exec(dispatcher)?.[1] ?? "{}") as Record<string, string>;
+  for (const group of VERB_GROUPS) {
+    for (const verb of group.verbs) {
+      assert.equal(bundles[verb], group.needsAll === true ? "./wharf-all.js" : `./wharf-${group.module.slice(2, -3)}.js`, verb);
+      assert.ok(existsSync(join(binDir, bundles[verb])), `${bundles[verb]} was built`);
+      const help = await runWharf([verb, "--help"]);
+      assert.equal(help.code, 0, `${verb} --help: ${help.stderr}`);
+      assert.match(help.stdout, new RegExp(`^Usage: wharf ${verb} `), verb);
+    }
+  }
+  // --help and unknown verbs: the bundle of every group, for the full listing and suggestions.
+  const all = await runWharf(["--help"]);
+  assert.equal(all.code, 0, all.stderr);
+  for (const verb of VERB_GROUPS.flatMap((group) => group.verbs)) assert.match(all.stdout, new RegExp(`^  ${verb}\\b`, "m"), `--help lists ${verb}`);
+  const unknown = await runWharf(["lss"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'lss'\n\(Did you mean ls\?\)/);
+});
+
 test("every module URL the bundle rewrote names a module tsc wrote, and the bundle imports no module of dist/src", () => {
   const chunks = readdirSync(binDir).filter((name) => name.endsWith(".js"));
+  assert.ok(chunks.length > 10, chunks.join(", "));
   const rewritten = new Set<string>();
   for (const chunk of chunks) {
     const text = readFileSync(join(binDir, chunk), "utf8");
