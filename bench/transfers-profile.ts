@@ -25,7 +25,7 @@ import { AccountStore } from "../src/services/accounts/index.js";
 import { cpuSeconds } from "./files-baselines.js";
 
 const MiB = 1024 * 1024;
-const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { hash: { type: "string", default: "blake3" }, mib: { type: "string", default: "1024" }, rounds: { type: "string", default: "3" }, token: { type: "boolean", default: false }, "cpu-prof": { type: "string" } },

@@ -12,7 +12,7 @@ import type { TestContext } from "node:test";
  * The built `wharf` command as it ships: the bundle of scripts/build-cli.mjs that package.json's `bin` names, so
  * that every test spawning the CLI proves what users run.
  */
-export const WHARF_BIN = fileURLToPath(new URL("../../bin/wharf.js", import.meta.url));
+export const WHARF_BIN = fileURLToPath(new URL("../../bin/wharf.cjs", import.meta.url));
 
 /** A temporary folder removed when the test ends. */
 export function tempDir(t: TestContext, prefix = "wharf-test-"): string {

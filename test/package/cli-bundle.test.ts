@@ -1,7 +1,7 @@
 /**
- * The shipped `wharf` is a set of bundles (scripts/build-cli.mjs, issue 15): dist/bin/wharf.js picks the bundle of
- * argv[2]'s verb group (dist/bin/wharf-files.js, ...), and each bundled module's `import.meta.url` is rewritten to
- * the module tsc wrote in dist/src. These tests prove that every verb reaches its own bundle and that the bundles
+ * The shipped `wharf` is a set of CommonJS bundles (scripts/build-cli.mjs, issue 15): dist/bin/wharf.cjs picks the
+ * bundle of argv[2]'s verb group (dist/bin/wharf-files.cjs, ...), and each bundled module's `import.meta.url` is
+ * replaced by the URL of the module tsc wrote in dist/src. These tests prove that every verb reaches its own bundle and that the bundles
  * still find what lives beside those modules: a wrong rewrite does not fail a command, it falls back (JavaScript
  * chunker, sha256) with one warning line, so they look for that line.
  */
@@ -29,7 +29,7 @@ test("every verb is sent to the bundle of its group, which runs it", async () =>
   const bundles = JSON.parse(/const BUNDLES = (\{.*\});/.exec(dispatcher)?.[1] ?? "{}") as Record<string, string>;
   for (const group of VERB_GROUPS) {
     for (const verb of group.verbs) {
-      assert.equal(bundles[verb], group.needsAll === true ? "./wharf-all.js" : `./wharf-${group.module.slice(2, -3)}.js`, verb);
+      assert.equal(bundles[verb], group.needsAll === true ? "./wharf-all.cjs" : `./wharf-${group.module.slice(2, -3)}.cjs`, verb);
       assert.ok(existsSync(join(binDir, bundles[verb])), `${bundles[verb]} was built`);
       const help = await runWharf([verb, "--help"]);
       assert.equal(help.code, 0, `${verb} --help: ${help.stderr}`);
@@ -46,13 +46,14 @@ test("every verb is sent to the bundle of its group, which runs it", async () =>
 });
 
 test("every module URL the bundle rewrote names a module tsc wrote, and the bundle imports no module of dist/src", () => {
-  const chunks = readdirSync(binDir).filter((name) => name.endsWith(".js"));
+  const chunks = readdirSync(binDir).filter((name) => name.endsWith(".cjs"));
   assert.ok(chunks.length > 10, chunks.join(", "));
   const rewritten = new Set<string>();
   for (const chunk of chunks) {
     const text = readFileSync(join(binDir, chunk), "utf8");
-    for (const match of text.matchAll(/new URL\("(\.\.\/src\/[^"]+)", import\.meta\.url\)/g)) rewritten.add(match[1]);
-    assert.doesNotMatch(text, /(?:from|import\()\s*"\.\.\/src\//, `${chunk} imports dist/src at run time`);
+    for (const match of text.matchAll(/__wharfModuleUrl\("(\.\.\/src\/[^"]+)"\)/g)) rewritten.add(match[1]);
+    assert.doesNotMatch(text, /(?:require|import)\(\s*"\.\.\/src\//, `${chunk} loads dist/src at run time`);
+    assert.doesNotMatch(text, /import\.meta/, `${chunk} has no import.meta left (a CommonJS bundle has none)`);
   }
   // The modules that find files beside themselves: the wasm chunker, the web app, package.json's version.
   for (const expected of ["../src/services/files/chunker-wasm.js", "../src/cli/serve-http.js", "../src/cli/version.js"]) {

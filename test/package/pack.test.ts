@@ -30,7 +30,7 @@ test("npm pack on a fresh clone builds dist/ (prepack) and a global install of t
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", out], { cwd: clone, maxBuffer: 64 * 1024 * 1024 });
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   const paths = packed.files.map((file) => file.path);
-  assert.ok(paths.includes("dist/bin/wharf.js"), "the CLI's bundle is in the tarball");
+  assert.ok(paths.includes("dist/bin/wharf.cjs"), "the CLI's bundle is in the tarball");
   assert.ok(paths.includes("dist/src/services/files/wasm/chunker.wasm"), "with the files its modules find beside them");
   assert.ok(paths.includes("dist/src/client/index.d.ts"), "with its types");
   assert.ok(!paths.some((path) => path.startsWith("dist/test/") || path.startsWith("src/")), "and no tests or sources");

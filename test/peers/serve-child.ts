@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The shipped CLI; this file is compiled to dist/test/peers/, the CLI bundled to dist/bin/ (scripts/build-cli.mjs). */
-const CLI = fileURLToPath(new URL("../../bin/wharf.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../bin/wharf.cjs", import.meta.url));
 
 /** A running `wharf serve`. */
 export interface ServeChild {
