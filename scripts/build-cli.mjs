@@ -104,6 +104,8 @@ const result = await build({
   // Defined at the top of each bundle, where `require` is node's own (a bundled module may name a local `require`).
   banner: { js: 'const __wharfModuleUrl = (own) => require("node:url").pathToFileURL(require("node:path").join(__dirname, own)).href;' },
   sourcemap: "linked",
+  // Maps to the TypeScript sources (through tsc's maps) without copying them in: the package stays small.
+  sourcesContent: false,
   metafile: true,
   logLevel: "warning",
 });
