@@ -17,7 +17,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from "../test/helpers/browser.js";
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.WHARF_BENCH_UPLOAD_MIB ?? 200);
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const PASSWORD = "bench-password";
 
 async function main(): Promise<void> {

@@ -21,7 +21,7 @@ import { execCommand } from "../src/services/exec/index.js";
 const quick = process.env.WHARF_BENCH_QUICK === "1";
 const ROUNDS = quick ? 2 : 4;
 const SECONDS = quick ? 1 : 2;
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

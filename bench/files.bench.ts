@@ -34,7 +34,7 @@ const quick = process.argv.includes("--quick") || env.WHARF_BENCH_QUICK === "1";
 const sizeMiB = Number(env.WHARF_BENCH_FILE_MIB ?? (quick ? 128 : 1024));
 const rounds = Number(env.WHARF_BENCH_ROUNDS ?? (quick ? 1 : 3));
 const strict = env.WHARF_BENCH_STRICT === "1";
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 
 interface Row {
   name: string;

@@ -29,7 +29,7 @@ const DEPTHS = [1, 32];
 const BODY = 64;
 const TARGET = 1.5;
 
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const GRPC_SERVER = fileURLToPath(new URL("./rpc-grpc.js", import.meta.url));
 
 interface Running {

@@ -11,13 +11,19 @@
  *
  * With `--cpu-prof DIR` both processes write V8 CPU profiles there and the self samples of the busiest functions
  * of each are printed (samples, not time deltas: on a loaded machine a preempted sample would carry the wait).
+ *
+ * `startup` instead measures the fixed cost of short commands alone (`--version`, `ping -c 1`, put and get of
+ * 4 KiB, with the saved token), `--rounds` times each (default 7), interleaved, and prints the client's lowest
+ * and median CPU and wall time. `--cli PATH` runs another build of the command, e.g. `--cli
+ * dist/src/cli/main.js` (the modules as tsc wrote them) against the default dist/bin/wharf.cjs (the bundles).
+ * CPU comes from /proc in clock ticks (10 ms here); `perf stat -e task-clock` gives finer figures.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp, open } from "node:fs/promises";
 import { loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -25,16 +31,17 @@ import { AccountStore } from "../src/services/accounts/index.js";
 import { cpuSeconds } from "./files-baselines.js";
 
 const MiB = 1024 * 1024;
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { hash: { type: "string", default: "blake3" }, mib: { type: "string", default: "1024" }, rounds: { type: "string", default: "3" }, token: { type: "boolean", default: false }, "cpu-prof": { type: "string" } },
+  options: { hash: { type: "string", default: "blake3" }, mib: { type: "string", default: "1024" }, rounds: { type: "string" }, token: { type: "boolean", default: false }, "cpu-prof": { type: "string" }, cli: { type: "string" } },
 });
+const WHARF_CLI = values.cli !== undefined ? resolve(values.cli) : fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const verb = positionals[0];
-if (verb !== "put" && verb !== "get") {
-  console.error("usage: transfers-profile.js put|get [--hash blake3|sha256] [--mib 1024] [--rounds 3] [--cpu-prof DIR]");
+if (verb !== "put" && verb !== "get" && verb !== "startup") {
+  console.error("usage: transfers-profile.js put|get|startup [--hash blake3|sha256] [--mib 1024] [--rounds 3] [--token] [--cpu-prof DIR] [--cli PATH]");
   process.exit(2);
 }
+const rounds = Number(values.rounds ?? (verb === "startup" ? 7 : 3));
 const profDir = values["cpu-prof"];
 const profArgs = profDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`];
 
@@ -82,6 +89,36 @@ function printProfile(path: string, top = 12): void {
   }
 }
 
+/** `startup`: each short command `rounds` times, interleaved; the client's lowest and median CPU and wall ms. */
+async function startupRows(url: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const small = join(work, "small.bin");
+  await makeFile(small, 4096);
+  const as = ["--server", url, "--user", "bench"];
+  await run(process.execPath, [WHARF_CLI, "put", small, "small.bin", ...as], env);
+  const commands: [string, string[]][] = [
+    ["--version", ["--version"]],
+    ["ping -c 1", ["ping", url, "--count", "1"]],
+    ["put 4 KiB", ["put", small, "small.bin", ...as]],
+    ["get 4 KiB", ["get", "small.bin", join(work, "got.bin"), ...as]],
+  ];
+  console.log(`startup: ${WHARF_CLI}, ${rounds} rounds interleaved, saved token; client on CPU 0, server on CPU 1; load average ${loadavg()[0].toFixed(2)}`);
+  const cpu = commands.map((): number[] => []);
+  const wall = commands.map((): number[] => []);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [i, [, args]] of commands.entries()) {
+      const client0 = cpuSeconds("self-children");
+      const started = performance.now();
+      await run(process.execPath, [WHARF_CLI, ...args], env);
+      wall[i].push(performance.now() - started);
+      cpu[i].push((cpuSeconds("self-children") - client0) * 1000);
+    }
+  }
+  const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  for (const [i, [name]] of commands.entries()) {
+    console.log(`  ${name.padEnd(10)} client CPU ms: lowest ${Math.min(...cpu[i]).toFixed(0).padStart(4)}, median ${median(cpu[i]).toFixed(0).padStart(4)}; wall ms: lowest ${Math.min(...wall[i]).toFixed(0).padStart(4)}, median ${median(wall[i]).toFixed(0).padStart(4)}`);
+  }
+}
+
 const work = await mkdtemp(join("/dev/shm", "wharf-transfers-profile-"));
 let server: ChildProcess | undefined;
 try {
@@ -95,20 +132,21 @@ try {
   const serverPid = server.pid!;
   const config = join(work, "config");
   let env: NodeJS.ProcessEnv = { ...process.env, WHARF_PASSWORD: "bench-password", XDG_CONFIG_HOME: config };
-  if (values.token === true) {
+  if (values.token === true || verb === "startup") {
     await run(process.execPath, [WHARF_CLI, "login", "--server", url, "--user", "bench"], env);
     env = { ...process.env, XDG_CONFIG_HOME: config };
     delete env.WHARF_PASSWORD;
   }
   const as = ["--server", url, "--user", "bench", "--hash", values.hash!];
-  console.log(`${verb} ${values.hash}, ${values.mib} MiB and 1 MiB, ${values.rounds} round(s), ${values.token === true ? "saved token" : "password"} login; client on CPU 0, server on CPU 1; load average ${loadavg()[0].toFixed(2)}`);
-  for (const mib of [Number(values.mib), 1]) {
+  if (verb === "startup") await startupRows(url, env);
+  else console.log(`${verb} ${values.hash}, ${values.mib} MiB and 1 MiB, ${rounds} round(s), ${values.token === true ? "saved token" : "password"} login; client on CPU 0, server on CPU 1; load average ${loadavg()[0].toFixed(2)}`);
+  for (const mib of verb === "startup" ? [] : [Number(values.mib), 1]) {
     const source = join(work, `source-${mib}.bin`);
     await makeFile(source, mib * MiB);
     if (verb === "get") await run(process.execPath, [WHARF_CLI, "put", source, `stored-${mib}.bin`, ...as], env);
     const client: number[] = [];
     const serverSide: number[] = [];
-    for (let round = 0; round < Number(values.rounds); round += 1) {
+    for (let round = 0; round < rounds; round += 1) {
       const threads0 = threadSeconds(serverPid);
       const client0 = cpuSeconds("self-children");
       const server0 = cpuSeconds(serverPid);

@@ -36,7 +36,7 @@ const treeFiles = Number(env.WHARF_BENCH_FILES ?? (quick ? 1000 : 10_000));
 const rounds = Number(env.WHARF_BENCH_ROUNDS ?? (quick ? 1 : 3));
 const rowWords = (env.WHARF_BENCH_ROWS ?? "").split(",").filter((word) => word !== "");
 const wanted = (name: string): boolean => rowWords.length === 0 || rowWords.some((word) => name.includes(word));
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const CLIENT_CPU = "0";
 const SERVER_CPU = "1";
 const pinned = spawnSync("taskset", ["-c", "0", "true"]).status === 0;

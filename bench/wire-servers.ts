@@ -25,7 +25,7 @@ export interface RunningServer {
 }
 
 // This file is compiled to dist/bench/; the CLI to dist/src/cli/; the Python baseline is not compiled.
-const WHARF_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const WHARF_CLI = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
 const NET_SERVER = fileURLToPath(new URL("./baselines/net-server.js", import.meta.url));
 const PY_SERVER = fileURLToPath(new URL("../../bench/baselines/py_server.py", import.meta.url));
 

@@ -115,7 +115,7 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), "wharf-bench-ws-"));
-  const wharfBin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+  const wharfBin = fileURLToPath(new URL("../bin/wharf.cjs", import.meta.url));
   const connections: { close(): void }[] = [];
   try {
     const serveArgs = [wharfBin, "serve", "--host", "127.0.0.1", "--port", "0", "--udp-port", "0", "--http-port", "0", "--log-level", "warn", "--data", dataDir];

@@ -103,7 +103,7 @@ export async function putTree(session: PutSession, options: OutputOptions, local
       let there = alreadyThere(entry, run.other.get(entry.remote), options);
       if (typeof there !== "boolean") there = await there;
       if (there) skip(run.tally, entry.size);
-      else await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar));
+      else await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar, entry.size));
     }
   } finally {
     await run.pool.drain(); // transfers started before a failure finish (and print) before it is reported

@@ -50,9 +50,14 @@ export async function walkLocalTree(dir: string, remote: string): Promise<LocalT
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // removed meanwhile
       throw err;
     }
+    // What join() puts before a name in this folder, found once: readdir's names hold no separator and are never
+    // . or .., so the prefix and the name joined as strings give what join() gives, without normalizing every path
+    // again (issue 15: ~15 ms of the 10,000-entry walk's CPU went to join and normalize).
+    const localPrefix = join(folder, "x").slice(0, -1);
+    const remotePrefix = joinRemote(remoteFolder, "x").slice(0, -1);
     for (const dirent of dirents) {
-      const path = join(folder, dirent.name);
-      const to = joinRemote(remoteFolder, dirent.name);
+      const path = localPrefix + dirent.name;
+      const to = remotePrefix + dirent.name;
       // A directory's dirent says so; anything else (or a file system that leaves the type unknown) is lstat'ed.
       if (dirent.isDirectory()) {
         entries.push({ path, remote: to, kind: "dir", size: 0, mtimeMs: 0 });

@@ -11,7 +11,7 @@ import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../services/chat/index.js";
 import { action, localFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
-import { tuneForThroughput, type GcMode } from "./process-tuning.js";
+import { SERVE_MALLOC_BLOCK_BYTES, tuneForThroughput, type GcMode } from "./process-tuning.js";
 import { startHttp, stopHttp, type HttpServeOptions } from "./serve-http.js";
 import type { HttpGateway } from "../gateway/index.js";
 import { observeNode, type NodeObservability } from "./serve-observe.js";
@@ -129,7 +129,7 @@ async function serve(options: ServeOptions): Promise<void> {
     throw usageError("--tls-cert and --tls-key go together");
   }
   checkProxyFlags(options);
-  tuneForThroughput(options.gc);
+  tuneForThroughput(options.gc, SERVE_MALLOC_BLOCK_BYTES);
   mkdirSync(resolve(options.data), { recursive: true });
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination(2));
   logForgottenRejections(logger);

@@ -8,7 +8,11 @@ import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
 
 /** The built `wharf` command. */
-export const WHARF_BIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/**
+ * The built `wharf` command as it ships: the bundle of scripts/build-cli.mjs that package.json's `bin` names, so
+ * that every test spawning the CLI proves what users run.
+ */
+export const WHARF_BIN = fileURLToPath(new URL("../../bin/wharf.cjs", import.meta.url));
 
 /** A temporary folder removed when the test ends. */
 export function tempDir(t: TestContext, prefix = "wharf-test-"): string {

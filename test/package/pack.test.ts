@@ -30,7 +30,8 @@ test("npm pack on a fresh clone builds dist/ (prepack) and a global install of t
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", out], { cwd: clone, maxBuffer: 64 * 1024 * 1024 });
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   const paths = packed.files.map((file) => file.path);
-  assert.ok(paths.includes("dist/src/cli/main.js"), "the CLI is in the tarball");
+  assert.ok(paths.includes("dist/bin/wharf.cjs"), "the CLI's bundle is in the tarball");
+  assert.ok(paths.includes("dist/src/services/files/wasm/chunker.wasm"), "with the files its modules find beside them");
   assert.ok(paths.includes("dist/src/client/index.d.ts"), "with its types");
   assert.ok(!paths.some((path) => path.startsWith("dist/test/") || path.startsWith("src/")), "and no tests or sources");
 
@@ -51,6 +52,8 @@ test("npm pack on a fresh clone builds dist/ (prepack) and a global install of t
   assert.ok(statSync(join(prefix, "bin", "wharf")).isFile());
   const version = await run(join(prefix, "bin", "wharf"), ["--version"]);
   assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+  // A verb's own chunk loads from the installed bundle too.
+  assert.match((await run(join(prefix, "bin", "wharf"), ["put", "--help"])).stdout, /^Usage: wharf put /);
   // A program beside the install imports the package by name (ESM only).
   const app = join(prefix, "lib", "app.mjs");
   writeFileSync(app, 'import { connect } from "wharf/client";\nimport { WharfError } from "wharf/wire";\nconsole.log(typeof connect, typeof WharfError);\n');

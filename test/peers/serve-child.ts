@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The compiled CLI; this file is compiled to dist/test/peers/, the CLI to dist/src/cli/. */
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** The shipped CLI; this file is compiled to dist/test/peers/, the CLI bundled to dist/bin/ (scripts/build-cli.mjs). */
+const CLI = fileURLToPath(new URL("../../bin/wharf.cjs", import.meta.url));
 
 /** A running `wharf serve`. */
 export interface ServeChild {

@@ -40,13 +40,30 @@ function loadNative(): NativeBlake3 | null {
   if (native !== undefined) return native;
   try {
     // A native addon is a CommonJS module; loading it lazily keeps `wharf ls` from paying for it.
-    native = createRequire(import.meta.url)("@napi-rs/blake-hash") as NativeBlake3;
+    native = requireBlake3();
     if (typeof native.Blake3Hasher !== "function") throw new Error("no Blake3Hasher export");
   } catch (err) {
     native = null;
     onUnavailable(err instanceof Error ? err.message.split("\n")[0] : String(err));
   }
   return native;
+}
+
+/**
+ * On Linux the package's own loader calls `process.report.getReport()` to tell glibc from musl, 6 ms of every
+ * put's or get's start-up (issue 15). The glibc binary's package is asked for first, by name; on musl it is not
+ * installed or does not link, and the package's loader decides as before.
+ */
+function requireBlake3(): NativeBlake3 {
+  const require = createRequire(import.meta.url);
+  if (process.platform === "linux") {
+    try {
+      return require(`@napi-rs/blake-hash-linux-${process.arch}-gnu`) as NativeBlake3;
+    } catch {
+      // musl, another architecture, or a layout where the platform package is not found from here
+    }
+  }
+  return require("@napi-rs/blake-hash") as NativeBlake3;
 }
 
 /** True when BLAKE3 can be computed in this process. */

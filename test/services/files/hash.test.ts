@@ -102,10 +102,11 @@ describe("content hash choice (issue 15)", () => {
 
   test("where BLAKE3 cannot load, put falls back to sha256 with one line on stderr, and serve to sha256 too", async (t) => {
     const dir = tempDir(t);
-    // A preload that makes the native module unloadable, as on a platform without a prebuilt binary.
+    // A preload that makes the native module unloadable, as on a platform without a prebuilt binary (neither the
+    // package nor its platform binary's package, which hash.ts asks for first on Linux).
     const preload = join(dir, "no-blake3.cjs");
     writeFileSync(preload, `const M = require("module"); const orig = M._resolveFilename;
-M._resolveFilename = function (request, ...rest) { if (request === "@napi-rs/blake-hash") throw new Error("Cannot find module '@napi-rs/blake-hash'"); return orig.call(this, request, ...rest); };\n`);
+M._resolveFilename = function (request, ...rest) { if (request.startsWith("@napi-rs/blake-hash")) throw new Error("Cannot find module '@napi-rs/blake-hash'"); return orig.call(this, request, ...rest); };\n`);
     const env = { NODE_OPTIONS: `--require ${preload}` };
     const data = await dataWithUsers(t);
     const serve = await startServe(t, ["--data", data, "--no-udp"], env);
