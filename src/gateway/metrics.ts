@@ -1,7 +1,8 @@
 /**
  * The Prometheus metrics of one wharf process: requests counted by the server in place (Server.countRequests),
- * connections from the server's `wharf:connection` channel, the services' diagnostics channels (`wharf:chat`, `wharf:files`, `wharf:exec`, `wharf:redis`; see
- * src/services/shared/channels.ts), plus the server's byte totals read at scrape time.
+ * connections from the server's `wharf:connection` channel, the services' diagnostics channels (`wharf:chat`,
+ * `wharf:files`, `wharf:exec`, `wharf:redis`; see src/services/shared/channels.ts), plus the server's byte
+ * totals read at scrape time.
  *
  * @module
  */
