@@ -89,7 +89,7 @@ export class Dispatcher {
     if (this.#draining && route?.duringDrain !== true) {
       discard(body);
       source.refuse(id, SHUTTING_DOWN);
-      this.#refused(route === undefined ? OTHER : type, type, source, SHUTTING_DOWN.code);
+      this.#refused(route, type, source, SHUTTING_DOWN.code);
       return;
     }
     if (type === "cancel" && source.cancel !== undefined) {
@@ -103,7 +103,7 @@ export class Dispatcher {
           ? `unknown request type ${quote(type)}`
           : `request type ${quote(type)} streams its body and needs a stream transport, not udp`;
       source.refuse(id, { code: ErrorCode.UNKNOWN_TYPE, message });
-      this.#refused(route === undefined ? OTHER : type, type, source, ErrorCode.UNKNOWN_TYPE);
+      this.#refused(route, type, source, ErrorCode.UNKNOWN_TYPE);
       return;
     }
     const ctx = source.context(id, type);
@@ -165,9 +165,12 @@ export class Dispatcher {
     }
   }
 
-  /** A request no handler ran for: told with its input's other answers, so the channel keeps their order. */
-  #refused(label: string, type: string, source: RequestSource, code: string): void {
-    this.timing.end(label, type, source.transport, code, this.timing.start(), true);
+  /**
+   * A request no handler ran for: told with its input's other answers, so the channel keeps their order. A type
+   * the server does not serve (no `route`) is counted as "(other)".
+   */
+  #refused(route: Route | undefined, type: string, source: RequestSource, code: string): void {
+    this.timing.end(route === undefined ? OTHER : type, type, source.transport, code, this.timing.start(), true);
   }
 }
 

@@ -10,8 +10,10 @@ const EMPTY_BODY = Buffer.alloc(0);
 /** What a {@link ReplyWriter} tells the connection it writes for. */
 export interface ReplyWriterHost {
   readonly logger: Logger;
-  /** A streamed reply body started (+1) or was written to its end (-1): its request is pending until then. */
-  streaming(delta: 1 | -1): void;
+  /** A streamed reply body started: its request stays pending until {@link streamWritten}. */
+  streamStarted(): void;
+  /** A streamed reply body was written to its end. */
+  streamWritten(): void;
   /** A streamed reply body failed mid-frame: the frame's boundary is lost, so the connection must go. */
   streamFailed(): void;
 }
@@ -86,9 +88,9 @@ export class ReplyWriter {
 
   /** Writes a reply whose body comes from a stream; frames written meanwhile wait behind it. */
   #writeStreamed(ctx: RequestContext, header: Record<string, unknown>, body: StreamedBody): void {
-    this.#host.streaming(1);
+    this.#host.streamStarted();
     this.#writer.writeStreamed(header, body).then(
-      () => this.#host.streaming(-1),
+      () => this.#host.streamWritten(),
       (err: unknown) => {
         this.#host.logger.warn({ err, id: ctx.id, type: ctx.type }, "streamed reply body failed; closing the connection");
         destroySource(body);

@@ -106,10 +106,12 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     });
     this.#replies = new ReplyWriter(this.#writer, socket, {
       logger: this.#logger,
-      streaming: (delta) => {
-        // A request with a streamed body is not settled until its last byte is written.
-        this.#pending += delta;
-        if (delta > 0) return;
+      // A request with a streamed body is not settled until its last byte is written.
+      streamStarted: () => {
+        this.#pending += 1;
+      },
+      streamWritten: () => {
+        this.#pending -= 1;
         this.#lastActivity = this.#host.now;
         this.#updateFlow();
         this.#maybeEndDrained();
