@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { describe, test } from "node:test";
+import { readInto } from "../../src/wire/read-into.js";
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/** A loopback server whose connections go to `onSocket`. */
+async function listen(options: { pauseOnConnect: boolean }, onSocket: (socket: Socket) => void): Promise<{ port: number; server: Server }> {
+  const server = createServer(options, onSocket);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { port: (server.address() as AddressInfo).port, server };
+}
+
+describe("readInto: reads of an accepted socket into one buffer", () => {
+  test("every byte arrives in order through a small reused buffer, then 'end' and 'close' as usual", async () => {
+    const sent = randomBytes(3 * 1024 * 1024 + 17);
+    const buffer = Buffer.alloc(4096);
+    const seen: Buffer[] = [];
+    let fast = false;
+    let reads = 0;
+    let sameBuffer = true;
+    const ended = deferred<string>();
+    const { port, server } = await listen({ pauseOnConnect: true }, (socket) => {
+      fast = readInto(socket, buffer, (length, bytes) => {
+        reads += 1;
+        sameBuffer &&= bytes === buffer;
+        seen.push(Buffer.from(bytes.subarray(0, length)));
+      });
+      socket.on("end", () => socket.end());
+      socket.on("close", () => ended.resolve(createHash("sha256").update(Buffer.concat(seen)).digest("hex")));
+    });
+    const client = connect(port, "127.0.0.1");
+    client.end(sent);
+    client.resume();
+    const digest = await ended.promise;
+    await once(client, "close");
+    server.close();
+    assert.equal(fast, true, "this Node has the slots readInto needs");
+    assert.equal(digest, createHash("sha256").update(sent).digest("hex"));
+    assert.ok(reads >= sent.length / buffer.length, `${reads} reads of at most ${buffer.length} bytes`);
+    assert.equal(sameBuffer, true, "every read lands in the caller's buffer");
+  });
+
+  test("a callback that returns false stops the reads until resume()", async () => {
+    const buffer = Buffer.alloc(1024);
+    let received = 0;
+    let stop = true;
+    const accepted = deferred<Socket>();
+    const { port, server } = await listen({ pauseOnConnect: true }, (socket) => {
+      readInto(socket, buffer, (length) => {
+        received += length;
+        return !stop;
+      });
+      accepted.resolve(socket);
+    });
+    const client = connect(port, "127.0.0.1");
+    client.write(Buffer.alloc(64 * 1024));
+    const socket = await accepted.promise;
+    while (received === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const whilePaused = received;
+    assert.ok(whilePaused < 64 * 1024, `stopped after ${whilePaused} bytes`);
+    stop = false;
+    socket.resume();
+    while (received < 64 * 1024) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(received, 64 * 1024);
+    client.destroy();
+    socket.destroy();
+    server.close();
+  });
+
+  test("a socket that reads already is left alone: false, and its 'data' keeps flowing", async () => {
+    const got = deferred<{ fast: boolean; data: string }>();
+    const { port, server } = await listen({ pauseOnConnect: false }, (socket) => {
+      const fast = readInto(socket, Buffer.alloc(1024), () => assert.fail("the callback of a refused socket ran"));
+      socket.once("data", (chunk: Buffer) => {
+        got.resolve({ fast, data: chunk.toString() });
+        socket.destroy();
+      });
+    });
+    const client = connect(port, "127.0.0.1");
+    client.write("hello");
+    client.on("error", () => {});
+    const { fast, data } = await got.promise;
+    assert.equal(fast, false);
+    assert.equal(data, "hello");
+    client.destroy();
+    server.close();
+  });
+});
