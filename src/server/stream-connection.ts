@@ -15,6 +15,7 @@ import {
   type ResolvedFrameLimits,
   type WireErrorBody,
 } from "../wire/index.js";
+import { readCopies } from "../wire/read-into.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame } from "./reply.js";
@@ -123,7 +124,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     });
     this.#eventCork = new TickCork(socket);
     socket.setNoDelay?.(true);
-    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    // Past the Readable stream where it can (a plain socket that has read nothing yet): wire/read-into.ts.
+    readCopies(socket, (chunk) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err) => {
       // The socket is destroyed already; 'close' follows. Nothing more is written to it from here on.

@@ -8,12 +8,14 @@
  * `onread`) and the handle's `useUserBuffer`. This module sets them when this Node has them, and says so, so
  * that the caller can fall back to 'data' when it does not.
  *
- * The socket must not have read yet: accept it with `pauseOnConnect: true`. Measured on a Pipe round trip
- * between two processes, the broker's side: see docs/architecture.md.
+ * The socket must not have delivered a byte yet: call this from the server's 'connection' listener (no read
+ * callback of the new socket can run before it returns), or accept with `pauseOnConnect: true`. What it buys is
+ * measured in docs/architecture.md.
  *
  * @module
  */
 import { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** The callback of a read: `length` bytes at the start of `buffer`. Return false to stop reading (backpressure). */
 export type ReadCallback = (length: number, buffer: Buffer) => boolean | void;
@@ -47,26 +49,30 @@ interface UserBufferHandle {
 }
 
 /**
- * Makes an accepted, not yet reading socket (`pauseOnConnect: true`) read into `buffer` and call `onRead` per
- * read, as `net.connect({ onread })` does, and starts reading. Returns false, leaving the socket paused and
- * untouched, when this Node does not have what that needs; the caller then reads with 'data' (and `resume()`).
- * The socket still emits 'end', 'error' and 'close' as usual.
+ * Makes an accepted socket that has not delivered a byte yet read into `buffer` and call `onRead` per read, as
+ * `net.connect({ onread })` does, and sets it flowing. Returns false, leaving the socket untouched, when this
+ * Node does not have what that needs or the socket has delivered bytes already; the caller then reads with
+ * 'data' (and `resume()` if it accepted with `pauseOnConnect`). `pause()` and `resume()` stop and restart the
+ * reads; the socket still emits 'end', 'error' and 'close' as usual.
  *
  * @example
  * ```ts
  * import { createServer } from "node:net";
  * import { readInto } from "./read-into.js";
  * const buffer = Buffer.allocUnsafe(64 * 1024);
- * createServer({ pauseOnConnect: true }, (socket) => {
- *   const onRead = (length: number, bytes: Buffer): void => void socket.write(Buffer.from(bytes.subarray(0, length)));
- *   if (!readInto(socket, buffer, onRead)) socket.on("data", (chunk: Buffer) => onRead(chunk.length, chunk)).resume();
+ * createServer((socket) => {
+ *   const echo = (bytes: Buffer): void => void socket.write(bytes);
+ *   if (!readInto(socket, buffer, (length, bytes) => echo(Buffer.from(bytes.subarray(0, length))))) socket.on("data", echo);
  * });
  * ```
  */
 export function readInto(socket: Socket, buffer: Buffer, onRead: ReadCallback): boolean {
   const found = userBufferSlots();
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
-  if (found === null || handle == null || typeof handle.useUserBuffer !== "function" || handle.reading === true || socket.readableLength > 0) return false;
+  if (found === null || handle == null || typeof handle.useUserBuffer !== "function") return false;
+  // Reading may have started (an accepted socket starts at once), but no read has happened: the buffer a read
+  // lands in is asked for at the read, so it is not too late to supply it.
+  if (socket.bytesRead !== 0 || socket.readableLength !== 0 || socket.destroyed) return false;
   const record = socket as unknown as Record<symbol, unknown>;
   if (record[found.buffer] !== null || record[found.callback] !== null) return false;
   record[found.buffer] = buffer;
@@ -74,4 +80,28 @@ export function readInto(socket: Socket, buffer: Buffer, onRead: ReadCallback): 
   handle.useUserBuffer(buffer);
   socket.resume();
   return true;
+}
+
+/** Where every socket read by {@link readCopies} reads: one read at a time, each copied out before the next. */
+const sharedBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Calls `onChunk` with each read of `stream`, in a Buffer of its own that the callee may keep. A plain socket
+ * (TCP or Unix, not TLS) that has read nothing yet reads through the process's one buffer ({@link readInto})
+ * and each read is copied out; any other stream reads with 'data'. A small read's copy comes from Node's Buffer
+ * pool; a large one costs a memcpy, about what Node's own path spends on a fresh buffer per read.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:net";
+ * import { readCopies } from "./read-into.js";
+ * createServer((socket) => readCopies(socket, (chunk) => void socket.write(chunk)));
+ * ```
+ */
+export function readCopies(stream: Duplex, onChunk: (chunk: Buffer) => void): void {
+  const direct =
+    stream instanceof Socket &&
+    (stream as { encrypted?: boolean }).encrypted !== true &&
+    readInto(stream, sharedBuffer, (length, bytes) => onChunk(Buffer.from(bytes.subarray(0, length))));
+  if (!direct) stream.on("data", onChunk);
 }

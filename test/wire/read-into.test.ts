@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { describe, test } from "node:test";
-import { readInto } from "../../src/wire/read-into.js";
+import { readCopies, readInto } from "../../src/wire/read-into.js";
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;
@@ -77,22 +77,65 @@ describe("readInto: reads of an accepted socket into one buffer", () => {
     server.close();
   });
 
-  test("a socket that reads already is left alone: false, and its 'data' keeps flowing", async () => {
+  test("a socket that has delivered bytes already is left alone: false, and its 'data' keeps flowing", async () => {
     const got = deferred<{ fast: boolean; data: string }>();
     const { port, server } = await listen({ pauseOnConnect: false }, (socket) => {
-      const fast = readInto(socket, Buffer.alloc(1024), () => assert.fail("the callback of a refused socket ran"));
-      socket.once("data", (chunk: Buffer) => {
-        got.resolve({ fast, data: chunk.toString() });
-        socket.destroy();
+      let data = "";
+      socket.on("data", (chunk: Buffer) => {
+        data += chunk.toString();
+        if (data === "hello") {
+          const fast = readInto(socket, Buffer.alloc(1024), () => assert.fail("the callback of a refused socket ran"));
+          socket.write("more");
+          return void socket.once("data", (more: Buffer) => {
+            got.resolve({ fast, data: `hello${more.toString()}` });
+            socket.destroy();
+          });
+        }
       });
     });
     const client = connect(port, "127.0.0.1");
     client.write("hello");
-    client.on("error", () => {});
+    client.once("data", () => client.end(" world"));
     const { fast, data } = await got.promise;
     assert.equal(fast, false);
-    assert.equal(data, "hello");
+    assert.equal(data, "hello world");
     client.destroy();
     server.close();
+  });
+
+  test("a socket taken in its 'connection' listener, reading already but with nothing read, takes the buffer", async () => {
+    const buffer = Buffer.alloc(1024);
+    const got = deferred<{ fast: boolean; data: string; ended: boolean }>();
+    const { port, server } = await listen({ pauseOnConnect: false }, (socket) => {
+      let data = "";
+      const fast = readInto(socket, buffer, (length, bytes) => void (data += bytes.toString("utf8", 0, length)));
+      socket.on("end", () => got.resolve({ fast, data, ended: true }));
+    });
+    const client = connect(port, "127.0.0.1");
+    client.end("through the buffer");
+    const result = await got.promise;
+    assert.deepEqual(result, { fast: true, data: "through the buffer", ended: true });
+    client.destroy();
+    server.close();
+  });
+
+  test("readCopies hands out chunks of their own: kept ones stay intact while later reads reuse the buffer", async () => {
+    const sent = randomBytes(2 * 1024 * 1024);
+    const kept: Buffer[] = [];
+    const done = deferred<void>();
+    const { port, server } = await listen({ pauseOnConnect: false }, (socket) => {
+      readCopies(socket, (chunk) => kept.push(chunk));
+      socket.on("end", () => {
+        socket.end();
+        done.resolve();
+      });
+    });
+    const client = connect(port, "127.0.0.1");
+    client.end(sent);
+    client.resume();
+    await done.promise;
+    server.close();
+    assert.ok(kept.length > 1, `${kept.length} reads`);
+    assert.ok(Buffer.concat(kept).equals(sent), "the kept chunks still hold what was sent, in order");
   });
 });
