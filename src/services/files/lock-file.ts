@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { stat } from "node:fs/promises";
 
 /** A held name lock of an upload: a {@link LockFile}, or a Redis lease (redis-lease.ts). */
@@ -63,11 +63,16 @@ const held = new Map<string, string>();
 export class LockFile implements NameLock {
   readonly path: string;
   readonly #token: string;
+  /** Until when (ms since the epoch) no other holder can have judged this lock stale and taken it over. */
+  readonly #surelyOursUntil: number;
   #released = false;
 
-  private constructor(path: string, token: string) {
+  private constructor(path: string, token: string, staleAfter: number) {
     this.path = path;
     this.#token = token;
+    // Another host takes a lock over once its file is older than staleAfter by that host's clock; half of it
+    // leaves room for clocks that disagree. (On this host a lock is never taken from a live process.)
+    this.#surelyOursUntil = Date.now() + staleAfter / 2;
   }
 
   /** Takes the lock, or resolves null when a live holder has it. */
@@ -93,7 +98,7 @@ export class LockFile implements NameLock {
         } finally {
           closeSync(fd);
         }
-        return new LockFile(path, token);
+        return new LockFile(path, token, staleAfter);
       } catch (err) {
         held.delete(path);
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -119,14 +124,17 @@ export class LockFile implements NameLock {
     this.releaseSync();
   }
 
-  /** {@link release} with synchronous calls (a read and an unlink). */
+  /**
+   * {@link release} with synchronous calls: an unlink, after a read of the file when the lock was held long enough
+   * that another host may have taken it over (then it is not ours to remove). A put of a small file holds its
+   * lock for a millisecond or so: the read (open, fstat, read, close) is skipped then.
+   */
   releaseSync(): void {
     if (this.#released) return;
     this.#released = true;
     try {
-      const record = JSON.parse(readFileSync(this.path, "utf8")) as LockRecord;
-      // Taken over meanwhile (judged stale by another host after staleAfter): not ours to remove.
-      if (record.token === this.#token) rmSync(this.path, { force: true });
+      const ours = Date.now() < this.#surelyOursUntil || (JSON.parse(readFileSync(this.path, "utf8")) as LockRecord).token === this.#token;
+      if (ours) unlinkSync(this.path);
     } catch {
       // already gone
     } finally {

@@ -1,4 +1,4 @@
-import { constants, mkdirSync, renameSync, rmSync, writeFileSync, type BigIntStats } from "node:fs";
+import { constants, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync, type BigIntStats } from "node:fs";
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { createContentHash, isHashAlgorithm, type HashAlgorithm } from "./hash.js";
@@ -109,9 +109,13 @@ export class MetaStore {
     return meta;
   }
 
-  /** {@link remove} at once. */
+  /** {@link remove} at once: one unlink. */
   removeSync(ino: bigint | number | string): void {
-    rmSync(this.#pathOf(ino), { force: true });
+    try {
+      unlinkSync(this.#pathOf(ino));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   }
 
   /** Forgets the record of an inode (the file was removed or replaced). */

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, fsync, futimesSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type BigIntStats } from "node:fs";
+import { closeSync, constants, fstatSync, fsync, futimesSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats } from "node:fs";
 import { dirname } from "node:path";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
@@ -26,6 +26,15 @@ import { serialized } from "./upload-handlers.js";
  */
 
 const EMPTY = Buffer.alloc(0);
+
+/** Removes a file if it is there: one unlink (rmSync with `force` walks it as a tree first). */
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
 
 function flush(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err === null ? resolve() : reject(err))));
@@ -138,10 +147,10 @@ async function storeWholeFile(deps: FilesDeps, file: WholeFile): Promise<number>
     if (!target.parentExists) mkdirSync(folder, { recursive: true });
     renameSync(paths.data, target.abs);
     landed = true;
-    rmSync(paths.info, { force: true }); // an earlier attempt's description, if any
+    unlinkIfThere(paths.info); // an earlier attempt's description, if any
     if (replaced !== null && replaced !== info.ino) file.meta.removeSync(replaced);
   } catch (err) {
-    if (written && !landed) rmSync(paths.data, { force: true });
+    if (written && !landed) unlinkIfThere(paths.data);
     if (recorded && !landed) file.meta.removeSync(info!.ino); // E_IS_DIR, E_NOT_DIR...: no record of a file that is not there
     throw err;
   } finally {
