@@ -1,16 +1,10 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import type { Connection } from "../../client/index.js";
 import { WharfError } from "../../wire/index.js";
-import { DELTA_MIN_SIZE } from "./delta-client.js";
 import { createContentHash, formatHash, offeredAlgorithms } from "./hash.js";
 import type { PutOptions, TransferResult } from "./client-put.js";
-import { FileRequest, PUT_FILE_MAX } from "./requests.js";
+import { FileRequest, PUT_FILE_BELOW } from "./requests.js";
 
-/**
- * Files smaller than this go in one `files.put.file` request (issue 15): below the size where a delta could pay
- * (DELTA_MIN_SIZE, 256 KiB), and well inside the server's PUT_FILE_MAX.
- */
-export const ONE_REQUEST_BELOW = Math.min(DELTA_MIN_SIZE, PUT_FILE_MAX);
 
 /** Connections whose server does not know `files.put.file` (from before it): their puts use begin/data/commit. */
 const withoutPutFile = new WeakSet<Connection>();
@@ -22,7 +16,7 @@ export interface SmallFile {
 }
 
 /**
- * Reads `local` whole when it is a regular file under ONE_REQUEST_BELOW bytes and a put of it may go in one
+ * Reads `local` whole when it is a regular file under PUT_FILE_BELOW bytes and a put of it may go in one
  * request; null otherwise (the caller uses begin/data/commit). Synchronous calls (open, fstat, read, close): a
  * tree's small files cost the client a trip through libuv's thread pool per call otherwise.
  */
@@ -31,7 +25,7 @@ export function readSmallFile(conn: Connection, local: string, options: PutOptio
   const fd = openSync(local, "r");
   try {
     const info = fstatSync(fd);
-    if (!info.isFile() || info.size >= ONE_REQUEST_BELOW) return null;
+    if (!info.isFile() || info.size >= PUT_FILE_BELOW) return null;
     // One byte more than the size: a file that grew since the fstat goes the usual way.
     const bytes = Buffer.allocUnsafe(info.size + 1);
     let got = 0;

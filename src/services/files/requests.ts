@@ -25,6 +25,12 @@ export const FileRequest = {
 /** The largest file `files.put.file` takes in one request (its body is held in memory on the server): 1 MiB. */
 export const PUT_FILE_MAX = 1024 * 1024;
 
+/**
+ * wharf's client puts files smaller than this in one `files.put.file` request: below the size where a delta
+ * could pay (DELTA_MIN_SIZE, 256 KiB), and well inside PUT_FILE_MAX.
+ */
+export const PUT_FILE_BELOW = 256 * 1024;
+
 /** One file or directory as `files.stat` and `files.list` describe it. */
 export interface FileEntry {
   /** Path relative to the home, `/`-separated. */
