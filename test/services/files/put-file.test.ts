@@ -74,6 +74,13 @@ describe("files.put.file: a small file in one request (issue 15)", () => {
     await conn.request(FileRequest.PUT_FILE, putFileHeader("one/a.bin", other), other);
     assert.deepEqual(readFileSync(join(home, "one/a.bin")), other);
     assert.equal((await files.stat("one/a.bin", { hash: true })).hash, blake3Of(other));
+    // An interrupted begin/data/commit upload of a name leaves its partial (bytes and description) for a resume;
+    // a one-request put of the name lands the file whole and removes both.
+    const cut = await conn.request(FileRequest.PUT_BEGIN, { path: "three/a.bin", fileSize: 10, stamp: "s", hashes: ["blake3"] });
+    await conn.request(FileRequest.PUT_ABORT, { upload: cut.header.upload });
+    assert.equal(readdirSync(join(home, ".wharf", "partials")).length, 2, "a .part and its .json");
+    await conn.request(FileRequest.PUT_FILE, putFileHeader("three/a.bin", other), other);
+    assert.deepEqual(readFileSync(join(home, "three/a.bin")), other);
     assert.deepEqual(readdirSync(join(home, ".wharf", "partials")), []);
     const inodes = ["one/a.bin", "three/a.bin", "empty"].map((path) => `${statSync(join(home, path)).ino}.json`).sort();
     assert.deepEqual(readdirSync(join(home, ".wharf", "meta")).sort(), inodes, "one record per stored file, none for the replaced one");
