@@ -59,8 +59,22 @@ function localSize(path: string): number | undefined {
   }
 }
 
-/** Prints one result: a JSON line with `--json`, else the text. */
+let corked = false;
+
+/**
+ * Prints one result: a JSON line with `--json`, else the text. The lines printed in one turn of the event loop
+ * go out in one write (stdout corked until the next turn): a `put -r` of small files prints several per turn, and
+ * a write per line to a pipe cost 10% of the client's CPU (issue 15).
+ */
 export function emit(options: OutputOptions, json: Record<string, unknown>, text: string): void {
+  if (!corked) {
+    corked = true;
+    process.stdout.cork();
+    setImmediate(() => {
+      corked = false;
+      process.stdout.uncork();
+    });
+  }
   process.stdout.write(options.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
 

@@ -3,7 +3,7 @@ import { join, posix, relative } from "node:path";
 import type { FilesClient } from "../services/files/client.js";
 import { FileErrorCode } from "../services/files/errors.js";
 import { newTally, sameSizeAndTime, upToDate, type TreeTally } from "../services/files/quick-check.js";
-import type { FileEntry } from "../services/files/requests.js";
+import { PUT_FILE_BELOW, type FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { emit, getTransfer, putTransfer, type OutputOptions, type PutSession } from "./files-transfer.js";
 import { walkLocalTree, type LocalTreeEntry } from "./local-tree.js";
@@ -24,8 +24,14 @@ interface TreeRun {
   pool: OrderedPool;
 }
 
-/** Transfers of one tree in flight at once (pipelined on one connection; see ordered-pool.ts). */
-const TREE_CONCURRENCY = 8;
+/**
+ * Room for transfers of one tree in flight at once (pipelined on one connection; see ordered-pool.ts): 64 small
+ * files (one `files.put.file` request each), or 8 larger ones (begin/data/commit, a get's stream). With 8 small
+ * files in flight a 2,000-file put -r left both processes idle most of the time (issue 15).
+ */
+const TREE_SLOTS = 64;
+/** The slots of a transfer of a file of PUT_FILE_BELOW bytes or more. */
+const LARGE_SLOTS = 8;
 /** On a terminal, a file this large is sent alone, with its progress bar; smaller ones go several at a time. */
 const BAR_ALONE_SIZE = 8 * 1024 * 1024;
 
@@ -42,11 +48,11 @@ export function normalizeRemote(path: string): string {
 async function treeTransfer(run: TreeRun, size: number, transfer: (bar: boolean) => Promise<() => void>): Promise<void> {
   if (size >= BAR_ALONE_SIZE && process.stderr.isTTY) {
     await run.pool.drain();
-    await run.pool.submit(() => transfer(true));
+    await run.pool.submit(() => transfer(true), TREE_SLOTS);
     await run.pool.drain();
     return;
   }
-  await run.pool.submit(() => transfer(false));
+  await run.pool.submit(() => transfer(false), size < PUT_FILE_BELOW ? 1 : LARGE_SLOTS);
 }
 
 /**
@@ -86,7 +92,7 @@ export async function putTree(session: PutSession, options: OutputOptions, local
   listing.catch(() => {}); // awaited below, after the walk: a walk that fails first must not leave it unhandled
   const local = await walkLocalTree(localDir, remote);
   markPhase(`walked the local tree (${local.length} entries)`);
-  const run: TreeRun = { other: await listing, tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
+  const run: TreeRun = { other: await listing, tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
   markPhase(`listed the remote tree (${run.other.size} entries)`);
   const dryRun = options.dryRun === true;
   try {
@@ -120,7 +126,7 @@ export async function getTree(files: FilesClient, options: OutputOptions, entry:
   const listing = files.list(entry.path, { recursive: true, hash: options.checksum === true });
   listing.catch(() => {});
   const mine = new Map((await walkLocalTree(local, entry.path)).map((here): [string, LocalTreeEntry] => [here.remote, here]));
-  const run: TreeRun = { other: new Map(), tally: newTally(), pool: new OrderedPool(TREE_CONCURRENCY) };
+  const run: TreeRun = { other: new Map(), tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
   try {
     for (const child of await listing) {
       const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));

@@ -5,6 +5,9 @@
  * both processes idle over 70% of it). Requests are pipelined on the connection, so N transfers in flight hide
  * N-1 waits.
  *
+ * A task takes `weight` of the pool's `limit` (default 1): a tree's small files, one request each, go many at
+ * a time, while a large one, a streamed upload that holds memory and a lock on the server, takes more room.
+ *
  * Each task resolves to what it has to print; that runs once every task submitted before it has printed. After a
  * failure no new task starts, the ones running finish, and `drain()` rethrows the first error (what finished
  * before it in walk order is still printed).
@@ -19,6 +22,8 @@
 export class OrderedPool {
   readonly #limit: number;
   #running = new Set<Promise<void>>();
+  /** The weight of the tasks running. */
+  #load = 0;
   /** What finished tasks have to print, by submission index, until every earlier task has printed. */
   #done = new Map<number, () => void>();
   #next = 0;
@@ -30,11 +35,16 @@ export class OrderedPool {
     this.#limit = limit;
   }
 
-  /** Starts `task` once fewer than `limit` run; rejects at once with the first failure, once there was one. */
-  async submit(task: () => Promise<() => void>): Promise<void> {
-    while (this.#running.size >= this.#limit && this.#failure === null) await Promise.race(this.#running);
+  /**
+   * Starts `task` once the running tasks' weights and `weight` (at most the limit) fit in the limit; rejects at once
+   * with the first failure, once there was one.
+   */
+  async submit(task: () => Promise<() => void>, weight = 1): Promise<void> {
+    const taken = Math.min(Math.max(weight, 1), this.#limit);
+    while (this.#load + taken > this.#limit && this.#failure === null) await Promise.race(this.#running);
     if (this.#failure !== null) throw this.#failure.error;
     const index = this.#next++;
+    this.#load += taken;
     const run = task().then(
       (print) => this.#finished(index, print),
       (error: unknown) => {
@@ -42,7 +52,10 @@ export class OrderedPool {
         this.#finished(index, () => {});
       },
     );
-    const tracked = run.finally(() => this.#running.delete(tracked));
+    const tracked = run.finally(() => {
+      this.#running.delete(tracked);
+      this.#load -= taken;
+    });
     this.#running.add(tracked);
   }
 

@@ -23,6 +23,29 @@ describe("OrderedPool (put -r and get -r run several transfers at once)", () => 
     assert.deepEqual(printed, Array.from({ length: 12 }, (_, i) => i));
   });
 
+  test("weights: a heavy task waits until its weight fits beside the running ones, and a weight over the limit runs alone", async () => {
+    const pool = new OrderedPool(8);
+    const printed: string[] = [];
+    let load = 0;
+    let most = 0;
+    const weights = [1, 1, 1, 4, 4, 1, 20, 1, 1];
+    for (const [i, weight] of weights.entries()) {
+      const taken = Math.min(weight, 8);
+      await pool.submit(async () => {
+        load += taken;
+        most = Math.max(most, load);
+        if (taken === 8) assert.equal(load, 8, "a task of the whole limit runs alone");
+        await sleep(5 + (i % 3) * 4);
+        load -= taken;
+        return () => printed.push(`${i}`);
+      }, weight);
+      assert.ok(load <= 8, `load ${load} after submitting task ${i}`);
+    }
+    await pool.drain();
+    assert.equal(most, 8);
+    assert.deepEqual(printed, weights.map((_, i) => `${i}`));
+  });
+
   test("after a failure: no new task starts, those before it print, drain() rethrows it", async () => {
     const pool = new OrderedPool(2);
     const printed: number[] = [];

@@ -6,6 +6,7 @@ import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type
 import { DELTA_MIN_SIZE, sendDelta } from "./delta-client.js";
 import { hashFileRange, hashingReader } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
+import { putSmallFile, readSmallFile } from "./client-put-file.js";
 
 /** How far a transfer is: `done` of `total` bytes, of which `resumedFrom` were there before it began. */
 export interface TransferProgress {
@@ -61,13 +62,20 @@ export interface TransferResult {
 }
 
 /**
- * Uploads a local file (see FilesClient.put): begin, then the bytes the server does not have, hashed as they
+ * Uploads a local file (see FilesClient.put): a file under 256 KiB in one `files.put.file` request (the bytes,
+ * their hash, the mtime), else begin, then the bytes the server does not have, hashed as they
  * are read, then commit with the sha256 of the whole file. A resumed upload reads the skipped prefix only to hash
  * it, so the file is read once in all. If a resumed upload fails its integrity check (the server's partial did
  * not match), it is retried once from the start.
  */
 export async function putFile(conn: Connection, local: string, remote: string, options: PutOptions = {}): Promise<TransferResult> {
   const started = performance.now();
+  // A small file goes in one request where the server knows it (issue 15).
+  const small = readSmallFile(conn, local, options);
+  if (small !== null) {
+    const result = await putSmallFile(conn, small, remote, options);
+    if (result !== null) return { ...result, seconds: (performance.now() - started) / 1000 };
+  }
   const info = await stat(local);
   if (!info.isFile()) throw new WharfError(FileErrorCode.IS_DIR, `${local}: not a regular file (directories need recursive put)`);
   const stamp = options.stamp ?? `${info.size}:${info.mtimeMs}:${info.ino}`;

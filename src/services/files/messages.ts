@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
+import { PUT_FILE_MAX } from "./requests.js";
 
 const remotePath = z.string().max(4096);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
@@ -33,6 +34,15 @@ export const putDataRequest = z.object({ upload: z.string().min(1).max(64), offs
 export const putCommitRequest = z
   .object({ upload: z.string().min(1).max(64), sha256: sha256Hex.optional(), hash: hashText.optional() })
   .refine((fields) => fields.sha256 !== undefined || fields.hash !== undefined, { message: "needs hash (or sha256)", path: ["hash"] });
+export const putFileRequest = z.object({
+  path: remotePath,
+  fileSize: fileSize.max(PUT_FILE_MAX),
+  mtime: z.number().nonnegative().max(8.64e15).optional(),
+  /** The sender's hash of the bytes, `"ALG:HEX"`: the server stores them only if its own hash of the body is equal. */
+  hash: hashText,
+  /** The algorithms the sender can compute, preferred first: the file is recorded with the server's choice of them. */
+  hashes: offeredHashes,
+});
 export const putAbortRequest = z.object({ upload: z.string().min(1).max(64) });
 export const getRequest = z.object({
   path: remotePath,

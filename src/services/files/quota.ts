@@ -1,3 +1,4 @@
+import { statfsSync } from "node:fs";
 import { lstat, opendir, readdir, readFile, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { WharfError } from "../../wire/index.js";
@@ -63,7 +64,15 @@ export function checkQuota(quota: number | null, used: number, needed: number, p
 
 /** Throws `E_NO_SPACE` when the file system of `dir` has fewer than `needed` bytes free for unprivileged use. */
 export async function checkFreeSpace(dir: string, needed: number, path: string): Promise<void> {
-  const fs = await statfs(dir);
+  assertSpace(await statfs(dir), needed, path);
+}
+
+/** {@link checkFreeSpace} with a synchronous statfs (the one-request put of a small file). */
+export function checkFreeSpaceSync(dir: string, needed: number, path: string): void {
+  assertSpace(statfsSync(dir), needed, path);
+}
+
+function assertSpace(fs: { bavail: number; bsize: number }, needed: number, path: string): void {
   const available = fs.bavail * fs.bsize;
   if (needed <= available) return;
   throw new WharfError(FileErrorCode.NO_SPACE, `${path}: ${needed} more bytes do not fit on the server's disk (${available} free)`, {

@@ -13,12 +13,23 @@ export const FileRequest = {
   PUT_DATA: "files.put.data",
   PUT_COMMIT: "files.put.commit",
   PUT_ABORT: "files.put.abort",
+  /** A small file whole in one request: the bytes, its hash and its mtime (issue 15). */
+  PUT_FILE: "files.put.file",
   PUT_CHUNKS: "files.put.chunks",
   PUT_DELTA: "files.put.delta",
   GET: "files.get",
   /** A short-lived HTTP download link for one file (issue 13). */
   LINK: "files.link",
 } as const;
+
+/** The largest file `files.put.file` takes in one request (its body is held in memory on the server): 1 MiB. */
+export const PUT_FILE_MAX = 1024 * 1024;
+
+/**
+ * wharf's client puts files smaller than this in one `files.put.file` request: below the size where a delta
+ * could pay (DELTA_MIN_SIZE, 256 KiB), and well inside PUT_FILE_MAX.
+ */
+export const PUT_FILE_BELOW = 256 * 1024;
 
 /** One file or directory as `files.stat` and `files.list` describe it. */
 export interface FileEntry {

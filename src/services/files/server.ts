@@ -13,6 +13,7 @@ import { linkHandler } from "./link-handler.js";
 import { FileRequest } from "./requests.js";
 import { sweepPartials } from "./partials.js";
 import { fileNameLocks, type NameLocks } from "./lock-file.js";
+import { putWholeFile } from "./put-file-handler.js";
 import { listPath, makeDirectory, movePath, removePath, statPath } from "./tree-handlers.js";
 import { abortUpload, beginUpload, commitUpload, endOpenUploads, receiveUpload, type OpenUploads } from "./upload-handlers.js";
 
@@ -61,7 +62,7 @@ export interface FilesOptions {
 
 /**
  * Adds the files service (docs/files.md) to a server: `files.stat`, `files.list`, `files.mkdir`, `files.rm`,
- * `files.mv`, `files.put.begin|data|commit|abort` and `files.get`, all acting inside the logged-in user's home.
+ * `files.mv`, `files.put.begin|data|commit|abort`, `files.put.file` and `files.get`, all acting inside the logged-in user's home.
  * Expired partial uploads (`config.partialTtl`) are swept at once and then periodically. Users log in with the
  * `auth` request type: register it with {@link registerAuth} on the same server and the same accounts.
  *
@@ -102,6 +103,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.PUT_DATA, (header, body, ctx) => receiveUpload(files, header, body, ctx), { body: "stream" });
     server.handle(FileRequest.PUT_COMMIT, (header, _body, ctx) => commitUpload(files, header, ctx));
     server.handle(FileRequest.PUT_ABORT, (header, _body, ctx) => abortUpload(files, header, ctx));
+    server.handle(FileRequest.PUT_FILE, (header, body, ctx) => putWholeFile(files, header, body as Uint8Array | undefined, ctx));
     server.handle(FileRequest.GET, (header, body, ctx) => sendDownload(files, header, body, ctx));
     server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
     server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });

@@ -144,10 +144,10 @@ function watchForStall(deps: FilesDeps, ctx: RequestContext, upload: Upload): vo
   upload.watchdog.unref();
 }
 
-/** Quota checks and partial set-up of one user run one at a time, so that concurrent begins see each other. */
+/** Quota checks and partial set-up of one user run one at a time, so that concurrent begins (and one-request puts) see each other. */
 const userQueues = new Map<string, Promise<unknown>>();
 
-function serialized<T>(user: string, work: () => Promise<T>): Promise<T> {
+export function serialized<T>(user: string, work: () => Promise<T>): Promise<T> {
   const run = (userQueues.get(user) ?? Promise.resolve()).then(work, work);
   const tail = run.then(() => undefined, () => undefined);
   userQueues.set(user, tail);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { writeAtomically as fromAccounts } from "../../../src/services/accounts/index.js";
 import { homeOf, homesDir, syncDir, writeAtomically } from "../../../src/services/shared/index.js";
+import { syncDirShared } from "../../../src/services/shared/dir-sync.js";
 import { tempDir } from "../../helpers/cli.js";
 
 describe("services/shared", () => {
@@ -26,6 +27,19 @@ describe("services/shared", () => {
     await syncDir(dir);
     await writeAtomically(join(dir, "f"), "x");
     await assert.rejects(syncDir(join(dir, "f")), { code: "ENOTDIR" });
+  });
+
+  test("syncDirShared(): calls at once all resolve, sharing flushes; a failure rejects its callers and the next call flushes anew", async (t) => {
+    const dir = tempDir(t);
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 50 }, (_, i) => syncDirShared(dir).then(() => order.push(i))));
+    assert.equal(order.length, 50);
+    const missing = join(dir, "not-yet");
+    const failed = await Promise.allSettled([syncDirShared(missing), syncDirShared(missing), syncDirShared(missing)]);
+    for (const result of failed) assert.equal(result.status === "rejected" && (result.reason as NodeJS.ErrnoException).code, "ENOENT");
+    mkdirSync(missing);
+    await syncDirShared(missing); // not stuck on the failed flush
+    await assert.rejects(syncDirShared(join(dir, "nope")), { code: "ENOENT" });
   });
 
   test("homeOf() puts homes under <data>/homes and refuses names that are not user names", () => {
