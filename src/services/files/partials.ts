@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { writeAtomically } from "../shared/atomic-write.js";
 import type { FileLayout, PartialPaths } from "./layout.js";
 import { fileNameLocks, type NameLocks } from "./lock-file.js";
+import { forgetUsage } from "./usage-cache.js";
 
 /** What a partial upload's bytes belong to: the resume key is path + fileSize + stamp. */
 export interface PartialInfo {
@@ -50,6 +51,7 @@ export async function preparePartial(paths: PartialPaths, wanted: Omit<PartialIn
 export async function removePartial(paths: PartialPaths): Promise<void> {
   await rm(paths.info, { force: true });
   await rm(paths.data, { force: true });
+  forgetUsage();
 }
 
 /**

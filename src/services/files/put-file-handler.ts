@@ -9,9 +9,10 @@ import { HASH_ALGORITHMS, canHash, chooseAlgorithm, createContentHash, formatHas
 import { userHome, type FilesDeps } from "./home.js";
 import type { MetaStore } from "./meta.js";
 import { parseFields, putFileRequest } from "./messages.js";
-import { checkFreeSpaceSync, checkQuota, homeUsage } from "./quota.js";
+import { checkFreeSpaceSync, checkQuota } from "./quota.js";
 import { normalizeRemotePath, resolveInHomeSync } from "./remote-path.js";
 import { serialized } from "./upload-handlers.js";
+import { notePut, usageForPut } from "./usage-cache.js";
 
 /*
  * `files.put.file` (issue 15): a small file whole in one request, for `put -r` of a tree of small files. The
@@ -83,9 +84,11 @@ export async function putWholeFile(deps: FilesDeps, header: RequestHeader, body:
         : // With a quota, the check and the landing run in the user's queue, so that uploads at once see each other.
           await serialized(account.name, async () => {
             const target = resolveInHomeSync(realHome, rel, { followFinal: true });
-            const replacing = target.stat?.isFile() === true ? target.abs : undefined;
-            checkQuota(account.quota, await homeUsage(realHome, deps.layout.partialsDir(realHome), { replacing }), bytes.length, rel);
-            return storeWholeFile(deps, file);
+            const replacing = target.stat?.isFile() === true ? target.stat.size : 0;
+            checkQuota(account.quota, await usageForPut(realHome, deps.layout.partialsDir(realHome), replacing), bytes.length, rel);
+            const stored = await storeWholeFile(deps, file);
+            notePut(realHome, bytes.length, replacing);
+            return stored;
           });
     if (filesChannel.hasSubscribers) filesChannel.publish({ event: "upload", bytes: bytes.length });
     ctx.logger.info({ path: rel, fileSize: bytes.length, hash: algorithm }, "upload stored");

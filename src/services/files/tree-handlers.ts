@@ -10,6 +10,7 @@ import type { FileEntry } from "./requests.js";
 import { formatHash } from "./hash.js";
 import type { MetaStore } from "./meta.js";
 import { isInsideHome, normalizeRemotePath, resolveInHome, RESERVED_NAME, type ResolvedPath } from "./remote-path.js";
+import { forgetUsage } from "./usage-cache.js";
 
 /** Entries per intermediate frame of a listing. */
 const PAGE = 1000;
@@ -205,10 +206,12 @@ export async function removePath(deps: FilesDeps, header: RequestHeader, ctx: Re
         return { header: { path: rel, files: 0 } };
       }
       const inodes = await fileInodes(target.abs);
+      forgetUsage();
       await rm(target.abs, { recursive: true });
       for (const ino of inodes) await home.meta.remove(ino);
       return { header: { path: rel, files: inodes.length } };
     }
+    forgetUsage();
     await unlink(target.abs);
     await home.meta.remove(target.stat.ino);
     return { header: { path: rel, files: 1 } };
@@ -254,6 +257,7 @@ export async function movePath(deps: FilesDeps, header: RequestHeader, ctx: Requ
     }
     const replaced = to.stat?.isFile() === true && !to.isLink ? to.stat.ino : null;
     await rename(from.abs, to.abs);
+    if (replaced !== null) forgetUsage(); // the replaced file's bytes are gone
     if (replaced !== null && replaced !== from.stat.ino) await home.meta.remove(replaced);
     return { header: { from: fromRel, to: toRel } };
   } catch (err) {

@@ -19,6 +19,7 @@ import { parseFields, putAbortRequest, putBeginRequest, putCommitRequest, putDat
 import type { MetaStore } from "./meta.js";
 import { preparePartial, removePartial } from "./partials.js";
 import { checkFreeSpace, checkQuota, homeUsage } from "./quota.js";
+import { forgetUsage } from "./usage-cache.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
 
 /** An upload between `files.put.begin` and its commit, owned by one connection. */
@@ -184,6 +185,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
           checkQuota(account.quota, used, fields.fileSize, rel);
         }
         const kept = await preparePartial(paths, { path: rel, fileSize: fields.fileSize, stamp: fields.stamp ?? "" });
+        forgetUsage(); // the partial counts at its full size from now on
         await checkFreeSpace(deps.layout.partialsDir(realHome), fields.fileSize - kept, rel);
         return kept;
       });
@@ -385,6 +387,7 @@ async function land(upload: Upload, digest: string): Promise<number> {
   const replaced = target.stat?.isFile() === true ? (await stat(target.abs, { bigint: true })).ino : null;
   if (!target.parentExists) await mkdir(dirname(target.abs), { recursive: true });
   await rename(upload.paths.data, target.abs);
+  forgetUsage(); // the partial became a file, and a replaced file is gone
   await syncDir(dirname(target.abs));
   await rm(upload.paths.info, { force: true });
   if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);

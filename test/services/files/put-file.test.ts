@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { pino } from "pino";
@@ -127,6 +127,43 @@ describe("files.put.file: a small file in one request (issue 15)", () => {
     for (const r of results) if (r.status === "rejected") assert.equal((r.reason as WharfError).code, "E_QUOTA");
     const names = readdirSync(join(dataDir, "homes", "alice")).filter((n) => n !== ".wharf");
     assert.equal(names.length, 3);
+  });
+
+  test("the quota's kept count follows every change: a replaced file, rm, mv over a file, an upload, and files changed behind the server's back", async (t) => {
+    const { url, dataDir } = await startFilesServer(t, { users: { alice: { quota: 10 * KiB } } });
+    const { conn, files } = await session(t, url);
+    const home = join(dataDir, "homes", "alice");
+    const put = (name: string, size: number): Promise<unknown> => {
+      const content = randomBytes(size);
+      return conn.request(FileRequest.PUT_FILE, putFileHeader(name, content), content);
+    };
+    const refused = async (name: string, size: number): Promise<void> => {
+      await assert.rejects(put(name, size), (err: WharfError) => err.code === "E_QUOTA", `${name} (${size} bytes) is refused`);
+    };
+    await put("a", 3 * KiB);
+    await put("b", 3 * KiB);
+    await put("a", 3 * KiB); // replaces a: still 6 KiB
+    await put("c", 3 * KiB); // 9 KiB
+    await refused("d", 2 * KiB);
+    await files.rm("c"); // 6 KiB
+    await put("d", 3 * KiB); // 9 KiB
+    await files.mv("d", "b"); // b's 3 KiB are gone: 6 KiB
+    await put("e", 4 * KiB); // 10 KiB
+    await refused("f", 1);
+    await files.rm("e"); // 6 KiB
+    // An upload of 3 KiB counts from its begin, and as a file after its commit.
+    const content = randomBytes(3 * KiB);
+    const begin = await conn.request(FileRequest.PUT_BEGIN, { path: "g", fileSize: content.length, hashes: ["blake3"] });
+    await refused("f", 2 * KiB);
+    await conn.request(FileRequest.PUT_DATA, { upload: begin.header.upload, offset: 0 }, content);
+    await conn.request(FileRequest.PUT_COMMIT, { upload: begin.header.upload, hash: blake3Of(content) });
+    await refused("f", 2 * KiB);
+    await put("f", 1 * KiB); // 10 KiB
+    // Another process (a worker, a node, an admin) removes files: seen once the count is a second old.
+    for (const name of ["a", "b"]) rmSync(join(home, name));
+    await new Promise((r) => setTimeout(r, 1_100));
+    await put("h", 6 * KiB);
+    assert.deepEqual(readdirSync(home).filter((n) => n !== ".wharf").sort(), ["f", "g", "h"]);
   });
 
   test("with a server default of sha256, a BLAKE3 sender's file is checked with BLAKE3 and recorded with sha256 (and BLAKE3 beside)", async (t) => {
