@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -97,7 +97,8 @@ describe("ThreadPoolExecutor", () => {
 
   it("a task already handed to a thread's queue is still cancelled exactly: it never runs", async () => {
     const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const file = join(mkdtempSync(join(tmpdir(), "wharf-cancel-")), "ran.txt");
+    const dir = mkdtempSync(join(tmpdir(), "wharf-cancel-"));
+    const file = join(dir, "ran.txt");
     try {
       const busy = pool.submit(sleep, 200, "busy");
       const handedAhead = pool.submit(task<typeof tasks.writeAfter>(url, "writeAfter"), 0, file, "ran");
@@ -109,6 +110,7 @@ describe("ThreadPoolExecutor", () => {
       assert.equal(handedAhead.cancelled(), true);
     } finally {
       await pool.shutdown();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
