@@ -49,7 +49,6 @@ export type ObjectFactory = (init: unknown[], broker: Broker, id: number) => Bro
 
 const factories = new Map<string, ObjectFactory>();
 
-
 /** Registers a kind of shared object (done once per kind, by the module that defines it). */
 export function defineKind(kind: string, factory: ObjectFactory): void {
   factories.set(kind, factory);

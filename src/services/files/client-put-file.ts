@@ -5,7 +5,6 @@ import { createContentHash, formatHash, offeredAlgorithms } from "./hash.js";
 import type { PutOptions, TransferResult } from "./client-put.js";
 import { FileRequest, PUT_FILE_BELOW } from "./requests.js";
 
-
 /** Connections whose server does not know `files.put.file` (from before it): their puts use begin/data/commit. */
 const withoutPutFile = new WeakSet<Connection>();
 

@@ -15,6 +15,8 @@ import { homeUsage } from "./quota.js";
 export const USAGE_FRESH_MS = 1_000;
 
 const counts = new Map<string, { used: number; at: number }>();
+/** Bumped by every forget: a walk that a forget overlapped is used once and not kept. */
+let generation = 0;
 
 /**
  * Bytes `realHome` takes (as {@link homeUsage} counts them), minus `replacing` bytes of a file a put will
@@ -24,8 +26,9 @@ export async function usageForPut(realHome: string, partialsDir: string, replaci
   const now = Date.now();
   let count = counts.get(realHome);
   if (count === undefined || now - count.at > USAGE_FRESH_MS) {
+    const started = generation;
     count = { used: await homeUsage(realHome, partialsDir), at: now };
-    counts.set(realHome, count);
+    if (generation === started) counts.set(realHome, count);
   }
   return count.used - replacing;
 }
@@ -38,5 +41,6 @@ export function notePut(realHome: string, stored: number, replaced: number): voi
 
 /** Forgets every count: something other than a one-request put changed a home. */
 export function forgetUsage(): void {
+  generation++;
   counts.clear();
 }
