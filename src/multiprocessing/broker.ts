@@ -22,6 +22,7 @@ import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.
 import { readCopies } from "../wire/read-into.js";
 import { decodeArgs, encodeValue } from "./codec.js";
 import { FrameWriter } from "./frame-writer.js";
+import { pollAfterFrame } from "./poll-window.js";
 import { OpSignal } from "./op-signal.js";
 import { AuthkeyError, BrokerGoneError, errorToWire } from "./errors.js";
 
@@ -250,6 +251,7 @@ export class Broker {
     const challenge = randomBytes(32);
     const decoder = new FrameDecoder({ onFrame: (header, body) => this.#onFrame(session, header, body, challenge) });
     const push = (chunk: Buffer): void => {
+      pollAfterFrame();
       try {
         decoder.push(chunk);
       } catch {
@@ -343,6 +345,7 @@ export class Broker {
 
   #write(session: RemoteSession, header: FrameHeader, body?: Uint8Array): void {
     if (session.socket.destroyed) return;
+    pollAfterFrame();
     // Replies of one tick leave in one write: many waiters granted at once cost one syscall.
     session.writer.write(encodeFrameParts(header, body));
   }

@@ -11,6 +11,7 @@ import type { FrameHeader } from "../wire/index.js";
 import type { BrokerClient, PushListener } from "./client.js";
 import { decodeValue } from "./codec.js";
 import { PipeClosedError } from "./errors.js";
+import { pollAfterFrame } from "./poll-window.js";
 import { pushKey } from "./objects/pipe-state.js";
 
 /** The local side of an attached pipe end. */
@@ -23,6 +24,12 @@ export class AttachedEnd implements PushListener {
   /** Why nothing more will arrive (the peer closed, or the broker is gone); set once. */
   #ended: Error | undefined;
   #closed = false;
+  /**
+   * The last value came from the broker's own process (`l: 1` on its push): only two processes take part in
+   * this pipe's exchange, so a `recv()` that waits polls for the reply (poll-window.ts) instead of sleeping.
+   * Between two children it does not: with the broker in the middle, three pollers would share two cores.
+   */
+  #peerAtBroker = false;
 
   constructor(client: BrokerClient, id: number, end: 0 | 1) {
     this.#client = client;
@@ -39,6 +46,7 @@ export class AttachedEnd implements PushListener {
       return;
     }
     if (this.#ended !== undefined) return;
+    this.#peerAtBroker = header.l === 1;
     this.#inbox.putNowait(decodeValue(header, "v", body));
     const poller = this.#pollers.shift();
     if (poller !== null) this.#pollers.grant(poller, true);
@@ -60,6 +68,7 @@ export class AttachedEnd implements PushListener {
     if (inbox.qsize() > 0) return Promise.resolve(inbox.getNowait());
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     this.#client.hold(1);
+    if (this.#peerAtBroker) pollAfterFrame();
     return inbox.get({ signal }).then(
       (value) => {
         this.#client.hold(-1);

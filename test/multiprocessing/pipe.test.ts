@@ -131,6 +131,28 @@ describe("multiprocessing Pipe: an end in the parent, the other in a child", () 
       await reap(owner);
     }
   });
+
+  it("a child polls for the parent's replies while they come, and stops when they stop: a quiet wait costs it almost no CPU", async () => {
+    // While values flow, a waiting recv() in the child keeps its event loop polling for a short window
+    // (poll-window.ts) instead of sleeping; once the parent goes quiet the window ends and the child sleeps.
+    const [parent, child] = Pipe();
+    const proc = start("echoThenReportIdleCpu", [child]);
+    try {
+      for (let i = 0; i < 2000; i++) {
+        await parent.send(i);
+        assert.equal(await parent.recv(), i);
+      }
+      const quietMs = 400;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      await parent.send("report");
+      const cpuMs = (await parent.recv()) as number;
+      assert.ok(cpuMs < quietMs / 4, `the child spent ${cpuMs} ms of CPU in a ${quietMs} ms wait`);
+      await proc.join();
+      assert.equal(proc.exitCode, 0);
+    } finally {
+      await reap(proc);
+    }
+  });
 });
 
 describe("multiprocessing Pipe between two children", () => {

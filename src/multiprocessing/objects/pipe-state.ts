@@ -7,9 +7,11 @@
  * *attached*: that process posts `attach` before anything else, what waited in the inbox is pushed to it, and
  * from then on every value sent to the end is pushed to its process at once (`{ event: "push", to, v? }`, then
  * `{ event: "push", to, eof: 1 }` once the peer is closed), where its `recv()` reads a local inbox (pipe-end.ts).
+ * A value sent by the broker's own process is pushed with `l: 1`, so the receiver knows its peer is there.
  * A round trip parent <-> child is then one frame each way, with no `recv` request, no reply id and no waiting
  * op kept by the broker.
  */
+import type { FrameHeader } from "../../wire/index.js";
 import { QueueShutDown } from "../../sync/errors.js";
 import { Queue } from "../../sync/queue.js";
 import { resolveFalse, WaitQueue } from "../../sync/waiters.js";
@@ -47,9 +49,9 @@ class PipeState implements BrokerObject {
       case "attach":
         return this.#attach(session, end);
       case "send":
-        return this.#send(end, args[1]);
+        return this.#send(end, args[1], session.local);
       case "sendMany":
-        for (let i = 1; i < args.length; i++) this.#send(end, args[i]);
+        for (let i = 1; i < args.length; i++) this.#send(end, args[i], session.local);
         return undefined;
       case "recv":
         this.#checkReader(session, end);
@@ -78,17 +80,19 @@ class PipeState implements BrokerObject {
     if (owner !== undefined && owner !== session) throw new PipeClosedError("this pipe end is used by another process");
   }
 
-  #push(end: 0 | 1, value: unknown): void {
-    this.broker.push(this.#attached[end]!, { event: "push", to: pushKey(this.id, end) }, value);
+  /** `fromBroker`: the value was sent by the broker's own process, said to the receiver as `l: 1`. */
+  #push(end: 0 | 1, value: unknown, fromBroker = false): void {
+    const header: FrameHeader = fromBroker ? { event: "push", to: pushKey(this.id, end), l: 1 } : { event: "push", to: pushKey(this.id, end) };
+    this.broker.push(this.#attached[end]!, header, value);
   }
 
-  #send(end: 0 | 1, value: unknown): void {
+  #send(end: 0 | 1, value: unknown, fromBroker: boolean): void {
     if (this.#closed[end]) throw new PipeClosedError("send() on a closed pipe end");
     if (!this.duplex && end === 0) throw new PipeClosedError("send() on the receiving end of a one-way pipe");
     const other = (1 - end) as 0 | 1;
     if (this.#closed[other]) throw new PipeClosedError("send() to a pipe whose other end is closed");
     if (this.#attached[other] !== undefined) {
-      this.#push(other, value);
+      this.#push(other, value, fromBroker);
       return;
     }
     this.#inbox[other].putNowait(value);
