@@ -9,12 +9,17 @@
  * the body, or
  * `{ id, ok: false, error: { code, message } }`. `w` marks an op that may wait (the broker keeps an abort handle
  * for it), `n` one that wants no reply. `{ type: "cancel", ref }` aborts the waiting op `ref`. The broker opens
- * with `{ event: "challenge" }` (32 random bytes) and the client answers `{ type: "hello", id: 0 }` with their
+ * with `{ event: "challenge" }` (32 random bytes) and the client answers `{ type: "hello", id: 0, pid }` with their
  * HMAC-SHA256 under the auth key, as Python's multiprocessing.connection does.
+ *
+ * A session ends when its socket closes. When the process that runs this broker sees one of its own children
+ * exit (src/pool's child-exit channel), it withdraws that child's waits at once, before `join()` returns: the
+ * socket's close may be read later than the exit, and an item put in between must not go to a dead consumer.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WharfError } from "../errors/index.js";
@@ -79,9 +84,13 @@ interface RemoteSession extends Session {
   readonly pending: Map<number, OpSignal>;
   authed: boolean;
   readonly writer: FrameWriter;
+  /** The process on the other side, as its `hello` said. */
+  pid?: number;
 }
 
 const brokers = new Map<string, Broker>();
+/** src/pool/children.ts publishes `{ pid }` there when a child it forked exits. */
+const CHILD_EXIT = "wharf:pool:child-exit";
 let processBroker: Broker | undefined;
 
 /**
@@ -103,6 +112,10 @@ export class Broker {
   /** The listener and sessions are ref'd (some local wait was pending at the last tick). */
   #refed = false;
   #unrefQueued = false;
+
+  constructor() {
+    subscribe(CHILD_EXIT, this.#onChildExit);
+  }
 
   /** The broker of this process for primitives made here (a Unix socket, started on first use). */
   static forProcess(): Broker {
@@ -166,6 +179,7 @@ export class Broker {
 
   /** Stops listening and closes every session (their waits fail with E_BROKER_GONE on the other side). */
   close(): void {
+    unsubscribe(CHILD_EXIT, this.#onChildExit);
     this.#server?.close();
     for (const session of this.sessions) session.socket.destroy();
     if (this.#address !== undefined) brokers.delete(addressKey(this.#address));
@@ -268,11 +282,25 @@ export class Broker {
   #closeSession(session: RemoteSession): void {
     this.sessions.delete(session);
     // Waits first (a dead waiter must not be handed anything), then what the session held.
-    session.abort.abort(new BrokerGoneError("the session closed"));
-    for (const controller of session.pending.values()) controller.abort(new BrokerGoneError("the session closed"));
-    session.pending.clear();
+    this.#withdrawWaits(session, "the session closed");
     for (const object of this.objects.values()) object.sessionClosed?.(session);
   }
+
+  #withdrawWaits(session: RemoteSession, why: string): void {
+    session.abort.abort(new BrokerGoneError(why));
+    for (const controller of session.pending.values()) controller.abort(new BrokerGoneError(why));
+    session.pending.clear();
+  }
+
+  /**
+   * A child of this process exited: its waits are withdrawn now, and later waiting ops from its session (frames
+   * still unread in the socket) fail at once. What it holds is given back when the socket's close is read, after
+   * every frame it sent before dying (a release, a put) has been taken.
+   */
+  readonly #onChildExit = (message: unknown): void => {
+    const pid = (message as { pid?: number }).pid;
+    for (const session of this.sessions) if (session.pid === pid) this.#withdrawWaits(session, "the session's process exited");
+  };
 
   #onFrame(session: RemoteSession, header: FrameHeader, body: Buffer, challenge: Buffer): void {
     const id = header.id as number;
@@ -280,6 +308,7 @@ export class Broker {
       const expected = answerChallenge(this.#authkey, challenge);
       if (header.type === "hello" && body.length === expected.length && timingSafeEqual(body, expected)) {
         session.authed = true;
+        if (typeof header.pid === "number") session.pid = header.pid;
         this.#write(session, { id, ok: true });
       } else {
         this.#write(session, { id, ok: false, error: new AuthkeyError().toWire() });
@@ -305,7 +334,8 @@ export class Broker {
       } else {
         if (header.w === 1) {
           controller = new OpSignal();
-          session.pending.set(id, controller);
+          if (session.closed.aborted) controller.abort(session.closed.reason as Error);
+          else session.pending.set(id, controller);
         }
         result = this.invoke(session, header.o as number, type, args, controller?.signal);
       }

@@ -189,7 +189,7 @@ export class BrokerClient {
         resolve: () => {},
         reject: (error) => this.#fail(error as Error),
       });
-      this.#send({ type: "hello", id: 0 }, answerChallenge(this.#authkey, body));
+      this.#send({ type: "hello", id: 0, pid: process.pid }, answerChallenge(this.#authkey, body));
       for (const parts of outbox) this.#writer.write(parts);
       return;
     }

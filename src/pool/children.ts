@@ -2,6 +2,7 @@
  * Forking wharf's runner, and the registry that makes daemon children die with their parent.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { channel } from "node:diagnostics_channel";
 
 const runnerPath = new URL("./process-runner.js", import.meta.url);
 const daemons = new Set<ChildProcess>();
@@ -15,14 +16,26 @@ export interface ForkOptions {
   env?: NodeJS.ProcessEnv | undefined;
 }
 
+/**
+ * Published with `{ pid }` when a child forked here exits, before anything that waits for that exit (`join()`,
+ * a pool's death report) is told: whoever keeps state for the child's connections (wharf/multiprocessing's
+ * broker) can forget it first, without the pool knowing who listens.
+ */
+export const childExitChannel = channel("wharf:pool:child-exit");
+
 /** Forks the runner in `mode` with an IPC channel using the structured-clone ("advanced") serialization. */
 export function forkRunner(mode: "pool" | "process", lifetime: "daemon" | "keep", options: ForkOptions): ChildProcess {
-  return fork(runnerPath, [mode, lifetime], {
+  const child = fork(runnerPath, [mode, lifetime], {
     serialization: "advanced",
     execArgv: options.execArgv ?? [],
     env: options.env ?? process.env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  // The first 'exit' listener: it runs before those of Process and the pools, registered after this returns.
+  child.once("exit", () => {
+    if (childExitChannel.hasSubscribers) childExitChannel.publish({ pid: child.pid });
+  });
+  return child;
 }
 
 /**
