@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WharfError } from "../errors/index.js";
 import { FrameDecoder, encodeFrameParts, type FrameHeader } from "../wire/index.js";
+import { CHILD_EXIT_CHANNEL } from "../pool/children.js";
 import { readCopies } from "../wire/read-into.js";
 import { decodeArgs, encodeValue } from "./codec.js";
 import { FrameWriter } from "./frame-writer.js";
@@ -89,8 +90,6 @@ interface RemoteSession extends Session {
 }
 
 const brokers = new Map<string, Broker>();
-/** src/pool/children.ts publishes `{ pid }` there when a child it forked exits. */
-const CHILD_EXIT = "wharf:pool:child-exit";
 let processBroker: Broker | undefined;
 
 /**
@@ -114,7 +113,7 @@ export class Broker {
   #unrefQueued = false;
 
   constructor() {
-    subscribe(CHILD_EXIT, this.#onChildExit);
+    subscribe(CHILD_EXIT_CHANNEL, this.#onChildExit);
   }
 
   /** The broker of this process for primitives made here (a Unix socket, started on first use). */
@@ -179,7 +178,7 @@ export class Broker {
 
   /** Stops listening and closes every session (their waits fail with E_BROKER_GONE on the other side). */
   close(): void {
-    unsubscribe(CHILD_EXIT, this.#onChildExit);
+    unsubscribe(CHILD_EXIT_CHANNEL, this.#onChildExit);
     this.#server?.close();
     for (const session of this.sessions) session.socket.destroy();
     if (this.#address !== undefined) brokers.delete(addressKey(this.#address));

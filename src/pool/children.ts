@@ -17,11 +17,12 @@ export interface ForkOptions {
 }
 
 /**
- * Published with `{ pid }` when a child forked here exits, before anything that waits for that exit (`join()`,
- * a pool's death report) is told: whoever keeps state for the child's connections (wharf/multiprocessing's
- * broker) can forget it first, without the pool knowing who listens.
+ * The diagnostics channel published with `{ pid }` when a child forked here exits, before anything that waits
+ * for that exit (`join()`, a pool's death report) is told: whoever keeps state for the child's connections
+ * (wharf/multiprocessing's broker) can forget it first, without the pool knowing who listens.
  */
-export const childExitChannel = channel("wharf:pool:child-exit");
+export const CHILD_EXIT_CHANNEL = "wharf:pool:child-exit";
+const childExitChannel = channel(CHILD_EXIT_CHANNEL);
 
 /** Forks the runner in `mode` with an IPC channel using the structured-clone ("advanced") serialization. */
 export function forkRunner(mode: "pool" | "process", lifetime: "daemon" | "keep", options: ForkOptions): ChildProcess {
