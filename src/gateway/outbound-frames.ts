@@ -58,6 +58,11 @@ export class OutboundFrames {
         this.#emit(out, false);
       }
     }
+    // What stays held (under FRAGMENT_AT) is copied: the writer may reuse `chunk` once this write's callback ran,
+    // and for bytes held back that callback runs at once (a streamed file body's buffers are reused, issue 15).
+    if (this.#held.length > 0 && this.#held.some((piece) => piece.buffer === chunk.buffer)) {
+      this.#held = [Buffer.concat(this.#held, this.#heldBytes)];
+    }
     return out;
   }
 

@@ -8,6 +8,11 @@ import { DEFAULT_MAX_HEADER_SIZE } from "./limits.js";
 export interface StreamedBody {
   size: number;
   stream: AsyncIterable<Uint8Array>;
+  /**
+   * Called with each chunk of `stream` once the connection no longer needs its bytes (the socket took them, or
+   * failed), so that the producer may read into it again (a file's chunks read into a few reused buffers).
+   */
+  release?: ((chunk: Uint8Array) => void) | undefined;
 }
 
 /** A frame held back behind a streamed body, or the start of another streamed body. */
@@ -189,11 +194,13 @@ export class FrameWriter {
 
   async #pump(body: StreamedBody): Promise<void> {
     let sent = 0;
+    const release = body.release;
     for await (const chunk of body.stream) {
       if (this.#stream.destroyed) throw new Error("the connection closed while a body was being sent");
       sent += chunk.byteLength;
       if (sent > body.size) throw new Error(`the body is longer than its declared size ${body.size}`);
-      this.#stream.write(chunk);
+      if (release === undefined) this.#stream.write(chunk);
+      else this.#stream.write(chunk, () => release(chunk));
       if (this.#stream.writableLength > this.#highWater) await this.#drained();
     }
     if (sent !== body.size) throw new Error(`the body ended after ${sent} of its declared ${body.size} bytes`);

@@ -68,4 +68,36 @@ describe("frame boundaries of WebSocket messages", () => {
       { numRuns: 60 },
     );
   });
+
+  test("OutboundFrames keeps its own copy of what it holds back: a writer may reuse its buffer once take() returns", () => {
+    // A streamed file body is read into a few reused buffers, each refilled once its write's callback ran, and for
+    // bytes held back (under the fragment size) ws-frame-socket runs that callback at once.
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 150_000 }), { minLength: 1, maxLength: 4 }), fc.array(fc.nat({ max: 70_000 }), { minLength: 1, maxLength: 20 }), (sizes, cuts) => {
+        const frames = sizes.map((size, i) => Buffer.concat(encodeFrameParts({ id: i, ok: true }, Buffer.alloc(size, i + 1))));
+        const stream = Buffer.concat(frames);
+        const outbound = new OutboundFrames();
+        const reused = Buffer.alloc(70_001);
+        const messages: Buffer[] = [];
+        let current: Buffer[] = [];
+        let k = 0;
+        for (let at = 0; at < stream.length; ) {
+          const end = Math.min(stream.length, at + 1 + cuts[k++ % cuts.length]);
+          const chunk = reused.subarray(0, end - at);
+          stream.copy(chunk, 0, at, end);
+          for (const piece of outbound.take(chunk)) {
+            current.push(Buffer.from(piece.data)); // sent: ws has the bytes before the callback runs
+            if (piece.fin) {
+              messages.push(Buffer.concat(current));
+              current = [];
+            }
+          }
+          reused.fill(0xee); // the write's callback ran: the buffer is read into again
+          at = end;
+        }
+        assert.deepEqual(messages, frames);
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -4,7 +4,8 @@ import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
 import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
 import { DELTA_MIN_SIZE, sendDelta } from "./delta-client.js";
-import { hashFileRange, hashingReader } from "./hashing-io.js";
+import { ChunkPool } from "./chunk-pool.js";
+import { hashFileRange, hashingReader, READ_CHUNK, SEND_BUFFERS } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 import { putSmallFile, readSmallFile } from "./client-put-file.js";
 
@@ -171,14 +172,23 @@ async function attemptPut(
   };
   try {
     let failed = false;
+    // The chunks go back to the pool once the socket took them (the body's `release` below).
+    const buffers = new ChunkPool(READ_CHUNK, SEND_BUFFERS);
     async function* bytesToSend(): AsyncGenerator<Buffer> {
       const file = await open(local, "r");
       try {
         await hashFileRange(file, 0, offset, hash, signal);
-        const chunks = hashingReader(file, offset, size, hash, (n) => {
-          done += n;
-          onProgress?.({ done, total: size, resumedFrom: offset });
-        });
+        const chunks = hashingReader(
+          file,
+          offset,
+          size,
+          hash,
+          (n) => {
+            done += n;
+            onProgress?.({ done, total: size, resumedFrom: offset });
+          },
+          buffers,
+        );
         for await (const chunk of chunks) {
           // A frame cannot be cut short: stopping breaks the connection, which beats sending gigabytes for nothing.
           if (failed) throw new Error("the upload failed on the server");
@@ -197,7 +207,7 @@ async function attemptPut(
       }
     } else if (offset < size) {
       try {
-        await conn.request(FileRequest.PUT_DATA, { upload, offset }, { size: size - offset, stream: bytesToSend() }, { signal });
+        await conn.request(FileRequest.PUT_DATA, { upload, offset }, { size: size - offset, stream: bytesToSend(), release: buffers.give }, { signal });
       } catch (err) {
         failed = true;
         throw err;

@@ -6,7 +6,8 @@ import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { canHash, createContentHash, hashFields, isHashAlgorithm, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { deltaReplyBody } from "./delta-download.js";
-import { hashFileRange, hashingReader } from "./hashing-io.js";
+import { ChunkPool } from "./chunk-pool.js";
+import { hashFileRange, hashingReader, READ_CHUNK, SEND_BUFFERS } from "./hashing-io.js";
 import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { getRequest, parseFields } from "./messages.js";
@@ -66,9 +67,9 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
       checkSent(hash, hex, rel, ctx.logger);
       return { header: replyHeader, body: Buffer.alloc(0) };
     }
-    const stream = hashedFileStream(file, offset, fileSize, hash, () => checkSent(hash, hex, rel, ctx.logger));
+    const { stream, release } = hashedFileStream(file, offset, fileSize, hash, () => checkSent(hash, hex, rel, ctx.logger));
     file = undefined; // the stream owns it now
-    return { header: replyHeader, body: { size: fileSize - offset, stream } };
+    return { header: replyHeader, body: { size: fileSize - offset, stream, release } };
   } catch (err) {
     await file?.close();
     throw fsFailure(err, rel);
@@ -84,7 +85,8 @@ function checkSent(hash: ContentHash, expected: string, rel: string, logger: Log
 
 /**
  * Bytes [start, end) of an open file, hashed as they are sent; `onEnd` checks the hash. A real stream underneath,
- * so that a reply never written (the client left) still closes the file through `destroy()`.
+ * so that a reply never written (the client left) still closes the file through `destroy()`; `release` gives a
+ * chunk's buffer back for the next read once the socket took it.
  */
 function hashedFileStream(
   file: FileHandle,
@@ -92,22 +94,25 @@ function hashedFileStream(
   end: number,
   hash: ContentHash,
   onEnd: () => void,
-): AsyncIterable<Buffer> & { destroy(): void } {
+): { stream: AsyncIterable<Buffer> & { destroy(): void }; release(chunk: Uint8Array): void } {
+  // The chunks go back to the pool once the socket took them (the body's `release`).
+  const buffers = new ChunkPool(READ_CHUNK, SEND_BUFFERS);
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
     file.close().catch(() => {});
   };
-  return {
+  const stream = {
     destroy: close,
     async *[Symbol.asyncIterator]() {
       try {
-        yield* hashingReader(file, start, end, hash);
+        yield* hashingReader(file, start, end, hash, undefined, buffers);
         onEnd();
       } finally {
         close();
       }
     },
   };
+  return { stream, release: buffers.give };
 }

@@ -3,6 +3,7 @@ import type { ContentHash } from "./hash.js";
 /** What the readers and writers feed: any running hash (sha256, BLAKE3). */
 type Hash = Pick<ContentHash, "update">;
 import type { FileHandle } from "node:fs/promises";
+import { ChunkPool } from "./chunk-pool.js";
 
 /** Bytes read from a file per step when hashing or sending it. */
 export const READ_CHUNK = 1024 * 1024;
@@ -40,17 +41,18 @@ export async function copyThrough(base: FileHandle, at: number, length: number, 
 }
 
 /**
- * Bytes [start, end) of an open file in chunks of up to READ_CHUNK, each in a buffer of its own (the consumer may
- * keep it, e.g. queued on a socket), the next one read while the consumer handles the last. Fails if the file is
- * shorter than `end` (it changed meanwhile).
+ * Bytes [start, end) of an open file in chunks of up to READ_CHUNK, the next one read while the consumer handles
+ * the last. Without `pool` each chunk is a buffer of its own (the consumer may keep it, e.g. queued on a socket);
+ * with one, chunks are read into the pool's buffers and the consumer gives each back when done with it. Fails if
+ * the file is shorter than `end` (it changed meanwhile).
  */
-export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const read = (at: number): Promise<Buffer> => {
+export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal, pool?: ChunkPool): AsyncGenerator<Buffer> {
+  const read = async (at: number): Promise<Buffer> => {
     const length = Math.min(READ_CHUNK, end - at);
-    return file.read(Buffer.allocUnsafeSlow(length), 0, length, at).then(({ bytesRead, buffer }) => {
-      if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
-      return buffer;
-    });
+    const into = pool === undefined ? Buffer.allocUnsafeSlow(length) : await pool.take(length);
+    const { bytesRead } = await file.read(into, 0, length, at);
+    if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
+    return into;
   };
   let position = start;
   let pending = position < end ? read(position) : null;
@@ -69,7 +71,8 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
 }
 
 /**
- * Feeds bytes [start, end) of an open file into `hash`. Fails if the file is shorter than `end`.
+ * Feeds bytes [start, end) of an open file into `hash`, through two reused buffers. Fails if the file is shorter
+ * than `end`.
  *
  * @example
  * ```ts
@@ -78,12 +81,18 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
  * ```
  */
 export async function hashFileRange(file: FileHandle, start: number, end: number, hash: Hash, signal?: AbortSignal): Promise<void> {
-  for await (const chunk of readChunks(file, start, end, signal)) hash.update(chunk);
+  if (start >= end) return;
+  const pool = new ChunkPool(READ_CHUNK, 2);
+  for await (const chunk of readChunks(file, start, end, signal, pool)) {
+    hash.update(chunk);
+    pool.give(chunk);
+  }
 }
 
 /**
  * Reads bytes [start, end) of an open file as a stream of chunks, hashing each one as it passes: the sender's
- * side of a transfer. `onChunk` sees every chunk's length (progress). Fails if the file has fewer bytes.
+ * side of a transfer. `onChunk` sees every chunk's length (progress). With `pool`, the chunks are the pool's
+ * buffers, each to be given back once sent (a StreamedBody's `release`). Fails if the file has fewer bytes.
  */
 export async function* hashingReader(
   file: FileHandle,
@@ -91,13 +100,17 @@ export async function* hashingReader(
   end: number,
   hash: Hash,
   onChunk?: (bytes: number) => void,
+  pool?: ChunkPool,
 ): AsyncGenerator<Buffer> {
-  for await (const chunk of readChunks(file, start, end)) {
+  for await (const chunk of readChunks(file, start, end, undefined, pool)) {
     hash.update(chunk);
     onChunk?.(chunk.length);
     yield chunk;
   }
 }
+
+/** Buffers a sender's chunks are read into ({@link hashingReader}): enough for the socket's queue and a read ahead. */
+export const SEND_BUFFERS = 6;
 
 /**
  * The receiver's side of a transfer: hashes every chunk given to {@link write} and writes them at increasing
