@@ -86,17 +86,31 @@ async function terminal(link: ChatSession, first: string | undefined, joinFirst:
     printed = true;
     if (!closed) rl.prompt(true);
   };
-  link.on("message", (m: ReceivedMessage) => print(describeMessage(m)));
-  link.on("presence", (p: PresenceEvent) => print(`${clock(Date.now())} * ${p.user} ${p.action === "join" ? "joined" : "left"} ${p.room}`));
-  link.on("gap", (g: GapEvent) => print(`${clock(Date.now())} ! ${g.last - g.first + 1} message(s) lost in ${g.room ?? "your direct messages"} (#${g.first}..#${g.last})${g.room === undefined ? "" : "; fetching them from the history"}`));
-  link.on("status", (text: string) => print(`${clock(Date.now())} ! ${text}`));
+  // What arrives while the first join is answered (a message sent the moment the room lists us, the replay of
+  // --since) is shown after the banner, not above it.
+  let early: string[] | null = [];
+  const show = (line: string): void => {
+    if (early !== null) early.push(line);
+    else print(line);
+  };
+  const showEarly = (): void => {
+    const lines = early ?? [];
+    early = null;
+    for (const line of lines) print(line);
+  };
+  link.on("message", (m: ReceivedMessage) => show(describeMessage(m)));
+  link.on("presence", (p: PresenceEvent) => show(`${clock(Date.now())} * ${p.user} ${p.action === "join" ? "joined" : "left"} ${p.room}`));
+  link.on("gap", (g: GapEvent) => show(`${clock(Date.now())} ! ${g.last - g.first + 1} message(s) lost in ${g.room ?? "your direct messages"} (#${g.first}..#${g.last})${g.room === undefined ? "" : "; fetching them from the history"}`));
+  link.on("status", (text: string) => show(`${clock(Date.now())} ! ${text}`));
   try {
     await joinFirst();
   } catch (err) {
+    showEarly();
     rl.close();
     throw err;
   }
   print(`wharf chat as ${link.me}${first === undefined ? "" : `, in ${first}`}; /help for commands`);
+  showEarly();
   await new Promise<void>((resolve) => {
     let quitting = false;
     const quit = (): void => {
