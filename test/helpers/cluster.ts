@@ -82,7 +82,8 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
 }
 
 async function killAndWait(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  // A child that never started (spawn failed: no pid) has no exit to wait for.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
@@ -185,10 +186,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   let haproxy: ChildProcess | null = null;
   let haproxyErr = "";
   const stop = async (): Promise<void> => {
-    await Promise.all([...(haproxy ? [killAndWait(haproxy, 3_000)] : []), ...nodes.map((node) => killAndWait(node.child, 5_000))]);
-    await redis?.dispose();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await Promise.allSettled([...(haproxy ? [killAndWait(haproxy, 3_000)] : []), ...nodes.map((node) => killAndWait(node.child, 5_000))]);
+      await redis?.dispose();
+    } finally {
+      // The folders go whatever failed above (a missing haproxy or redis-server left the data folder behind).
+      rmSync(work, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   };
   try {
     if (options.users !== undefined) await addUsers(dataDir, options.users);
