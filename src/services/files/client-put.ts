@@ -4,8 +4,7 @@ import { WharfError } from "../../wire/index.js";
 import { FileErrorCode } from "./errors.js";
 import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
 import { DELTA_MIN_SIZE, sendDelta } from "./delta-client.js";
-import { ChunkPool } from "./chunk-pool.js";
-import { hashFileRange, hashingReader, READ_CHUNK, SEND_BUFFERS } from "./hashing-io.js";
+import { hashFileRange, hashingReader, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 import { putSmallFile, readSmallFile } from "./client-put-file.js";
 
@@ -173,7 +172,7 @@ async function attemptPut(
   try {
     let failed = false;
     // The chunks go back to the pool once the socket took them (the body's `release` below).
-    const buffers = new ChunkPool(READ_CHUNK, SEND_BUFFERS);
+    const buffers = sendPool(size - offset);
     async function* bytesToSend(): AsyncGenerator<Buffer> {
       const file = await open(local, "r");
       try {

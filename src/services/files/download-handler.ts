@@ -6,8 +6,7 @@ import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { canHash, createContentHash, hashFields, isHashAlgorithm, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { deltaReplyBody } from "./delta-download.js";
-import { ChunkPool } from "./chunk-pool.js";
-import { hashFileRange, hashingReader, READ_CHUNK, SEND_BUFFERS } from "./hashing-io.js";
+import { hashFileRange, hashingReader, sendPool } from "./hashing-io.js";
 import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { getRequest, parseFields } from "./messages.js";
@@ -96,7 +95,7 @@ function hashedFileStream(
   onEnd: () => void,
 ): { stream: AsyncIterable<Buffer> & { destroy(): void }; release(chunk: Uint8Array): void } {
   // The chunks go back to the pool once the socket took them (the body's `release`).
-  const buffers = new ChunkPool(READ_CHUNK, SEND_BUFFERS);
+  const buffers = sendPool(end - start);
   let closed = false;
   const close = (): void => {
     if (closed) return;

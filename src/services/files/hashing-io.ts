@@ -82,7 +82,7 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
  */
 export async function hashFileRange(file: FileHandle, start: number, end: number, hash: Hash, signal?: AbortSignal): Promise<void> {
   if (start >= end) return;
-  const pool = new ChunkPool(READ_CHUNK, 2);
+  const pool = readPool(end - start, 2);
   for await (const chunk of readChunks(file, start, end, signal, pool)) {
     hash.update(chunk);
     pool.give(chunk);
@@ -110,7 +110,23 @@ export async function* hashingReader(
 }
 
 /** Buffers a sender's chunks are read into ({@link hashingReader}): enough for the socket's queue and a read ahead. */
-export const SEND_BUFFERS = 6;
+const SEND_BUFFERS = 6;
+
+/**
+ * `count` reused buffers for reading `bytes` of a file: READ_CHUNK each, or the range's size when that is less
+ * (a small file's hash or send does not allocate a whole MiB per buffer).
+ */
+function readPool(bytes: number, count: number): ChunkPool {
+  return new ChunkPool(Math.max(1, Math.min(READ_CHUNK, bytes)), count);
+}
+
+/**
+ * The buffers a sender reads `bytes` of a file into with {@link hashingReader}; its streamed body gives each back
+ * with the pool's `give` (a StreamedBody's `release`).
+ */
+export function sendPool(bytes: number): ChunkPool {
+  return readPool(bytes, SEND_BUFFERS);
+}
 
 /**
  * The receiver's side of a transfer: hashes every chunk given to {@link write} and writes them at increasing
