@@ -1,5 +1,6 @@
-import { lstatSync, readdirSync, type Dirent } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join, posix } from "node:path";
+import { briefLstat } from "../services/files/brief-lstat.js";
 
 /** One entry of a local tree as `put -r` and `get -r` compare it with the server's listing. */
 export interface LocalTreeEntry {
@@ -20,19 +21,16 @@ export function joinRemote(dir: string, name: string): string {
   return dir === "" || dir === "." ? name : posix.join(dir, name);
 }
 
-function byName(a: Dirent, b: Dirent): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
 /**
  * Everything below `dir` (not `dir` itself), each folder's entries in name order, a folder before what is in it;
  * symlinks are not followed. Each entry is named by its local path and by `remote` joined with its path below
- * `dir`. An entry removed while the walk runs is left out.
+ * `dir`. An entry removed while the walk runs is left out. Rejects with `signal`'s reason once it is aborted
+ * (checked at each folder).
  *
- * The walk makes one readdir per folder (its entries' types come with the names) and one lstat per file, with the
- * synchronous calls: measured on a 10,000-file tree on one core, 180 ms against 380 ms for lstat promises in
- * parallel batches of 64 to 256, and 410-460 ms awaited one by one (each promise is a trip through libuv's thread
- * pool). The CLI has nothing else to serve meanwhile, and the walk yields to the event loop after each folder so
+ * The walk makes one readdir per folder and one lstat per entry ({@link briefLstat}: no `Stats` object on Node
+ * 20), with the synchronous calls: measured on a 10,000-file tree on one core, 180 ms against 380 ms for lstat
+ * promises in parallel batches of 64 to 256, and 410-460 ms awaited one by one (each promise is a trip through
+ * libuv's thread pool). The CLI has nothing else to serve meanwhile, and the walk yields to the event loop after each folder so
  * that replies arriving on the connection (the server's listing, running at the same time) are taken in.
  *
  * @example
@@ -40,12 +38,15 @@ function byName(a: Dirent, b: Dirent): number {
  * for (const entry of await walkLocalTree("photos", "backup/photos")) console.log(entry.remote, entry.size);
  * ```
  */
-export async function walkLocalTree(dir: string, remote: string): Promise<LocalTreeEntry[]> {
+export async function walkLocalTree(dir: string, remote: string, signal?: AbortSignal): Promise<LocalTreeEntry[]> {
   const entries: LocalTreeEntry[] = [];
   const visit = async (folder: string, remoteFolder: string): Promise<void> => {
-    let dirents: Dirent[];
+    signal?.throwIfAborted();
+    let names: string[];
     try {
-      dirents = readdirSync(folder, { withFileTypes: true }).sort(byName);
+      // Names alone, sorted by UTF-16 code units (the server's order): a Dirent per name cost more than the one
+      // lstat per folder it saved (the walk of 10,000 files went from 110-127 to 87-106 ms with briefLstat).
+      names = readdirSync(folder).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // removed meanwhile
       throw err;
@@ -55,22 +56,17 @@ export async function walkLocalTree(dir: string, remote: string): Promise<LocalT
     // again (issue 15: ~15 ms of the 10,000-entry walk's CPU went to join and normalize).
     const localPrefix = join(folder, "x").slice(0, -1);
     const remotePrefix = joinRemote(remoteFolder, "x").slice(0, -1);
-    for (const dirent of dirents) {
-      const path = localPrefix + dirent.name;
-      const to = remotePrefix + dirent.name;
-      // A directory's dirent says so; anything else (or a file system that leaves the type unknown) is lstat'ed.
-      if (dirent.isDirectory()) {
+    for (const name of names) {
+      const path = localPrefix + name;
+      const info = briefLstat(path);
+      if (info === undefined) continue; // removed meanwhile
+      const to = remotePrefix + name;
+      if (info.kind !== "dir") entries.push({ path, remote: to, kind: info.kind === "file" ? "file" : "other", size: info.size, mtimeMs: info.mtimeMs });
+      else {
         entries.push({ path, remote: to, kind: "dir", size: 0, mtimeMs: 0 });
         await new Promise<void>((resolve) => setImmediate(resolve));
         await visit(path, to);
-        continue;
       }
-      const info = lstatSync(path, { throwIfNoEntry: false });
-      if (info === undefined) continue;
-      if (info.isDirectory()) {
-        entries.push({ path, remote: to, kind: "dir", size: 0, mtimeMs: 0 });
-        await visit(path, to);
-      } else entries.push({ path, remote: to, kind: info.isFile() ? "file" : "other", size: info.size, mtimeMs: info.mtimeMs });
     }
   };
   await visit(dir, remote);

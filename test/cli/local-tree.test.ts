@@ -47,6 +47,17 @@ describe("walkLocalTree(): the local side of put -r and get -r (issue 15)", () =
     assert.deepEqual(entries.map((e) => e.size), Array.from({ length: 1000 }, (_, i) => i));
   });
 
+  test("stops at the next folder once its signal is aborted, with the signal's reason", async (t) => {
+    const root = tempDir(t);
+    for (let i = 0; i < 50; i += 1) mkdirSync(join(root, `d${i}`, "inner"), { recursive: true });
+    const stop = new AbortController();
+    const walk = walkLocalTree(root, "x", stop.signal);
+    stop.abort(new Error("login failed"));
+    await assert.rejects(walk, /login failed/);
+    const whole = await walkLocalTree(root, "x", new AbortController().signal);
+    assert.equal(whole.length, 100);
+  });
+
   test("joinRemote() joins as the server spells paths", () => {
     assert.equal(joinRemote("", "a"), "a");
     assert.equal(joinRemote(".", "a"), "a");

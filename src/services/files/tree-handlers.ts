@@ -1,4 +1,4 @@
-import { lstatSync, type Dirent, type Stats } from "node:fs";
+import { type Dirent, type Stats } from "node:fs";
 import { lstat, mkdir, opendir, readdir, realpath, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, posix, sep } from "node:path";
 import type { RequestContext } from "../../server/index.js";
@@ -7,6 +7,7 @@ import { FileErrorCode, fsFailure } from "./errors.js";
 import { userHome, type FilesDeps, type UserHome } from "./home.js";
 import { listRequest, mkdirRequest, mvRequest, parseFields, rmRequest, statRequest } from "./messages.js";
 import type { FileEntry } from "./requests.js";
+import { briefLstat, briefOf, type BriefStat } from "./brief-lstat.js";
 import { formatHash } from "./hash.js";
 import type { MetaStore } from "./meta.js";
 import { isInsideHome, normalizeRemotePath, resolveInHome, RESERVED_NAME, type ResolvedPath } from "./remote-path.js";
@@ -22,12 +23,12 @@ interface HashWanted {
 }
 
 /** An entry without its hashes: what a listing of sizes and times needs, made without a promise. */
-function plainEntry(rel: string, info: Stats): FileEntry {
-  const file = info.isFile();
+function plainEntry(rel: string, info: BriefStat): FileEntry {
+  const file = info.kind === "file";
   return { path: rel, name: posix.basename(rel), type: file ? "file" : "dir", size: file ? info.size : 0, mtime: Math.round(info.mtimeMs) }; // whole ms (the docs say integer), rounded: utimes() of ms / 1000 lands a hair below
 }
 
-async function entryOf(rel: string, abs: string, info: Stats, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
+async function entryOf(rel: string, abs: string, info: BriefStat, meta: MetaStore, wanted: HashWanted, signal: AbortSignal): Promise<FileEntry> {
   const entry = plainEntry(rel, info);
   const file = entry.type === "file";
   if (file && wanted.hash === true) {
@@ -52,7 +53,7 @@ export async function statPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   const rel = normalizeRemotePath(fields.path);
   try {
     const target = await existing(home, rel, true);
-    return { header: { entry: await entryOf(rel, target.abs, target.stat, home.meta, fields, ctx.signal), quota: home.account.quota } };
+    return { header: { entry: await entryOf(rel, target.abs, briefOf(target.stat), home.meta, fields, ctx.signal), quota: home.account.quota } };
   } catch (err) {
     throw fsFailure(err, rel);
   }
@@ -86,12 +87,12 @@ export async function listPath(deps: FilesDeps, header: RequestHeader, ctx: Requ
   try {
     const target = await existing(home, rel, true);
     if (!target.stat.isDirectory()) {
-      await emit(await entryOf(rel, target.abs, target.stat, home.meta, withSha, ctx.signal));
+      await emit(await entryOf(rel, target.abs, briefOf(target.stat), home.meta, withSha, ctx.signal));
     } else {
       // Sizes and times only (the quick check of put -r): no promise per entry unless a page is full.
       const visit = hashes
-        ? async (childRel: string, abs: string, info: Stats) => emit(await entryOf(childRel, abs, info, home.meta, withSha, ctx.signal))
-        : (childRel: string, _abs: string, info: Stats) => {
+        ? async (childRel: string, abs: string, info: BriefStat) => emit(await entryOf(childRel, abs, info, home.meta, withSha, ctx.signal))
+        : (childRel: string, _abs: string, info: BriefStat) => {
             page.push(plainEntry(childRel, info));
             count += 1;
             return page.length >= PAGE ? flush() : undefined;
@@ -127,7 +128,7 @@ async function walk(
   rel: string,
   abs: string,
   recursive: boolean,
-  visit: (rel: string, abs: string, info: Stats) => Promise<void> | void,
+  visit: (rel: string, abs: string, info: BriefStat) => Promise<void> | void,
   signal: AbortSignal,
 ): Promise<void> {
   const dirents = (await readdir(abs, { withFileTypes: true })).sort(byName);
@@ -143,19 +144,19 @@ async function walk(
     const childRel = rel === "" ? name : `${rel}/${name}`;
     let childAbs = join(abs, name);
     try {
-      let info = lstatSync(childAbs, { throwIfNoEntry: false });
+      let info = briefLstat(childAbs);
       if (info === undefined) continue; // removed meanwhile
-      const linked = info.isSymbolicLink();
+      const linked = info.kind === "symlink";
       if (linked) {
         const real = await realpath(childAbs);
         if (!isInsideHome(home.realHome, real)) continue;
         childAbs = real;
-        info = await stat(real);
+        info = briefOf(await stat(real));
       }
-      if (!info.isFile() && !info.isDirectory()) continue;
+      if (info.kind !== "file" && info.kind !== "dir") continue;
       const visited = visit(childRel, childAbs, info);
       if (visited !== undefined) await visited;
-      if (recursive && info.isDirectory() && !linked) {
+      if (recursive && info.kind === "dir" && !linked) {
         await walk(home, childRel, childAbs, true, visit, signal);
         inSlice = 0; // the folder's own readdir gave the loop a turn
       }
