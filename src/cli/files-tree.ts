@@ -75,7 +75,9 @@ function skip(tally: TreeTally, size: number): void {
 async function remoteTree(files: FilesClient, remote: string, options: OutputOptions): Promise<Map<string, FileEntry>> {
   try {
     const [entries, root] = await Promise.all([files.list(remote, { recursive: true, hash: options.checksum === true }), files.stat(remote)]);
-    return new Map([[root.path, root], ...entries.map((entry): [string, FileEntry] => [entry.path, entry])]);
+    const byPath = new Map<string, FileEntry>([[root.path, root]]);
+    for (const entry of entries) byPath.set(entry.path, entry);
+    return byPath;
   } catch (err) {
     if (err instanceof WharfError && err.code === FileErrorCode.NOT_FOUND) return new Map();
     throw err;
@@ -85,12 +87,13 @@ async function remoteTree(files: FilesClient, remote: string, options: OutputOpt
 /**
  * Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped.
  * The server lists its side while this one walks the local tree (two machines, or two cores, at once); nothing is
- * sent for a file that matches. Resolves the tally for the summary.
+ * sent for a file that matches. `walked` is the local walk when the caller started it already (while it connected).
+ * Resolves the tally for the summary.
  */
-export async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string): Promise<TreeTally> {
+export async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, walked?: Promise<LocalTreeEntry[]>): Promise<TreeTally> {
   const listing = remoteTree(session.files, remote, options);
   listing.catch(() => {}); // awaited below, after the walk: a walk that fails first must not leave it unhandled
-  const local = await walkLocalTree(localDir, remote);
+  const local = await (walked ?? walkLocalTree(localDir, remote));
   markPhase(`walked the local tree (${local.length} entries)`);
   const run: TreeRun = { other: await listing, tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
   markPhase(`listed the remote tree (${run.other.size} entries)`);

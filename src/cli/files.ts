@@ -13,7 +13,7 @@ import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes } from "./units.js";
 import { getTree, normalizeRemote, putTree, summarize } from "./files-tree.js";
 import { emit, getOne, putOne, PutSession, resumable, type OutputOptions } from "./files-transfer.js";
-import { joinRemote } from "./local-tree.js";
+import { joinRemote, walkLocalTree, type LocalTreeEntry } from "./local-tree.js";
 import { markPhase } from "./phase-timer.js";
 import { integerOption } from "./parse.js";
 import { tuneForThroughput } from "./process-tuning.js";
@@ -63,7 +63,18 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   }
   const kinds = new Map<string, "file" | "dir" | "stdin">();
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
-  const session = new PutSession(options, await openSession(options));
+  // One folder: its walk starts now, while the connection is made and the login answered (the walk gives the event
+  // loop a turn after each folder), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
+  const stopWalk = new AbortController();
+  const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? earlyWalk(sources[0], remoteArg, stopWalk.signal) : undefined;
+  early?.walked.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled
+  let session: PutSession;
+  try {
+    session = new PutSession(options, await openSession(options));
+  } catch (err) {
+    stopWalk.abort(); // a big tree's walk would keep the process alive after the error
+    throw err;
+  }
   markPhase("logged in");
   try {
     if (sources.length > 1) {
@@ -83,17 +94,27 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
       let remote = remoteArg ?? name;
       if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
       if (kind === "dir") {
-        summarize(options, "put", await putTree(session, options, localArg, normalizeRemote(remote)));
+        const walked = early?.remote === normalizeRemote(remote) ? early.walked : undefined;
+        summarize(options, "put", await putTree(session, options, localArg, normalizeRemote(remote), walked));
       } else await putOne(session, options, localArg, remote);
     }
   } catch (err) {
     throw resumable(err);
   } finally {
+    stopWalk.abort();
     // The session's connection: the first one, or the last a retry opened.
     if (session.conn.closed) session.conn.destroy();
     else await session.conn.close();
     markPhase("closed");
   }
+}
+
+/** The walk of the one folder a put was given, started before the session, with the remote name it will have. */
+function earlyWalk(localArg: string, remoteArg: string | undefined, signal: AbortSignal): { remote: string; walked: Promise<LocalTreeEntry[]> } {
+  const name = basename(resolve(localArg));
+  const given = remoteArg ?? name;
+  const remote = normalizeRemote(given.endsWith("/") ? joinRemote(given, name) : given);
+  return { remote, walked: walkLocalTree(localArg, remote, signal) };
 }
 
 async function checkedLocal(localArg: string, recursive: boolean): Promise<"file" | "dir"> {
