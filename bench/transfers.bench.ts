@@ -13,7 +13,8 @@
  *
  * Two machines are modelled on one: every client runs pinned to CPU 0 and every server (wharf serve, the rsync
  * daemon and the children it forks) to CPU 1, with `taskset`. CPU seconds per GiB are reported per side. Files
- * live on tmpfs (/dev/shm). WHARF_BENCH_FILE_MIB (1024), WHARF_BENCH_FILES (10000), WHARF_BENCH_ROUNDS (3),
+ * live on tmpfs (/dev/shm); before each timed big-file command, as much memory as it writes is warmed
+ * (warmMemory). WHARF_BENCH_FILE_MIB (1024), WHARF_BENCH_FILES (10000), WHARF_BENCH_ROUNDS (3),
  * --quick: 128 MiB, 1000 files, 1 round. WHARF_BENCH_ROWS=delta (comma-separated words) runs only the rows whose
  * name holds one of them, and only the set-up they need.
  */
@@ -154,7 +155,29 @@ interface Sample {
   stdout: string;
 }
 
-async function timed(serverPid: number, command: string, args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Sample> {
+/**
+ * Writes and deletes `bytes` of zeros in `dir` (tmpfs). This machine is a VM whose host takes back the guest's free
+ * memory a few seconds after it is freed (virtio-balloon free page reporting), and the next first touch of such a
+ * page faults into the host: measured here, copying the same 1 GiB file on tmpfs took 0.27 s with recently freed
+ * pages and 1.0-4.2 s with reported ones, a swing larger than any difference between the tools. Writing (and
+ * freeing) as much as the command will write, just before it starts, gives every row hot pages alike, as a real
+ * machine's memory always is.
+ */
+async function warmMemory(dir: string, bytes: number): Promise<void> {
+  if (bytes <= 0) return;
+  const path = join(dir, "warm-memory.bin");
+  const file = await open(path, "w");
+  const zeros = Buffer.alloc(8 * MiB);
+  try {
+    for (let written = 0; written < bytes; written += zeros.length) await file.write(zeros, 0, Math.min(zeros.length, bytes - written));
+  } finally {
+    await file.close();
+    rmSync(path);
+  }
+}
+
+async function timed(serverPid: number, command: string, args: string[], extraEnv?: NodeJS.ProcessEnv, warm?: { dir: string; bytes: number }): Promise<Sample> {
+  if (warm !== undefined) await warmMemory(warm.dir, warm.bytes);
   const client0 = cpuSeconds("self-children");
   const server0 = cpuSeconds(serverPid);
   const started = performance.now();
@@ -165,7 +188,20 @@ async function timed(serverPid: number, command: string, args: string[], extraEn
   return { seconds, clientCpu: cpuSeconds("self-children") - client0, serverCpu: cpuSeconds(serverPid) - server0, stdout };
 }
 
+/**
+ * Node 20 reads and parses every certificate of NODE_EXTRA_CA_CERTS when it starts, before any of wharf's code
+ * runs: with this workplace's bundle of about 140 certificates, `node -e 0` took 97-100 ms of CPU against 59 ms
+ * without it. rsync never reads it, and a user's shell does not set it by default, so the commands run without it
+ * (the header says when it was set).
+ */
+function dropExtraCaCerts(): string {
+  const set = env.NODE_EXTRA_CA_CERTS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  return set === undefined ? "" : "; NODE_EXTRA_CA_CERTS unset for the commands (node parses it at every start)";
+}
+
 async function main(): Promise<number> {
+  const caNote = dropExtraCaCerts();
   const work = await mkdtemp(join("/dev/shm", "wharf-transfers-bench-"));
   const size = sizeMiB * MiB;
   const gib = size / (1024 * MiB);
@@ -173,7 +209,7 @@ async function main(): Promise<number> {
   try {
     console.log(
       `transfers: ${sizeMiB} MiB file, ${treeFiles}-file tree, ${rounds} round(s), rows interleaved; tmpfs; clients on CPU ${CLIENT_CPU}, servers on CPU ${SERVER_CPU}` +
-        `${pinned ? "" : " (taskset missing: NOT pinned)"}; ${cpus().length} cores, node ${process.version}, load average ${loadavg()[0].toFixed(2)}`,
+        `${pinned ? "" : " (taskset missing: NOT pinned)"}; ${cpus().length} cores, node ${process.version}, load average ${loadavg()[0].toFixed(2)}${caNote}`,
     );
     const source = join(work, "source.bin");
     const edited = join(work, "edited.bin");
@@ -195,12 +231,14 @@ async function main(): Promise<number> {
     stops.push(rsync.stop);
     const as = ["--server", wharf.url, "--user", "bench", "--json"];
     const pw = { WHARF_PASSWORD: "bench-password" };
-    const wharfRun = (args: string[]): Promise<Sample> => timed(wharf.pid, process.execPath, [WHARF_CLI, ...args, ...as], pw);
+    // Every timed command of a big-file row is preceded by warming as much memory as it writes (warmMemory).
+    const warmFor = (args: string[]): { dir: string; bytes: number } => ({ dir: work, bytes: args.some((arg) => arg.endsWith(".bin")) ? size + 64 * MiB : 0 });
+    const wharfRun = (args: string[]): Promise<Sample> => timed(wharf.pid, process.execPath, [WHARF_CLI, ...args, ...as], pw, warmFor(args));
     // `wharf login` once, its token saved in a config folder of the run's own: the tree rows log in with it.
     const saved = { XDG_CONFIG_HOME: join(work, "config") };
     await runClient(process.execPath, [WHARF_CLI, "login", "--server", wharf.url, "--user", "bench"], { ...saved, ...pw });
-    const wharfTokenRun = (args: string[]): Promise<Sample> => timed(wharf.pid, process.execPath, [WHARF_CLI, ...args, ...as], saved);
-    const rsyncRun = (args: string[]): Promise<Sample> => timed(rsync.pid, "rsync", args);
+    const wharfTokenRun = (args: string[]): Promise<Sample> => timed(wharf.pid, process.execPath, [WHARF_CLI, ...args, ...as], saved, warmFor(args));
+    const rsyncRun = (args: string[]): Promise<Sample> => timed(rsync.pid, "rsync", args, undefined, warmFor(args));
     const report = (sample: Sample): Record<string, unknown> => JSON.parse(sample.stdout.trim().split("\n")[0]) as Record<string, unknown>;
 
     // What gets need on the server, and the trees' first puts (once: they are reported, not targeted).
