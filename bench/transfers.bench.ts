@@ -13,7 +13,7 @@
  *
  * Two machines are modelled on one: every client runs pinned to CPU 0 and every server (wharf serve, the rsync
  * daemon and the children it forks) to CPU 1, with `taskset`. CPU seconds per GiB are reported per side. Files
- * live on tmpfs (/dev/shm); before each timed big-file command, as much memory as it writes is warmed
+ * live on tmpfs (/dev/shm); before each timed big-file command, half again as much memory as it writes is warmed
  * (warmMemory). WHARF_BENCH_FILE_MIB (1024), WHARF_BENCH_FILES (10000), WHARF_BENCH_ROUNDS (3),
  * --quick: 128 MiB, 1000 files, 1 round. WHARF_BENCH_ROWS=delta (comma-separated words) runs only the rows whose
  * name holds one of them, and only the set-up they need.
@@ -231,8 +231,9 @@ async function main(): Promise<number> {
     stops.push(rsync.stop);
     const as = ["--server", wharf.url, "--user", "bench", "--json"];
     const pw = { WHARF_PASSWORD: "bench-password" };
-    // Every timed command of a big-file row is preceded by warming as much memory as it writes (warmMemory).
-    const warmFor = (args: string[]): { dir: string; bytes: number } => ({ dir: work, bytes: args.some((arg) => arg.endsWith(".bin")) ? size + 64 * MiB : 0 });
+    // Every timed command of a big-file row is preceded by warming half again as much memory as it writes
+    // (warmMemory; with only as much, single rounds still swung: a put's server 1.16-2.70 CPU s).
+    const warmFor = (args: string[]): { dir: string; bytes: number } => ({ dir: work, bytes: args.some((arg) => arg.endsWith(".bin")) ? Math.round(size * 1.5) : 0 });
     const wharfRun = (args: string[]): Promise<Sample> => timed(wharf.pid, process.execPath, [WHARF_CLI, ...args, ...as], pw, warmFor(args));
     // `wharf login` once, its token saved in a config folder of the run's own: the tree rows log in with it.
     const saved = { XDG_CONFIG_HOME: join(work, "config") };
