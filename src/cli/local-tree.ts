@@ -30,8 +30,9 @@ export function joinRemote(dir: string, name: string): string {
  * The walk makes one readdir per folder and one lstat per entry ({@link briefLstat}: no `Stats` object on Node
  * 20), with the synchronous calls: measured on a 10,000-file tree on one core, 180 ms against 380 ms for lstat
  * promises in parallel batches of 64 to 256, and 410-460 ms awaited one by one (each promise is a trip through
- * libuv's thread pool). The CLI has nothing else to serve meanwhile, and the walk yields to the event loop after each folder so
- * that replies arriving on the connection (the server's listing, running at the same time) are taken in.
+ * libuv's thread pool). The CLI has nothing else to serve meanwhile, and the walk yields to the event loop after
+ * each folder so that replies arriving on the connection (the server's listing, running at the same time) are
+ * taken in.
  *
  * @example
  * ```ts

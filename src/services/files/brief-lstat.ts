@@ -38,10 +38,10 @@ export function briefOf(info: Stats): BriefStat {
  * Node 20's `lstatSync` builds a `Stats` with four `Date`s for every call: on a 10,000-file walk on one core, 73 ms
  * of lstat calls against 30 ms for the same calls through the binding under it, plus the garbage collection of
  * those objects (issue 15, the second `put -r` of an unchanged tree, whose client walks its tree while the server
- * lists its own). Node 22 makes the dates lazy, and
- * `process.binding` is deprecated, so the binding is used only where it pays and is quiet: Node 20 or 21 on a
- * POSIX system, no pending-deprecation warnings asked for, and only if it agrees with `lstatSync` on a probe.
- * Anywhere else (or if the probe fails) this is null and {@link briefLstat} calls `lstatSync`.
+ * lists its own). Node 22 makes the dates lazy, and `process.binding` is deprecated, so the binding is used only
+ * where it pays and is quiet: Node 20 or 21 on a POSIX system, no pending-deprecation warnings asked for, and only
+ * if it agrees with `lstatSync` on a probe. Anywhere else (or if the probe fails) this is null and
+ * {@link briefLstat} calls `lstatSync`.
  */
 function findRawLstat(): RawLstat | null {
   const major = Number(process.versions.node.split(".")[0]);
