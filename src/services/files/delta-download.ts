@@ -1,14 +1,25 @@
 import type { FileHandle } from "node:fs/promises";
-import { chunkFile } from "./chunker.js";
+import { chunkFile, type Chunk } from "./chunker.js";
 import { recipeStream } from "./delta-client.js";
-import { decodeChunkList, planSteps, recipeSize } from "./delta-ops.js";
+import { ChunkListCache } from "./delta-list-cache.js";
+import { chunksOfList, decodeChunkList, planSteps, recipeSize } from "./delta-ops.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
+
+/**
+ * The chunk lists of the last few stored files sent as deltas, by file identity (delta-list-cache.ts): a version
+ * fetched by several clients, or again, is chunked once (about a CPU second per GiB, on the critical path of
+ * every delta get: the server's pass starts only once the client's list has arrived).
+ */
+const storedListings = new ChunkListCache();
 
 /**
  * The server's side of a delta download (issue 15): cuts bytes [offset, end) of the file into content-defined
  * chunks hashed with `chunkAlgorithm` (the client's chunk list says which), feeding every byte to `whole`; `verify`
  * then checks the whole-file hash against the record before a byte leaves; the reply body is the recipe against
- * the client's chunk list. The returned stream owns `file` and closes it (also through `destroy()`).
+ * the client's chunk list. A whole file (`offset` 0) whose listing is still in memory from an earlier pass over the
+ * same unchanged file is not read again, nor checked again: the client checks what it built against the record's
+ * hash in the reply header, so a file changed behind the server's back fails there (E_INTEGRITY), never stored.
+ * The returned stream owns `file` and closes it (also through `destroy()`).
  */
 export async function deltaReplyBody(
   file: FileHandle,
@@ -20,8 +31,15 @@ export async function deltaReplyBody(
   verify: () => void,
 ): Promise<{ size: number; literal: number; stream: AsyncIterable<Buffer> & { destroy(): void } }> {
   const theirs = decodeChunkList(clientList);
-  const chunks = await chunkFile(file, offset, end, chunkAlgorithm, whole);
-  verify();
+  let chunks: Chunk[];
+  if (offset === 0) {
+    const listing = await storedListings.listing(file, chunkAlgorithm, whole);
+    chunks = chunksOfList(listing.list);
+    if (listing.fresh) verify(); // else unchanged since a pass that was checked (or the client's own check decides)
+  } else {
+    chunks = await chunkFile(file, offset, end, chunkAlgorithm, whole);
+    verify();
+  }
   const steps = planSteps(chunks, theirs);
   const { size, literal } = recipeSize(steps);
   let closed = false;

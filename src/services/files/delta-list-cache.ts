@@ -1,20 +1,22 @@
 import type { FileHandle } from "node:fs/promises";
 import { chunkFile, type Chunk } from "./chunker.js";
 import { encodeChunkList } from "./delta-ops.js";
-import type { HashAlgorithm } from "./hash.js";
+import type { ContentHash, HashAlgorithm } from "./hash.js";
 
-/** A base's chunk list as `files.put.chunks` sends it. */
+/** A file's chunk list as `files.put.chunks` sends it. */
 export interface ChunkListing {
   /** The encoded list (delta-ops.ts). */
   list: Buffer;
   chunks: number;
   size: number;
+  /** True when this call chunked the file (and fed every byte to its `whole`); false when it came from memory. */
+  fresh: boolean;
 }
 
-/** How a listing is made when the cache has none: the whole file, chunked. */
-export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm) => Promise<Chunk[]>;
+/** How a listing is made when the cache has none: the whole file, chunked, every byte fed to `whole` if given. */
+export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">) => Promise<Chunk[]>;
 
-const chunkWholeFile: ChunkLister = (file, size, algorithm) => chunkFile(file, 0, size, algorithm);
+const chunkWholeFile: ChunkLister = (file, size, algorithm, whole) => chunkFile(file, 0, size, algorithm, whole);
 
 /** Lists longer than this (a base of about 14 GiB) are not kept: the cache stays a few MiB at most. */
 const MAX_KEPT_LIST = 8 * 1024 * 1024;
@@ -46,18 +48,21 @@ export class ChunkListCache {
     this.#lister = options.lister ?? chunkWholeFile;
   }
 
-  /** The listing of the open file `file`, hashed with `algorithm`: from the cache when the file is unchanged. */
-  async listing(file: FileHandle, algorithm: HashAlgorithm): Promise<ChunkListing> {
+  /**
+   * The listing of the open file `file`, hashed with `algorithm`: from the cache when the file is unchanged
+   * (`fresh: false`), else by a chunking pass that also feeds every byte to `whole` when given.
+   */
+  async listing(file: FileHandle, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">): Promise<ChunkListing> {
     const key = await identity(file, algorithm);
     const kept = this.#entries.get(key);
     if (kept !== undefined) {
       this.#entries.delete(key); // most recently used last
       this.#entries.set(key, kept);
-      return kept;
+      return { ...kept, fresh: false };
     }
     const size = Number(key.split(":")[3]);
-    const chunks = await this.#lister(file, size, algorithm);
-    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size };
+    const chunks = await this.#lister(file, size, algorithm, whole);
+    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size, fresh: true };
     if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
       this.#entries.set(key, listing);
       for (const oldest of this.#entries.keys()) {

@@ -42,6 +42,19 @@ export function decodeChunkList(list: Buffer): ChunkIndex {
   return index;
 }
 
+/** The chunks a chunk list describes, with their offsets; throws a RangeError on a malformed list. */
+export function chunksOfList(list: Buffer): Chunk[] {
+  if (list.length % LIST_ENTRY !== 0) throw new RangeError(`a chunk list is a multiple of ${LIST_ENTRY} bytes, not ${list.length}`);
+  const chunks: Chunk[] = [];
+  let offset = 0;
+  for (let at = 0; at < list.length; at += LIST_ENTRY) {
+    const length = list.readUInt32BE(at);
+    chunks.push({ offset, length, hash: list.subarray(at + 4, at + LIST_ENTRY) });
+    offset += length;
+  }
+  return chunks;
+}
+
 /** One step of a recipe, before encoding: copy from the base, or send a range of the new file. */
 export type Step = { copy: true; baseOffset: number; length: number } | { copy: false; offset: number; length: number };
 

@@ -5,7 +5,8 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { chunkFile } from "../../../src/services/files/chunker.js";
-import { encodeChunkList } from "../../../src/services/files/delta-ops.js";
+import { chunksOfList, encodeChunkList } from "../../../src/services/files/delta-ops.js";
+import { createContentHash, hashBytes } from "../../../src/services/files/hash.js";
 import { ChunkListCache, type ChunkLister } from "../../../src/services/files/delta-list-cache.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -15,9 +16,9 @@ const MiB = 1024 * 1024;
 function countingLister(): { lister: ChunkLister; passes: () => number } {
   let passes = 0;
   return {
-    lister: (file, size, algorithm) => {
+    lister: (file, size, algorithm, whole) => {
       passes += 1;
-      return chunkFile(file, 0, size, algorithm);
+      return chunkFile(file, 0, size, algorithm, whole);
     },
     passes: () => passes,
   };
@@ -38,11 +39,34 @@ describe("the server's cache of base chunk lists (issue 15)", () => {
     t.after(() => second.close());
     const again = await cache.listing(second, "blake3");
     assert.equal(passes(), 1);
-    assert.deepEqual(again, listed);
+    assert.equal(listed.fresh, true);
+    assert.equal(again.fresh, false);
+    assert.deepEqual({ ...again, fresh: true }, listed);
     assert.deepEqual(listed.list, encodeChunkList(await chunkFile(first, 0, data.length, "blake3")));
     assert.equal(listed.size, data.length);
     await cache.listing(second, "sha256");
     assert.equal(passes(), 2, "another algorithm is another list");
+  });
+
+  test("a listing pass feeds every byte to the whole-file hash it is given; one from memory feeds nothing", async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, "stored");
+    const data = randomBytes(3 * MiB + 12_345);
+    writeFileSync(path, data);
+    const cache = new ChunkListCache();
+    const file = await open(path);
+    t.after(() => file.close());
+    const whole = createContentHash("blake3");
+    assert.equal((await cache.listing(file, "blake3", whole)).fresh, true);
+    assert.equal(whole.digest(), hashBytes("blake3", data).toString("hex"));
+    let fed = 0;
+    const listed = await cache.listing(file, "blake3", { update: (bytes: Uint8Array) => void (fed += bytes.length) });
+    assert.equal(listed.fresh, false);
+    assert.equal(fed, 0);
+    assert.deepEqual(
+      chunksOfList(listed.list).map(({ offset, length }) => [offset, length]),
+      (await chunkFile(file, 0, data.length, "blake3")).map(({ offset, length }) => [offset, length]),
+    );
   });
 
   test("a base rewritten under the same name, even to the same size, is listed afresh", async (t) => {

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { connect, WharfError } from "../../../src/client/index.js";
 import { login } from "../../../src/services/accounts/index.js";
 import { chunkBuffer, cutPoint, MAX_CHUNK, MIN_CHUNK } from "../../../src/services/files/chunker.js";
-import { decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, RecipeDecoder } from "../../../src/services/files/delta-ops.js";
+import { chunksOfList, decodeChunkList, encodeChunkList, encodeCopy, encodeDataHead, RecipeDecoder } from "../../../src/services/files/delta-ops.js";
 import { FileRequest, FilesClient, type TransferResult } from "../../../src/services/files/index.js";
 import { tempDir } from "../../helpers/cli.js";
 import { blake3Of, session, startFilesServer } from "./helpers.js";
@@ -235,6 +235,47 @@ describe("delta transfer (issue 15)", () => {
     assert.deepEqual(readFileSync(join(dir, "big.copy")), changed);
     const whole = await files.get("big", join(dir, "big.copy2"), { delta: false });
     assert.equal(whole.sent, changed.length, "without an older copy, sent whole");
+  });
+
+  test("a version fetched as deltas again and again, onto different older copies, is right every time, and a replaced one is the new one", async (t) => {
+    const { url } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const dir = tempDir(t);
+    const v1 = randomBytes(2 * MiB);
+    const v2 = Buffer.from(v1);
+    randomBytes(8 * KiB).copy(v2, MiB);
+    const v3 = Buffer.from(v2);
+    randomBytes(8 * KiB).copy(v3, 100 * KiB); // the same size as v2: only the file's identity tells them apart
+    writeFileSync(join(dir, "v2"), v2);
+    await files.put(join(dir, "v2"), "shared.bin");
+    // Three clients' older copies: v1, v1 with another change, and v3 (newer content the server does not have).
+    const olds = [v1, Buffer.concat([v1.subarray(0, 500 * KiB), randomBytes(3 * KiB), v1.subarray(500 * KiB)]), v3];
+    for (const [i, old] of olds.entries()) {
+      writeFileSync(join(dir, `copy${i}`), old);
+      const got = await files.get("shared.bin", join(dir, `copy${i}`));
+      assert.deepEqual(readFileSync(join(dir, `copy${i}`)), v2, `copy ${i}`);
+      assert.ok(got.sent < 400 * KiB, `copy ${i}: sent ${got.sent}`);
+    }
+    writeFileSync(join(dir, "v3"), v3);
+    await files.put(join(dir, "v3"), "shared.bin");
+    writeFileSync(join(dir, "copy-again"), v1);
+    const got = await files.get("shared.bin", join(dir, "copy-again"));
+    assert.deepEqual(readFileSync(join(dir, "copy-again")), v3);
+    assert.equal(got.hash, blake3Of(v3));
+    assert.ok(got.sent < 400 * KiB, `sent ${got.sent}: a stale list would have failed the check and been sent whole`);
+  });
+
+  test("a chunk list decodes to the chunks it was made from, offsets included (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 700 * KiB }), fc.integer(), (size, seed) => {
+        const data = Buffer.alloc(size);
+        for (let i = 0, x = seed | 1; i < size; i += 1) data[i] = (x = (x * 1103515245 + 12345) | 0) >>> 24;
+        const chunks = chunkBuffer(data, "blake3");
+        assert.deepEqual(chunksOfList(encodeChunkList(chunks)), chunks);
+      }),
+      { numRuns: 25 },
+    );
+    assert.throws(() => chunksOfList(Buffer.alloc(35)), RangeError);
   });
 
   test("an interrupted delta get resumes from the bytes it kept, still building from the older copy", async (t) => {
