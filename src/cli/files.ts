@@ -13,7 +13,7 @@ import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes } from "./units.js";
 import { getTree, normalizeRemote, putTree, summarize } from "./files-tree.js";
 import { emit, getOne, putOne, PutSession, resumable, type OutputOptions } from "./files-transfer.js";
-import { joinRemote, walkLocalTree, type LocalTreeEntry } from "./local-tree.js";
+import { joinRemote, walkLocalTree } from "./local-tree.js";
 import { markPhase } from "./phase-timer.js";
 import { integerOption } from "./parse.js";
 import { tuneForThroughput } from "./process-tuning.js";
@@ -66,8 +66,8 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   // One folder: its walk starts now, while the connection is made and the login answered (the walk gives the event
   // loop a turn after each folder), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
   const stopWalk = new AbortController();
-  const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? earlyWalk(sources[0], remoteArg, stopWalk.signal) : undefined;
-  early?.walked.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled
+  const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? walkLocalTree(sources[0], normalizeRemote(remoteFor(sources[0], remoteArg, false)), stopWalk.signal) : undefined;
+  early?.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled
   let session: PutSession;
   try {
     session = new PutSession(options, await openSession(options));
@@ -90,13 +90,12 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
         await putStdin(session, options, remoteArg!);
         continue;
       }
-      const name = basename(resolve(localArg));
-      let remote = remoteArg ?? name;
-      if (sources.length > 1 || remote.endsWith("/") || (kind === "file" && remoteArg !== undefined && (await remoteIsDir(session.files, remote)))) remote = joinRemote(remote, name);
-      if (kind === "dir") {
-        const walked = early?.remote === normalizeRemote(remote) ? early.walked : undefined;
-        summarize(options, "put", await putTree(session, options, localArg, normalizeRemote(remote), walked));
-      } else await putOne(session, options, localArg, remote);
+      let remote = remoteFor(localArg, remoteArg, sources.length > 1);
+      // A file put to a name that is a remote folder goes into it, as cp and scp do.
+      if (kind === "file" && remote === remoteArg && (await remoteIsDir(session.files, remote))) remote = joinRemote(remote, basename(resolve(localArg)));
+      // `early` is the walk of this folder (the only source) toward the same name, started before the login.
+      if (kind === "dir") summarize(options, "put", await putTree(session, options, localArg, normalizeRemote(remote), early));
+      else await putOne(session, options, localArg, remote);
     }
   } catch (err) {
     throw resumable(err);
@@ -109,12 +108,15 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   }
 }
 
-/** The walk of the one folder a put was given, started before the session, with the remote name it will have. */
-function earlyWalk(localArg: string, remoteArg: string | undefined, signal: AbortSignal): { remote: string; walked: Promise<LocalTreeEntry[]> } {
+/**
+ * The remote name a put of `localArg` goes to, as far as the arguments alone say: the local name, or REMOTE, or the
+ * local name inside REMOTE when there are several sources or REMOTE ends with `/`. (A single file put to an
+ * existing remote folder also goes inside it, which only the server can tell.)
+ */
+function remoteFor(localArg: string, remoteArg: string | undefined, several: boolean): string {
   const name = basename(resolve(localArg));
-  const given = remoteArg ?? name;
-  const remote = normalizeRemote(given.endsWith("/") ? joinRemote(given, name) : given);
-  return { remote, walked: walkLocalTree(localArg, remote, signal) };
+  const remote = remoteArg ?? name;
+  return several || remote.endsWith("/") ? joinRemote(remote, name) : remote;
 }
 
 async function checkedLocal(localArg: string, recursive: boolean): Promise<"file" | "dir"> {
