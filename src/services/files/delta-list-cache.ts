@@ -37,7 +37,7 @@ const MAX_KEPT_LIST = 8 * 1024 * 1024;
  * ```
  */
 export class ChunkListCache {
-  #entries = new Map<string, ChunkListing>();
+  #entries = new Map<string, Omit<ChunkListing, "fresh">>();
   #capacity: number;
   #lister: ChunkLister;
 
@@ -62,7 +62,7 @@ export class ChunkListCache {
     }
     const size = Number(key.split(":")[3]);
     const chunks = await this.#lister(file, size, algorithm, whole);
-    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size, fresh: true };
+    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size };
     if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
       this.#entries.set(key, listing);
       for (const oldest of this.#entries.keys()) {
@@ -70,7 +70,7 @@ export class ChunkListCache {
         this.#entries.delete(oldest);
       }
     }
-    return listing;
+    return { ...listing, fresh: true };
   }
 }
 
