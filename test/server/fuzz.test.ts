@@ -143,6 +143,15 @@ const jsonRpcBody = (() => {
   ).map((text) => Buffer.from(text));
 })();
 
+/** A `files.compare` body: groups of a folder and entries, mostly well formed, some hostile (issue 15). */
+const compareBody = (() => {
+  const name = fc.oneof({ weight: 4, arbitrary: fc.constantFrom("a", "d", "a.txt", "e.txt") }, { weight: 1, arbitrary: hostileString });
+  const file = fc.tuple(name, fc.oneof(fc.nat(100), hostileNumber), fc.oneof(fc.constant(1_700_000_000_000), hostileNumber));
+  const entry = fc.oneof(name, file, hostileValue);
+  const group = fc.tuple(fc.oneof(fc.constantFrom("", "d", "d/e"), hostileString), fc.array(entry, { maxLength: 6 })).map(([folder, entries]) => [folder, ...entries]);
+  return fc.oneof({ weight: 4, arbitrary: fc.array(group, { maxLength: 5 }) }, { weight: 1, arbitrary: hostileValue }).map((body) => Buffer.from(JSON.stringify(body) ?? ""));
+})();
+
 /** How a frame is put on the wire. */
 type Mode = "exact" | "padded" | "lie" | "truncate" | "garbage";
 /** How the `size` field relates to the body sent. */
@@ -184,6 +193,8 @@ function frameSpec(type: string): fc.Arbitrary<FrameSpec> {
     });
   const body = type === "jsonrpc"
     ? fc.oneof({ weight: 4, arbitrary: jsonRpcBody }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)) })
+    : type === "files.compare"
+    ? fc.oneof({ weight: 4, arbitrary: compareBody }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)) })
     : fc.oneof(fc.constant(Buffer.alloc(0)), fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)), fc.constant(Buffer.alloc(20_000, 0x62)));
   return fc.record({
     header,

@@ -1,6 +1,6 @@
 import type { Connection } from "../../client/index.js";
 import type { PutOptions, TransferOptions, TransferResult } from "./client-put.js";
-import { FileRequest, type FileEntry } from "./requests.js";
+import { FileRequest, type CompareGroup, type CompareResult, type FileEntry } from "./requests.js";
 
 /**
  * The files service from a logged-in connection: every path is relative to the user's home on the server.
@@ -46,6 +46,24 @@ export class FilesClient {
       { onFrame: (_header, body) => void entries.push(...(JSON.parse(body.toString("utf8")) as FileEntry[])) },
     );
     return entries;
+  }
+
+  /**
+   * rsync's quick check, done by the server: which of these local entries (grouped by folder, relative to `path`)
+   * the server does not hold as sent under `path`, by their positions in `groups` (see {@link CompareGroup}). A
+   * `path` that does not exist is no error: `baseIsDir` is then false and every entry differs. At most
+   * COMPARE_MAX_ENTRIES entries and groups per call. A server from before this request type rejects it with
+   * `E_UNKNOWN_TYPE`.
+   *
+   * @example
+   * ```ts
+   * const { differ } = await files.compare("backup", [["", "photos", ["notes.txt", 120, 1717236000000]], ["photos", ["cat.jpg", 5120, 1717236000000]]]);
+   * // differ: [2] when only photos/cat.jpg is missing or changed on the server
+   * ```
+   */
+  async compare(path: string, groups: CompareGroup[]): Promise<CompareResult> {
+    const reply = await this.#conn.request(FileRequest.COMPARE, { path }, Buffer.from(JSON.stringify(groups)));
+    return { baseIsDir: reply.header.baseIsDir === true, differ: JSON.parse(reply.body.toString("utf8")) as number[] };
   }
 
   /** Makes a folder; with `parents`, also its missing parents, and an existing folder is fine. */

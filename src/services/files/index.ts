@@ -13,6 +13,6 @@ export { FileErrorCode } from "./errors.js";
 export { formatHash, parseHash, type HashAlgorithm } from "./hash.js";
 export { upToDate, type QuickCheckOptions } from "./quick-check.js";
 export { FileLayout } from "./layout.js";
-export { FileRequest, type FileEntry } from "./requests.js";
+export { COMPARE_MAX_ENTRIES, FileRequest, type CompareFile, type CompareGroup, type CompareResult, type FileEntry } from "./requests.js";
 export { normalizeRemotePath } from "./remote-path.js";
 export { registerFiles, type FilesDeps, type FilesOptions, type FilesService } from "./server.js";

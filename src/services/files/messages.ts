@@ -14,6 +14,7 @@ const offeredHashes = z.array(z.string().max(16)).max(8).optional();
 
 export const statRequest = z.object({ path: remotePath, sha256: z.boolean().optional(), hash: z.boolean().optional() });
 export const listRequest = z.object({ path: remotePath.optional(), recursive: z.boolean().optional(), sha256: z.boolean().optional(), hash: z.boolean().optional() });
+export const compareRequest = z.object({ path: remotePath });
 export const mkdirRequest = z.object({ path: remotePath, parents: z.boolean().optional() });
 export const rmRequest = z.object({ path: remotePath, recursive: z.boolean().optional() });
 export const mvRequest = z.object({ from: remotePath, to: remotePath });

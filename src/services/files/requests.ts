@@ -20,6 +20,8 @@ export const FileRequest = {
   GET: "files.get",
   /** A short-lived HTTP download link for one file (issue 13). */
   LINK: "files.link",
+  /** rsync's quick check done on the server: which of the client's entries it lacks or holds otherwise (issue 15). */
+  COMPARE: "files.compare",
 } as const;
 
 /** The largest file `files.put.file` takes in one request (its body is held in memory on the server): 1 MiB. */
@@ -46,4 +48,29 @@ export interface FileEntry {
   sha256?: string;
   /** The file's recorded content hash as `"ALG:HEX"` (the algorithm it was stored with), when asked for with `hash`. */
   hash?: string;
+}
+
+/** A file in a `files.compare` body: its name, its size in bytes and its modification time (ms since the epoch). */
+export type CompareFile = [name: string, size: number, mtime: number];
+
+/**
+ * One folder's entries in a `files.compare` body (docs/protocol.md): the folder, relative to the compared path
+ * (`""` for the path itself, `/`-separated), then entries directly inside it, each a folder's name (a string) or a
+ * file ({@link CompareFile}). A folder may appear in several groups.
+ */
+export type CompareGroup = [folder: string, ...entries: (string | CompareFile)[]];
+
+/** The most entries (files and folders) and groups, counted together, one `files.compare` request may hold. */
+export const COMPARE_MAX_ENTRIES = 100_000;
+
+/** What `files.compare` answers. */
+export interface CompareResult {
+  /** Whether the compared path is a folder on the server (when not, every entry is in `differ`). */
+  baseIsDir: boolean;
+  /**
+   * The positions (0-based, counting the body's entries in order, folders' names of groups not counted) of the
+   * entries the server does not hold as sent: a folder that is not a folder there, a file that is not a regular
+   * file there of the same size and modification time (within a millisecond). Ascending.
+   */
+  differ: number[];
 }

@@ -3,6 +3,7 @@ import type { Server } from "../../server/index.js";
 import { AccountStore } from "../accounts/index.js";
 import type { ServiceDeps } from "../index.js";
 import { once, typesAdded, type Service } from "../service.js";
+import { compareTree } from "./compare-handler.js";
 import { receiveDelta, sendBaseChunks } from "./delta-upload.js";
 import { sendDownload } from "./download-handler.js";
 import type { FilesDeps as HandlerDeps } from "./home.js";
@@ -62,7 +63,7 @@ export interface FilesOptions {
 
 /**
  * Adds the files service (docs/files.md) to a server: `files.stat`, `files.list`, `files.mkdir`, `files.rm`,
- * `files.mv`, `files.put.begin|data|commit|abort`, `files.put.file` and `files.get`, all acting inside the logged-in user's home.
+ * `files.mv`, `files.put.begin|data|commit|abort`, `files.put.file`, `files.compare` and `files.get`, all acting inside the logged-in user's home.
  * Expired partial uploads (`config.partialTtl`) are swept at once and then periodically. Users log in with the
  * `auth` request type: register it with {@link registerAuth} on the same server and the same accounts.
  *
@@ -108,6 +109,7 @@ export function registerFiles(server: Server, deps: FilesDeps, options: FilesOpt
     server.handle(FileRequest.PUT_CHUNKS, (header, _body, ctx) => sendBaseChunks(files, header, ctx));
     server.handle(FileRequest.PUT_DELTA, (header, body, ctx) => receiveDelta(files, header, body, ctx), { body: "stream" });
     server.handle(FileRequest.LINK, linkHandler(files));
+    server.handle(FileRequest.COMPARE, (header, body, ctx) => compareTree(files, header, body as Uint8Array | undefined, ctx));
   });
 
   // The sweep that runs, if any: close() waits for it, since it holds partial locks while it deletes.

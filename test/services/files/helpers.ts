@@ -44,6 +44,36 @@ export async function startFilesServer(
   return { server, url, dataDir, accounts, files: files as FilesService };
 }
 
+/**
+ * An in-process server with auth and files (user alice, password "pw") that does not serve the request types in
+ * `without` (a server from before them: they are answered E_UNKNOWN_TYPE), and records in `served` the type of
+ * every files request it handles, in order.
+ */
+export async function startFilesServerWithout(t: TestContext, without: string[]): Promise<{ url: string; dataDir: string; served: string[] }> {
+  const dataDir = tempDir(t, "wharf-files-");
+  const accounts = new AccountStore(dataDir);
+  await accounts.add("alice", "pw");
+  const served: string[] = [];
+  let files: FilesService | undefined;
+  const { url } = await startServer(t, {}, (s) => {
+    registerAuth(s, accounts);
+    type Handle = (type: string, handler: (...args: unknown[]) => unknown, ...rest: unknown[]) => unknown;
+    const older = new Proxy(s, {
+      get(target, key) {
+        if (key === "handle") {
+          return (type: string, handler: (...args: unknown[]) => unknown, ...rest: unknown[]) =>
+            without.includes(type) ? older : (target.handle as unknown as Handle).call(target, type, (...args: unknown[]) => (served.push(type), handler(...args)), ...rest);
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Server;
+    files = registerFiles(older, { dataDir, accounts, logger: pino({ level: "silent" }) });
+  });
+  t.after(() => files?.close());
+  return { url, dataDir, served };
+}
+
 /** A connection logged in as `user` (password "pw"), destroyed after the test, and its FilesClient. */
 export async function session(t: TestContext, url: string, user = "alice"): Promise<{ conn: Connection; files: FilesClient }> {
   const conn = await connect(url);

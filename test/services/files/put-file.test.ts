@@ -3,14 +3,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { pino } from "pino";
 import { WharfError, type Connection } from "../../../src/client/index.js";
-import type { Server } from "../../../src/server/index.js";
-import { AccountStore, registerAuth } from "../../../src/services/accounts/index.js";
-import { FileRequest, registerFiles, type FilesService } from "../../../src/services/files/index.js";
+import { FileRequest } from "../../../src/services/files/index.js";
 import { startServe, tempDir } from "../../helpers/cli.js";
-import { startServer } from "../../helpers/server.js";
-import { blake3Of, codeOf, dataWithUsers, jsonLines, session, sha256Of, startFilesServer, wharfAs } from "./helpers.js";
+import { blake3Of, codeOf, dataWithUsers, jsonLines, session, sha256Of, startFilesServer, startFilesServerWithout, wharfAs } from "./helpers.js";
 
 /*
  * `files.put.file` (issue 15): a small file whole in one request. Checked against the begin/data/commit upload it
@@ -25,25 +21,7 @@ function putFileHeader(path: string, content: Buffer, mtime?: number): Record<st
 }
 
 /** A server with auth and files, except `files.put.file`: a server from before it. */
-async function startServerWithoutPutFile(t: import("node:test").TestContext): Promise<{ url: string; dataDir: string }> {
-  const dataDir = tempDir(t, "wharf-files-");
-  const accounts = new AccountStore(dataDir);
-  await accounts.add("alice", "pw");
-  let files: FilesService | undefined;
-  const { url } = await startServer(t, {}, (s) => {
-    registerAuth(s, accounts);
-    const old = new Proxy(s, {
-      get(target, key) {
-        if (key === "handle") return (type: string, ...rest: unknown[]) => (type === FileRequest.PUT_FILE ? old : (target.handle as (...a: unknown[]) => unknown)(type, ...rest));
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as Server;
-    files = registerFiles(old, { dataDir, accounts, logger: pino({ level: "silent" }) });
-  });
-  t.after(() => files?.close());
-  return { url, dataDir };
-}
+const startServerWithoutPutFile = (t: import("node:test").TestContext) => startFilesServerWithout(t, [FileRequest.PUT_FILE]);
 
 describe("files.put.file: a small file in one request (issue 15)", () => {
   test("lands the same file, record and mtime as begin/data/commit, and leaves no partial, lock or stray record", async (t) => {
