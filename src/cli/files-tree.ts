@@ -8,6 +8,7 @@ import { WharfError } from "../wire/index.js";
 import { emit, getTransfer, putTransfer, type OutputOptions, type PutSession } from "./files-transfer.js";
 import { walkLocalTree, type LocalTreeEntry } from "./local-tree.js";
 import { OrderedPool } from "./ordered-pool.js";
+import { TreeComparison, type ComparedTree } from "./tree-compare.js";
 import { markPhase } from "./phase-timer.js";
 import { formatBytes } from "./units.js";
 
@@ -16,9 +17,8 @@ import { formatBytes } from "./units.js";
  * differs sent several files at a time on the one connection.
  */
 
-/** A tree transfer under way: the other side's entries by path, and what was sent and skipped. */
+/** A tree transfer under way: what was sent and skipped. */
 interface TreeRun {
-  other: Map<string, FileEntry>;
   tally: TreeTally;
   /** The tree's transfers, several at a time, printed in walk order. */
   pool: OrderedPool;
@@ -84,39 +84,88 @@ async function remoteTree(files: FilesClient, remote: string, options: OutputOpt
   }
 }
 
+/** A local walk toward a remote folder, started by the caller (while it connected), with its comparison if any. */
+export interface EarlyWalk {
+  entries: Promise<LocalTreeEntry[]>;
+  /** Fed by the walk; absent with `--checksum` (the listing carries the hashes). */
+  comparison?: TreeComparison;
+}
+
+/** Starts the walk of `localDir` toward `remote`, fed to a server-side comparison unless `--checksum` is asked for. */
+export function startWalk(localDir: string, remote: string, options: OutputOptions, signal?: AbortSignal): EarlyWalk {
+  const comparison = options.checksum === true ? undefined : new TreeComparison(remote);
+  return { entries: walkLocalTree(localDir, remote, signal, comparison?.onRun), comparison };
+}
+
+/**
+ * What to do with the walked entries: the positions to act on, in walk order (files to send, folders to make,
+ * entries to report as skipped), whether `remote` is a folder, and the files and bytes already there. From the
+ * server's answer to the walk (files.compare); with `--checksum`, or from a server without files.compare, from the
+ * server's listing compared here, file by file.
+ */
+async function planPut(session: PutSession, options: OutputOptions, remote: string, local: LocalTreeEntry[], comparison: TreeComparison | undefined, listing: Promise<Map<string, FileEntry>> | undefined): Promise<PutPlan> {
+  const compared = comparison === undefined ? null : await comparison.result();
+  if (compared !== null) return compared;
+  const other = await (listing ?? remoteTree(session.files, remote, options));
+  markPhase(`listed the remote tree (${other.size} entries)`);
+  const plan: PutPlan = { baseIsDir: other.get(remote)?.type === "dir", work: [], files: 0, bytes: 0 };
+  for (let at = 0; at < local.length; at += 1) {
+    const entry = local[at];
+    let there: boolean | Promise<boolean> = false;
+    if (entry.kind === "dir") there = other.get(entry.remote)?.type === "dir";
+    else if (entry.kind === "file") {
+      there = alreadyThere(entry, other.get(entry.remote), options);
+      if (typeof there !== "boolean") there = await there;
+      plan.files += 1;
+      plan.bytes += entry.size;
+    }
+    if (!there) plan.work.push(at);
+  }
+  return plan;
+}
+
+/** See {@link planPut}. */
+type PutPlan = ComparedTree;
+
 /**
  * Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped.
- * The server lists its side while this one walks the local tree (two machines, or two cores, at once); nothing is
- * sent for a file that matches. `walked` is the local walk when the caller started it already (while it connected).
- * Resolves the tally for the summary.
+ * The server compares its side with the walk while this one walks (files.compare), or lists its side meanwhile
+ * (`--checksum`); nothing is sent for a file that matches. `early` is the walk when the caller started it already
+ * (while it connected). Resolves the tally for the summary.
  */
-export async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, walked?: Promise<LocalTreeEntry[]>): Promise<TreeTally> {
-  const listing = remoteTree(session.files, remote, options);
-  listing.catch(() => {}); // awaited below, after the walk: a walk that fails first must not leave it unhandled
-  const local = await (walked ?? walkLocalTree(localDir, remote));
+export async function putTree(session: PutSession, options: OutputOptions, localDir: string, remote: string, early?: EarlyWalk): Promise<TreeTally> {
+  const walk = early ?? startWalk(localDir, remote, options);
+  walk.comparison?.attach(session.files);
+  // With --checksum the listing (with hashes) is asked for before the walk ends, so the server lists meanwhile.
+  const listing = walk.comparison === undefined ? remoteTree(session.files, remote, options) : undefined;
+  listing?.catch(() => {}); // awaited below, after the walk: a walk that fails first must not leave it unhandled
+  const local = await walk.entries;
   markPhase(`walked the local tree (${local.length} entries)`);
-  const run: TreeRun = { other: await listing, tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
-  markPhase(`listed the remote tree (${run.other.size} entries)`);
+  const plan = await planPut(session, options, remote, local, walk.comparison, listing);
+  markPhase(`compared with the server (${plan.work.length} to act on)`);
+  const run: TreeRun = { tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
+  // Every file not acted on below is already there: counted at once rather than one by one.
+  let skipped = plan.files;
+  let notSent = plan.bytes;
   const dryRun = options.dryRun === true;
   try {
-    if (!dryRun && run.other.get(remote)?.type !== "dir") await session.files.mkdir(remote, { parents: true });
-    for (const entry of local) {
-      if (entry.kind === "dir") {
-        if (!dryRun && run.other.get(entry.remote)?.type !== "dir") await session.files.mkdir(entry.remote, { parents: true });
-        continue;
+    if (!dryRun && !plan.baseIsDir) await session.files.mkdir(remote, { parents: true });
+    for (const at of plan.work) {
+      const entry = local[at];
+      if (entry.kind === "other") process.stderr.write(`wharf: skipped ${entry.path}: not a regular file or folder\n`);
+      else if (entry.kind === "dir") {
+        if (!dryRun) await session.files.mkdir(entry.remote, { parents: true });
+      } else {
+        skipped -= 1;
+        notSent -= entry.size;
+        await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar, entry.size));
       }
-      if (entry.kind === "other") {
-        process.stderr.write(`wharf: skipped ${entry.path}: not a regular file or folder\n`);
-        continue;
-      }
-      let there = alreadyThere(entry, run.other.get(entry.remote), options);
-      if (typeof there !== "boolean") there = await there;
-      if (there) skip(run.tally, entry.size);
-      else await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar, entry.size));
     }
   } finally {
     await run.pool.drain(); // transfers started before a failure finish (and print) before it is reported
   }
+  run.tally.skipped += skipped;
+  run.tally.notSent += notSent;
   markPhase("compared and sent");
   return run.tally;
 }
@@ -129,7 +178,7 @@ export async function getTree(files: FilesClient, options: OutputOptions, entry:
   const listing = files.list(entry.path, { recursive: true, hash: options.checksum === true });
   listing.catch(() => {});
   const mine = new Map((await walkLocalTree(local, entry.path)).map((here): [string, LocalTreeEntry] => [here.remote, here]));
-  const run: TreeRun = { other: new Map(), tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
+  const run: TreeRun = { tally: newTally(), pool: new OrderedPool(TREE_SLOTS) };
   try {
     for (const child of await listing) {
       const target = join(local, ...relative(entry.path === "" ? "." : entry.path, child.path).split("/"));

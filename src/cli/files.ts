@@ -11,12 +11,12 @@ import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
 import { formatBytes } from "./units.js";
-import { getTree, normalizeRemote, putTree, summarize } from "./files-tree.js";
+import { getTree, normalizeRemote, putTree, startWalk, summarize } from "./files-tree.js";
 import { emit, getOne, putOne, PutSession, resumable, type OutputOptions } from "./files-transfer.js";
-import { joinRemote, walkLocalTree } from "./local-tree.js";
+import { joinRemote } from "./local-tree.js";
 import { markPhase } from "./phase-timer.js";
 import { integerOption } from "./parse.js";
-import { tuneForThroughput } from "./process-tuning.js";
+import { deferOptimization, tuneForThroughput } from "./process-tuning.js";
 import { openSession, withClientOptions, type ClientOptions } from "./session.js";
 
 /** Runs a verb with a logged-in FilesClient and closes the connection after. */
@@ -65,9 +65,10 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
   // One folder: its walk starts now, while the connection is made and the login answered (the walk gives the event
   // loop a turn after each folder), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
+  if ([...kinds.values()].includes("dir")) deferOptimization();
   const stopWalk = new AbortController();
-  const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? walkLocalTree(sources[0], normalizeRemote(remoteFor(sources[0], remoteArg, false)), stopWalk.signal) : undefined;
-  early?.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled
+  const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? startWalk(sources[0], normalizeRemote(remoteFor(sources[0], remoteArg, false)), options, stopWalk.signal) : undefined;
+  early?.entries.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled
   let session: PutSession;
   try {
     session = new PutSession(options, await openSession(options));

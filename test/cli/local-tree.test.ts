@@ -58,6 +58,30 @@ describe("walkLocalTree(): the local side of put -r and get -r (issue 15)", () =
     assert.equal(whole.length, 100);
   });
 
+  test("reports its entries in runs that cover them in order, each run inside the folder it names", async (t) => {
+    const root = tempDir(t);
+    for (let i = 0; i < 700; i += 1) writeFileSync(join(root, `f${String(i).padStart(3, "0")}`), "x");
+    for (const sub of ["a/b", "a/c", "m", "zz/y"]) mkdirSync(join(root, sub), { recursive: true });
+    writeFileSync(join(root, "a", "b", "inner.txt"), "in");
+    writeFileSync(join(root, "a", "k.txt"), "k");
+    symlinkSync(join(root, "a"), join(root, "a", "link"));
+    const runs: [string, number, number][] = [];
+    const entries = await walkLocalTree(root, "up", undefined, (folder, all, start, end) => {
+      assert.ok(all.length >= end, "the run is in the array already");
+      runs.push([folder, start, end]);
+    });
+    let next = 0;
+    for (const [folder, start, end] of runs) {
+      assert.equal(start, next, "runs follow each other");
+      assert.ok(end > start);
+      for (const entry of entries.slice(start, end)) assert.equal(entry.remote, ["up", folder, entry.name].filter(Boolean).join("/"));
+      next = end;
+    }
+    assert.equal(next, entries.length, "and cover every entry");
+    // A run ends at each subfolder (the folder with it) and at the folder's end; empty folders make none.
+    assert.deepEqual(runs.map(([folder]) => folder), ["", "a", "a/b", "a", "a", "", "", "zz"]);
+  });
+
   test("joinRemote() joins as the server spells paths", () => {
     assert.equal(joinRemote("", "a"), "a");
     assert.equal(joinRemote(".", "a"), "a");
