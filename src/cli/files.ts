@@ -65,7 +65,7 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
   // One folder: its walk starts now, while the connection is made and the login answered (the walk gives the event
   // loop a turn after each folder), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
-  if ([...kinds.values()].includes("dir")) deferOptimization();
+  deferOptimization();
   const stopWalk = new AbortController();
   const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? startWalk(sources[0], normalizeRemote(remoteFor(sources[0], remoteArg, false)), options, stopWalk.signal) : undefined;
   early?.entries.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled

@@ -64,26 +64,30 @@ export function tuneForThroughput(gc: GcMode, mallocBlockBytes = TRANSFER_MALLOC
 }
 
 /**
- * How many of V8's profiler ticks a function must run before V8 optimizes it, in a tree walk's process
+ * How many of V8's profiler ticks a function must run before V8 optimizes it, in a `put`'s process
  * ({@link deferOptimization}); V8's default is 3.
  */
-export const TREE_WALK_TICKS_BEFORE_OPTIMIZATION = 30;
+export const PUT_TICKS_BEFORE_OPTIMIZATION = 30;
 
 /**
- * Makes V8 wait ten times longer before it optimizes a hot function, for a `put -r`. Its walk runs each of a few
- * small functions once per entry, so they turn hot within milliseconds, and V8 then compiles them with TurboFan on
- * a background thread; on a client with one core that thread takes the walk's core (measured on a 10,000-file
- * tree: 57 ms of compiling for the walk's loop, which it compiled twice, and 22 ms for the comparison's hook), and
- * the optimized code arrives when the walk is nearly done. Code that stays hot for longer (a delta or a large
- * file inside the tree) is still optimized, later. Issue 15: a second `put -r` of an unchanged tree went from
- * 0.37-0.39 s to 0.32 s with this, and to 0.31-0.32 s with no TurboFan at all, which costs a delta put of 1 GiB
- * about a sixth of its time.
+ * Makes V8 wait ten times longer before it optimizes a hot function, for a `put`. A put's code runs once through
+ * its work: a tree's walk runs a few small functions once per entry, a file's transfer a few once per MiB, so they
+ * turn hot within milliseconds, and V8 then compiles them with TurboFan on a background thread; on a client with
+ * one core that thread takes the put's core (measured on a 10,000-file tree: 57 ms of compiling for the walk's
+ * loop, which it compiled twice, and 22 ms for the comparison's hook), and the optimized code arrives when the
+ * work is nearly done. Code that stays hot for longer (a delta's loops over thousands of chunks) is still
+ * optimized, later. Issue 15, interleaved runs on one machine: a second `put -r` of an unchanged 10,000-file tree
+ * 0.35-0.40 s without, 0.29-0.34 s with (5 runs each); a put of 1 GiB 0.86 against 0.80 CPU s of the client
+ * (medians of 5); a delta put of 1 GiB no worse (client 1.29-1.54 against 1.30-1.33 CPU s, 4 runs each). No
+ * TurboFan at all (`--max-opt=1`) was as good for those two and worse for the delta (1.47-1.86 s against
+ * 1.79-2.24) and for a get of 1 GiB (0.1 s more of client CPU), and V8 does not optimize again once told not to
+ * (raising `--max-opt` at run time optimized nothing, not even new functions). `get` keeps V8's default.
  *
  * @example
  * ```ts
- * if (sources.some(isFolder)) deferOptimization();
+ * deferOptimization(); // first thing in a put
  * ```
  */
 export function deferOptimization(): void {
-  setFlagsFromString(`--ticks-before-optimization=${TREE_WALK_TICKS_BEFORE_OPTIMIZATION}`);
+  setFlagsFromString(`--ticks-before-optimization=${PUT_TICKS_BEFORE_OPTIMIZATION}`);
 }
