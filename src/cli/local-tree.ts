@@ -104,8 +104,9 @@ function openFolder(folder: string, remoteFolder: string, rel: string): Folder {
 /**
  * Walks `folder`'s names from where it stopped up to and including the next subfolder (whose opened Folder it
  * returns, to be walked before the rest of this one) or to its end (null), reporting the run to `onRun`.
- * Synchronous and small on purpose: V8 optimizes a hot function on a background thread, and the walk's loop inside
- * an async function took 68 ms to compile, more than the walk itself on a one-core client.
+ * Synchronous and small on purpose: V8 optimizes a hot function on a background thread, which on a one-core client
+ * takes the walk's own core; the walk's loop inside an async function took 68 ms to compile, this one 24-33 ms (and
+ * a `put` defers optimizing further: process-tuning.ts, deferOptimization).
  */
 function readRun(folder: Folder, entries: LocalTreeEntry[], onRun: ((folder: string, entries: LocalTreeEntry[], start: number, end: number) => void) | undefined): Folder | null {
   const start = entries.length;

@@ -26,9 +26,9 @@ export interface ComparedTree {
  * `put -r`'s quick check done by the server (`files.compare`), fed by the local walk as it goes: each run of
  * entries the walk reports joins the request being filled, a request holds BATCH entries (the last one fewer),
  * and it leaves as soon as it is full and the connection is logged in, so the server looks its side up while
- * this side still walks. Symlinks and other
- * entries that are not files or folders are not sent (the put skips them). {@link result} resolves null when the
- * server does not know the request type (a server from before it): the caller then lists the server's tree.
+ * this side still walks. Symlinks and other entries that are neither files nor folders are not sent (the put
+ * skips them). {@link result} resolves null when the server does not know the request type (a server from
+ * before it): the caller then lists the server's tree.
  *
  * @example
  * ```ts

@@ -12,7 +12,7 @@ import { COMPARE_MAX_ENTRIES, type CompareFile, type CompareGroup } from "./requ
  * `files.compare` (issue 15): rsync's quick check on the receiving side. A `put -r` sends what its walk found,
  * folder by folder, while it walks; the server looks up each entry where it would land and answers only the
  * positions of those it does not hold as sent. The client then decodes no listing and builds no map of the
- * server's tree: on a second put of an unchanged 10,000-file tree that was about a sixth of the client's CPU.
+ * server's tree (a second put of an unchanged 10,000-file tree: 0.28 to 0.26 CPU s of the client, 0.30 to 0.27 s).
  */
 
 /** Entries looked up synchronously between two turns of the event loop (as the listing's walk does). */
