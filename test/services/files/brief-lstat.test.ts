@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { briefLstat, briefLstatIsRaw } from "../../../src/services/files/brief-lstat.js";
+import { briefLstat, briefLstatInto, briefLstatIsRaw, type BriefStat } from "../../../src/services/files/brief-lstat.js";
 import { tempDir } from "../../helpers/cli.js";
 
 /** What lstatSync says of `path`, in briefLstat's terms. */
@@ -39,6 +39,14 @@ describe("briefLstat(): kind, size and mtime without a Stats object (issue 15)",
       assert.equal(briefLstat(join(root, "link"), raw)!.kind, "symlink");
       assert.equal(briefLstat(join(root, "dir"), raw)!.kind, "dir");
       assert.equal(Math.round(briefLstat(join(root, "big"), raw)!.mtimeMs * 1000), 1_700_000_000_123_456);
+      // briefLstatInto fills one object call after call, and leaves it as it was for a missing path.
+      const into: BriefStat = { kind: "other", size: -1, mtimeMs: -1 };
+      for (const name of ["dir", "big", "missing", "link", "empty"]) {
+        const before = { ...into };
+        const path = join(root, name);
+        assert.equal(briefLstatInto(path, into, raw), expected(path) !== undefined, name);
+        assert.deepEqual({ ...into }, expected(path) ?? before, name);
+      }
     });
 
     test(`${raw ? "through the binding" : "through lstatSync"}: a unix socket is other`, async (t) => {
