@@ -2,13 +2,21 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { TimeSlice } from "../../../src/services/rpc/index.js";
 
-/** Microtask-only work for `ms` milliseconds, asking `slice` between steps when one is given. */
-async function busy(ms: number, slice: TimeSlice | null): Promise<void> {
+/**
+ * Microtask-only work for `ms` milliseconds, asking `slice` between steps when one is given, and going on until
+ * `slice` has given at least `turns` turns: a process descheduled for the whole window (a loaded CI machine) would
+ * otherwise end its work before it ever asked, and no timer could run.
+ */
+async function busy(ms: number, slice: TimeSlice | null, turns = 0): Promise<void> {
   const end = performance.now() + ms;
-  while (performance.now() < end) {
+  let given = 0;
+  // (Not past 5 s more: a TimeSlice that never gave a turn would otherwise spin here for good, starving every timer.)
+  for (let now = performance.now(); now < end || (given < turns && now < end + 5_000); now = performance.now()) {
     const turn = slice?.due();
-    if (turn !== undefined) await turn;
-    else await null; // a step of an async generator that never waits: a microtask, never a turn of the loop
+    if (turn !== undefined) {
+      await turn;
+      given += 1;
+    } else await null; // a step of an async generator that never waits: a microtask, never a turn of the loop
   }
 }
 
@@ -39,7 +47,7 @@ describe("TimeSlice", () => {
     assert.equal(without.ticks, 0, "no timer ran during 300 ms of microtasks");
     assert.ok(without.hold >= 140);
     const slice = new TimeSlice(5);
-    const withSlice = await longestHold(() => Promise.all([busy(150, slice), busy(150, slice), busy(150, slice)]));
+    const withSlice = await longestHold(() => Promise.all([busy(150, slice, 3), busy(150, slice, 3), busy(150, slice, 3)]));
     // Timers ran between the slices (none ran without them). No bound on the longest hold in ms: on a loaded
     // machine the process itself may be descheduled for any time, and speed belongs to benchmarks, not tests.
     assert.ok(withSlice.ticks >= 2, `${withSlice.ticks} timer runs`);
