@@ -103,12 +103,12 @@ export function startWalk(localDir: string, remote: string, options: OutputOptio
  * server's answer to the walk (files.compare); with `--checksum`, or from a server without files.compare, from the
  * server's listing compared here, file by file.
  */
-async function planPut(session: PutSession, options: OutputOptions, remote: string, local: LocalTreeEntry[], comparison: TreeComparison | undefined, listing: Promise<Map<string, FileEntry>> | undefined): Promise<PutPlan> {
+async function planPut(session: PutSession, options: OutputOptions, remote: string, local: LocalTreeEntry[], comparison: TreeComparison | undefined, listing: Promise<Map<string, FileEntry>> | undefined): Promise<ComparedTree> {
   const compared = comparison === undefined ? null : await comparison.result();
   if (compared !== null) return compared;
   const other = await (listing ?? remoteTree(session.files, remote, options));
   markPhase(`listed the remote tree (${other.size} entries)`);
-  const plan: PutPlan = { baseIsDir: other.get(remote)?.type === "dir", work: [], files: 0, bytes: 0 };
+  const plan: ComparedTree = { baseIsDir: other.get(remote)?.type === "dir", work: [], files: 0, bytes: 0 };
   for (let at = 0; at < local.length; at += 1) {
     const entry = local[at];
     let there: boolean | Promise<boolean> = false;
@@ -123,9 +123,6 @@ async function planPut(session: PutSession, options: OutputOptions, remote: stri
   }
   return plan;
 }
-
-/** See {@link planPut}. */
-type PutPlan = ComparedTree;
 
 /**
  * Puts a local folder's files and folders under `remote`, in name order; symlinks and special files are skipped.

@@ -56,6 +56,7 @@ async function localKind(path: string): Promise<"file" | "dir" | "other" | null>
  * (made when it ends with `/`). `-` reads standard input (REMOTE is then needed).
  */
 async function put(args: string[], options: OutputOptions & { recursive: boolean }): Promise<void> {
+  deferOptimization(); // before any of the put's code runs hot (process-tuning.ts)
   const sources = args.length === 1 ? args : args.slice(0, -1);
   const remoteArg = args.length === 1 ? undefined : args[args.length - 1];
   if (sources.includes("-") && (remoteArg === undefined || sources.length > 1 || remoteArg.endsWith("/"))) {
@@ -64,8 +65,7 @@ async function put(args: string[], options: OutputOptions & { recursive: boolean
   const kinds = new Map<string, "file" | "dir" | "stdin">();
   for (const localArg of sources) kinds.set(localArg, localArg === "-" ? "stdin" : await checkedLocal(localArg, options.recursive));
   // One folder: its walk starts now, while the connection is made and the login answered (the walk gives the event
-  // loop a turn after each folder), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
-  deferOptimization();
+  // loop a turn every few hundred entries), not after (issue 15: a second `put -r` of an unchanged tree is all fixed costs).
   const stopWalk = new AbortController();
   const early = sources.length === 1 && kinds.get(sources[0]) === "dir" ? startWalk(sources[0], normalizeRemote(remoteFor(sources[0], remoteArg, false)), options, stopWalk.signal) : undefined;
   early?.entries.catch(() => {}); // awaited in putTree; a failed login must not leave it unhandled

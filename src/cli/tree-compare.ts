@@ -47,8 +47,7 @@ export class TreeComparison {
   #positions: number[] = [];
   /** Requests filled and not sent yet (the connection is not logged in yet). */
   readonly #ready: { groups: CompareGroup[]; positions: number[] }[] = [];
-  #replies: Promise<void>[] = [];
-  #sent = false;
+  readonly #replies: Promise<void>[] = [];
   #unsupported = false;
   #failure: unknown;
   #baseIsDir = false;
@@ -103,7 +102,7 @@ export class TreeComparison {
    */
   async result(): Promise<ComparedTree | null> {
     if (this.#files === undefined) throw new Error("TreeComparison.result() before attach()");
-    if (this.#positions.length > 0 || (!this.#sent && this.#ready.length === 0)) this.#close(); // one request at least: it says whether the folder exists
+    if (this.#positions.length > 0 || (this.#replies.length === 0 && this.#ready.length === 0)) this.#close(); // one request at least: it says whether the folder exists
     this.#send();
     await Promise.all(this.#replies);
     if (this.#unsupported) return null;
@@ -125,7 +124,6 @@ export class TreeComparison {
     if (files === undefined) return;
     for (const { groups, positions } of this.#ready.splice(0)) {
       if (this.#unsupported) return;
-      this.#sent = true;
       this.#replies.push(
         files.compare(this.#remote, groups).then(
           (answer) => {

@@ -87,8 +87,9 @@ function folderAt(realHome: string, rel: string): string | null {
   }
 }
 
+/** A folder below the compared path (not `""`), as a path from the home. */
 function joined(base: string, folder: string): string {
-  return base === "" ? folder : folder === "" ? base : `${base}/${folder}`;
+  return base === "" ? folder : `${base}/${folder}`;
 }
 
 /**
@@ -103,13 +104,14 @@ export async function compareTree(deps: FilesDeps, header: RequestHeader, body: 
   const base = normalizeRemotePath(fields.path);
   const groups = parseCompareBody(body);
   try {
-    const baseIsDir = folderAt(realHome, base) !== null;
+    const baseDir = folderAt(realHome, base);
+    const baseIsDir = baseDir !== null;
     const differ: number[] = [];
     let index = 0;
     let inSlice = 0;
     for (const group of groups) {
-      const rel = joined(base, group[0]);
-      const dir = baseIsDir ? folderAt(realHome, rel) : null;
+      // The compared folder itself ("") is resolved once, above; a folder below it once per group.
+      const dir = !baseIsDir || group[0] === "" ? baseDir : folderAt(realHome, joined(base, group[0]));
       const prefix = dir === null ? "" : `${dir}/`;
       const atHomeRoot = dir === realHome;
       for (let i = 1; i < group.length; i += 1, index += 1) {
