@@ -34,6 +34,7 @@ const FIELDS = [
   "id", "type", "size", "ref", "upload", "offset", "path", "method", "params", "parts", "timeout", "argv", "shell",
   "stdin", "eof", "tty", "room", "text", "to", "since", "before", "limit", "clientId", "seq", "cookie", "user",
   "password", "fileSize", "stamp", "mtime", "sha256", "recursive", "parents", "from", "t1", "jsonrpc", "more",
+  "blocks", "end", "delta", "hash", "hashes",
 ];
 
 // ---------------------------------------------------------------------------------------------------- values
@@ -107,7 +108,7 @@ function plausible(type: string): fc.Arbitrary<Record<string, unknown>> {
   );
   if (type.startsWith("files.")) {
     return fc.record(
-      { path, from: path, to: path, upload: fc.oneof(fieldString, fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 32, maxLength: 32 })), offset: hostileNumber, fileSize: fc.oneof(fc.nat(5_000), hostileNumber), sha256: fieldString, recursive: fc.boolean(), parents: fc.boolean() },
+      { path, from: path, to: path, upload: fc.oneof(fieldString, fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 32, maxLength: 32 })), offset: hostileNumber, end: fc.oneof(fc.nat(5_000), hostileNumber), blocks: fc.oneof(fc.boolean(), hostileValue), fileSize: fc.oneof(fc.nat(5_000), hostileNumber), sha256: fieldString, recursive: fc.boolean(), parents: fc.boolean() },
       { requiredKeys: [] },
     );
   }

@@ -25,36 +25,56 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** Where the data lies in a scanner's memory: above the 1 KiB gear table. */
-const DATA_BASE = 1024;
+/** The gear table at the start of every module's memory: 256 little-endian i32. */
+export const GEAR_BYTES = 1024;
+/** Where the data lies in a scanner's memory: above the gear table. */
+const DATA_BASE = GEAR_BYTES;
 const PAGE = 64 * 1024;
 
-let compiled: WasmModule | null | undefined;
+const compiled = new Map<string, WasmModule | null>();
 let onUnavailable: (reason: string) => void = (reason) => {
   process.stderr.write(`wharf: the WebAssembly chunker is not available (${reason}); chunking in JavaScript\n`);
 };
 
 /**
- * Where the one line saying that the WebAssembly chunker could not load goes (default: stderr). A server passes
- * its logger. Takes effect only before the first chunking pass.
+ * Where the one line saying that the WebAssembly chunker (or the block search's roller, built beside it) could
+ * not load goes (default: stderr). A server passes its logger. Takes effect only before the first pass.
  */
 export function setChunkerFallbackReporter(report: (reason: string) => void): void {
   onUnavailable = report;
 }
 
 /**
- * The chunker's module, assembled from wasm/chunker.wat at build time (scripts/build-wasm.mjs) and compiled once
- * on first use; null, reported once, where it is missing or does not compile.
+ * A module of this folder's wasm/ (`chunker`, `roller`), assembled from its `.wat` at build time
+ * (scripts/build-wasm.mjs) and compiled once on first use; null, reported once, where it is missing or does not
+ * compile.
  */
-function loadModule(): WasmModule | null {
-  if (compiled !== undefined) return compiled;
+function loadModule(name: "chunker" | "roller" = "chunker"): WasmModule | null {
+  const known = compiled.get(name);
+  if (known !== undefined) return known;
+  let module: WasmModule | null = null;
   try {
-    compiled = new wasm.Module(readFileSync(new URL("./wasm/chunker.wasm", import.meta.url)));
+    module = new wasm.Module(readFileSync(new URL(`./wasm/${name}.wasm`, import.meta.url)));
   } catch (err) {
-    compiled = null;
-    onUnavailable(err instanceof Error ? err.message.split("\n")[0] : String(err));
+    if (![...compiled.values()].includes(null)) onUnavailable(err instanceof Error ? err.message.split("\n")[0] : String(err));
   }
-  return compiled ?? null;
+  compiled.set(name, module);
+  return module;
+}
+
+/**
+ * An instance of module `name` over a memory of its own, `bytes` long at least, whose first 1 KiB holds GEAR (the
+ * layout both modules share); null where the module cannot load.
+ */
+export function instantiateWithGear(name: "chunker" | "roller", bytes: number): { memory: ArrayBuffer; exports: Record<string, unknown> } | null {
+  const module = loadModule(name);
+  if (module === null) return null;
+  const pages = Math.ceil(bytes / PAGE);
+  const memory = new wasm.Memory({ initial: pages, maximum: pages });
+  const instance = new wasm.Instance(module, { env: { memory } });
+  const table = new DataView(memory.buffer, 0, GEAR_BYTES);
+  GEAR.forEach((value, i) => table.setInt32(i * 4, value, true));
+  return { memory: memory.buffer, exports: instance.exports };
 }
 
 /** True when the WebAssembly chunker loads in this process. */
@@ -73,16 +93,11 @@ export function wasmChunkerAvailable(): boolean {
  * ```
  */
 export function wasmScanner(size: number): CutScanner | null {
-  const module = loadModule();
-  if (module === null) return null;
-  const pages = Math.ceil((DATA_BASE + size) / PAGE);
-  const memory = new wasm.Memory({ initial: pages, maximum: pages });
-  const instance = new wasm.Instance(module, { env: { memory } });
-  const table = new DataView(memory.buffer, 0, DATA_BASE);
-  GEAR.forEach((value, i) => table.setInt32(i * 4, value, true));
+  const instance = instantiateWithGear("chunker", DATA_BASE + size);
+  if (instance === null) return null;
   const cut = instance.exports.cut as (start: number, end: number) => number;
   return {
-    buffer: Buffer.from(memory.buffer, DATA_BASE, size),
+    buffer: Buffer.from(instance.memory, DATA_BASE, size),
     kind: "wasm",
     cut: (start, end) => cut(DATA_BASE + start, DATA_BASE + end) - DATA_BASE,
   };

@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { chunkFile, type Chunk } from "./chunker.js";
-import { encodeChunkList } from "./delta-ops.js";
+import { chunkFile } from "./chunker.js";
+import { encodeChunkList, LIST_ENTRY } from "./delta-ops.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
 
 /** A file's chunk list as `files.put.chunks` sends it. */
@@ -13,10 +13,17 @@ export interface ChunkListing {
   fresh: boolean;
 }
 
-/** How a listing is made when the cache has none: the whole file, chunked, every byte fed to `whole` if given. */
-export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">) => Promise<Chunk[]>;
+/** What a fresh listing hands on as it goes: each part of the encoded list, in order (the pass waits for it). */
+export type OnListPart = (part: Buffer) => void | Promise<void>;
 
-const chunkWholeFile: ChunkLister = (file, size, algorithm, whole) => chunkFile(file, 0, size, algorithm, whole);
+/**
+ * How a listing is made when the cache has none: the whole file described as an encoded list of LIST_ENTRY-byte
+ * entries (content-defined chunks by default, handed on whole at the end), every byte fed to `whole` if given; a
+ * lister that makes its list in parts (the block lister) hands each to `onPart` as it is made.
+ */
+export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">, onPart?: OnListPart) => Promise<Buffer>;
+
+const chunkWholeFile: ChunkLister = async (file, size, algorithm, whole) => encodeChunkList(await chunkFile(file, 0, size, algorithm, whole));
 
 /** Lists longer than this (a base of about 14 GiB) are not kept: the cache stays a few MiB at most. */
 const MAX_KEPT_LIST = 8 * 1024 * 1024;
@@ -50,9 +57,10 @@ export class ChunkListCache {
 
   /**
    * The listing of the open file `file`, hashed with `algorithm`: from the cache when the file is unchanged
-   * (`fresh: false`), else by a chunking pass that also feeds every byte to `whole` when given.
+   * (`fresh: false`), else by a listing pass that also feeds every byte to `whole` when given and hands the
+   * list's parts to `onPart` as it makes them (when the list comes from memory, `onPart` is not called).
    */
-  async listing(file: FileHandle, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">): Promise<ChunkListing> {
+  async listing(file: FileHandle, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">, onPart?: OnListPart): Promise<ChunkListing> {
     const key = await identity(file, algorithm);
     const kept = this.#entries.get(key);
     if (kept !== undefined) {
@@ -61,8 +69,8 @@ export class ChunkListCache {
       return { ...kept, fresh: false };
     }
     const size = Number(key.split(":")[3]);
-    const chunks = await this.#lister(file, size, algorithm, whole);
-    const listing = { list: encodeChunkList(chunks), chunks: chunks.length, size };
+    const list = await this.#lister(file, size, algorithm, whole, onPart);
+    const listing = { list, chunks: list.length / LIST_ENTRY, size };
     if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
       this.#entries.set(key, listing);
       for (const oldest of this.#entries.keys()) {

@@ -5,15 +5,18 @@
  * Two binary messages. A **chunk list** describes a base: per chunk `u32 length` + 32-byte hash, in file order.
  * A **recipe** is a sequence of operations, each a byte tag then fields, big-endian:
  * `0x01 COPY u48 baseOffset u32 length` (bytes the receiver has) and `0x02 DATA u32 length` + that many bytes.
- * Operations cover the new file's bytes in order, from the transfer's offset to its end.
+ * Operations cover the new file's bytes in order, from the transfer's offset to its end (or to a slice's end).
  */
 import type { Chunk } from "./chunker.js";
 
 export const OP_COPY = 0x01;
 export const OP_DATA = 0x02;
 const COPY_SIZE = 1 + 6 + 4;
+/** The longest step an operation can say (its length is a u32). */
+const MAX_STEP = 0xffffffff;
 const DATA_HEAD = 1 + 4;
-const LIST_ENTRY = 4 + 32;
+/** Bytes per chunk in a chunk list: `u32` length + 32-byte hash. */
+export const LIST_ENTRY = 4 + 32;
 
 /** Encodes a base's chunk list. */
 export function encodeChunkList(chunks: readonly Chunk[]): Buffer {
@@ -64,19 +67,37 @@ export type Step = { copy: true; baseOffset: number; length: number } | { copy: 
  */
 export function planSteps(chunks: readonly Chunk[], base: ChunkIndex): Step[] {
   const steps: Step[] = [];
-  for (const chunk of chunks) {
-    const found = base.get(chunk.hash.toString("latin1"));
-    const last = steps.at(-1);
-    if (found !== undefined && found.length === chunk.length) {
-      if (last?.copy === true && last.baseOffset + last.length === found.offset && last.length + chunk.length <= 0xffffffff) last.length += chunk.length;
-      else steps.push({ copy: true, baseOffset: found.offset, length: chunk.length });
-    } else if (last?.copy === false && last.offset + last.length === chunk.offset && last.length + chunk.length <= 0xffffffff) {
-      last.length += chunk.length;
-    } else {
-      steps.push({ copy: false, offset: chunk.offset, length: chunk.length });
-    }
-  }
+  for (const chunk of chunks) addStep(steps, chunk, base.get(chunk.hash.toString("latin1")));
   return steps;
+}
+
+/**
+ * Appends the step for one chunk of the new file to `steps`: a COPY of `found` (the base's chunk of the same
+ * hash, when its length matches too) or a DATA of the chunk's range.
+ */
+export function addStep(steps: Step[], chunk: Chunk, found: { offset: number; length: number } | undefined): void {
+  if (found !== undefined && found.length === chunk.length) pushCopy(steps, found.offset, chunk.length);
+  else pushData(steps, chunk.offset, chunk.length);
+}
+
+/** Appends a COPY of `length` bytes of the base from `baseOffset`, merged into the last step where they join. */
+export function pushCopy(steps: Step[], baseOffset: number, length: number): void {
+  const last = steps.at(-1);
+  if (last?.copy === true && last.baseOffset + last.length === baseOffset && last.length + length <= MAX_STEP) last.length += length;
+  else steps.push({ copy: true, baseOffset, length });
+}
+
+/** Appends a DATA of the new file's bytes [offset, offset + length), merged into the last step where they join. */
+export function pushData(steps: Step[], offset: number, length: number): void {
+  while (length > 0) {
+    const last = steps.at(-1);
+    const joins = last?.copy === false && last.offset + last.length === offset && last.length < MAX_STEP;
+    const take = Math.min(length, joins ? MAX_STEP - last.length : MAX_STEP);
+    if (joins) last.length += take;
+    else steps.push({ copy: false, offset, length: take });
+    offset += take;
+    length -= take;
+  }
 }
 
 /** The encoded size of a recipe (its frame's body size) and the bytes it sends as DATA. */

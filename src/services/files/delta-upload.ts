@@ -3,17 +3,20 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
-import { RecipeDecoder } from "./delta-ops.js";
+import { BLOCK_SIZE, listBlocks } from "./delta-blocks.js";
+import { LIST_ENTRY, RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { createContentHash, hashFields } from "./hash.js";
 import { copyThrough, COPY_BLOCK, hashFileRange, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
-import { assertLockHeld, endUpload, findUpload, type Upload } from "./upload-handlers.js";
+import { currentUser } from "../accounts/index.js";
+import { assertLockHeld, endUpload, findUpload, inUploadOrder, type Upload } from "./upload-handlers.js";
 
 /** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
 const baseListings = new ChunkListCache();
+const baseBlockListings = new ChunkListCache({ lister: listBlocks });
 
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
@@ -21,9 +24,13 @@ function baseOf(upload: Upload): string {
 }
 
 /**
- * `files.put.chunks {upload}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file the name
- * holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send (kept for the
- * next upload against the same unchanged file: delta-list-cache.ts).
+ * `files.put.chunks {upload, blocks?}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file
+ * the name holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send. With
+ * `blocks: true` it is a block list instead (delta-blocks.ts: fixed blocks, no scan for cut points), streamed as
+ * the file is read: intermediate frames `{block, baseSize, chunks: n}` + n entries, and a final `{block, baseSize,
+ * chunks}` (the whole list's count) + the entries not streamed, so that the sender searches, and the server
+ * builds, while the base is still being read. Either list is kept for the next upload against the same unchanged
+ * file (delta-list-cache.ts).
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -31,12 +38,22 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   const upload = findUpload(ctx, fields.upload);
   await upload.lock.confirm?.();
   const basePath = baseOf(upload);
-  upload.lastActivity = 0; // chunking the base is the server's own time
+  upload.lastActivity = 0; // listing the base is the server's own time
   let base: FileHandle | undefined;
   try {
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const { list, chunks, size } = await baseListings.listing(base, upload.algorithm);
-    return { header: { chunks, baseSize: size }, body: list };
+    if (fields.blocks !== true) {
+      const { list, chunks, size } = await baseListings.listing(base, upload.algorithm);
+      return { header: { chunks, baseSize: size }, body: list };
+    }
+    const baseSize = (await base.stat()).size;
+    let streamed = 0;
+    const { list, chunks } = await baseBlockListings.listing(base, upload.algorithm, undefined, async (part) => {
+      upload.lastActivity = 0; // a slice built meanwhile may have set it
+      await ctx.send({ block: BLOCK_SIZE, baseSize, chunks: part.length / LIST_ENTRY }, part);
+      streamed += part.length;
+    });
+    return { header: { block: BLOCK_SIZE, baseSize, chunks }, body: list.subarray(streamed) };
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {
@@ -45,20 +62,32 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   }
 }
 
+/** The buffer each upload copies its COPY ranges through, kept across its slices (fresh memory faults in slowly). */
+const copyBuffers = new WeakMap<Upload, Buffer>();
+
 /**
- * `files.put.delta {upload, offset}` + a streamed recipe (delta-ops.ts) covering the file from `offset` to its end:
- * the partial is built from ranges of the file the name holds now and the bytes in the recipe, each byte hashed
- * as it is written, then flushed. → `{received, hash, sha256?}` as for `files.put.data`; the commit then compares
- * the whole file's hash, so a base that changed meanwhile is caught there. Interrupted, the partial keeps what
- * was built, and a later begin resumes from it.
+ * `files.put.delta {upload, offset, end?}` + a streamed recipe (delta-ops.ts) covering the file from `offset` to
+ * `end` (default: its end): the partial is built from ranges of the file the name holds now and the bytes in the
+ * recipe, each byte hashed as it is written. Slices may be pipelined: each waits for the one before it and
+ * continues its hash (as `files.put.data` slices do). A slice that ends before the file's end → `{received,
+ * offset}`; the one that brings the last byte flushes the partial and → `{received, hash, sha256?}` as for
+ * `files.put.data`; the commit then compares the whole file's hash, so a base that changed meanwhile is caught
+ * there. Interrupted, the partial keeps what was built, and a later begin resumes from it.
  */
 export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
-  await userHome(deps, ctx);
+  currentUser(ctx); // E_AUTH first, as for every files type
   const fields = parseFields(putDeltaRequest, header);
-  const upload = findUpload(ctx, fields.upload);
+  return inUploadOrder(deps, ctx, fields.upload, (upload) => buildSlice(deps, upload, fields, body, ctx));
+}
+
+async function buildSlice(deps: FilesDeps, upload: Upload, fields: { offset: number; end?: number | undefined }, body: Readable, ctx: RequestContext) {
   const basePath = baseOf(upload);
-  if (fields.offset !== upload.offset) {
-    throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; the recipe must start there (got ${fields.offset})`);
+  const end = fields.end ?? upload.fileSize;
+  if (fields.offset !== upload.offset || end < fields.offset || end > upload.fileSize) {
+    throw new WharfError(
+      FileErrorCode.INVALID_PARAMS,
+      `${upload.rel}: the server has ${upload.offset} of ${upload.fileSize} bytes; the recipe must start there and end by the file's end (got offset ${fields.offset}, end ${end})`,
+    );
   }
   upload.sending = true;
   upload.lastActivity = 0;
@@ -69,17 +98,22 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
     const baseFile = base;
     const baseSize = (await base.stat()).size;
-    const hash = createContentHash(upload.algorithm);
-    await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    let hash = upload.running;
+    upload.running = null; // taken: a failure below ends the upload
+    if (hash === null) {
+      hash = createContentHash(upload.algorithm);
+      await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
+    }
     await file.truncate(upload.offset);
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
-    const copyBuffer = Buffer.allocUnsafeSlow(COPY_BLOCK);
-    const room = upload.fileSize - upload.offset;
+    let copyBuffer = copyBuffers.get(upload);
+    if (copyBuffer === undefined) copyBuffers.set(upload, (copyBuffer = Buffer.allocUnsafeSlow(COPY_BLOCK)));
+    const room = end - upload.offset;
     let built = 0;
     const fits = (length: number): void => {
-      if (built + length > room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe builds more than the ${upload.fileSize} bytes declared`);
+      if (built + length > room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe builds more than the ${room} bytes from ${upload.offset} to ${end}`);
     };
     const decoder = new RecipeDecoder({
       copy: async (at, length) => {
@@ -111,11 +145,16 @@ export async function receiveDelta(deps: FilesDeps, header: RequestHeader, body:
       else await writer.finish().catch(() => {});
       throw err instanceof RangeError ? new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: ${err.message}`) : err;
     }
-    if (built !== room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe built ${built} of the ${room} bytes missing`);
-    await file.sync();
+    if (built !== room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe built ${built} of the ${room} bytes from ${upload.offset} to ${end}`);
     upload.offset += built;
-    upload.digest = hash.digest();
     upload.lastActivity = Date.now();
+    if (upload.offset < upload.fileSize) {
+      // A slice: the next one continues this hash. The partial is flushed once, with the last slice.
+      upload.running = hash;
+      return { header: { received: built, offset: upload.offset } };
+    }
+    await file.sync();
+    upload.digest = hash.digest();
     return { header: { received: built, ...hashFields(upload.algorithm, upload.digest) } };
   } catch (err) {
     await endUpload(upload);

@@ -222,21 +222,29 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
  * the client begins again.
  */
 export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
-  // The slice takes its place in the upload's queue before anything is awaited: requests are dispatched in the
-  // order they arrived, and an await first (the account check) could let a later slice overtake this one.
   currentUser(ctx); // E_AUTH first, as for every files type
   const fields = parseFields(putDataRequest, header);
-  const upload = findUpload(ctx, fields.upload, true);
+  return inUploadOrder(deps, ctx, fields.upload, (upload) => receiveSlice(deps, upload, fields, body, ctx));
+}
+
+/**
+ * Runs `work` for one slice of an upload (`files.put.data`, `files.put.delta`) once the slices that came before it
+ * on the connection are done, so that a sender may pipeline them: each continues where the one before ended. The
+ * slice takes its place in the upload's queue before anything is awaited (requests are dispatched in the order
+ * they arrived, and an await first could let a later slice overtake this one). A slice after one that ended the
+ * upload (failed, aborted, the connection went) fails without touching the partial.
+ */
+export async function inUploadOrder<T>(deps: FilesDeps, ctx: RequestContext, token: string, work: (upload: Upload) => Promise<T>): Promise<T> {
+  const upload = findUpload(ctx, token, true);
   const previous = upload.queue;
   let done!: () => void;
   upload.queue = new Promise<void>((resolve) => (done = resolve));
   try {
     await userHome(deps, ctx);
     await previous; // the slice before this one (its body is unread meanwhile: the connection waits, bounded)
-    // The slice before may have ended the upload (it failed, or the connection went).
     if (upload.ending !== null || upload.aborting) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the upload ended before this slice; begin it again`);
     await upload.lock.confirm?.(); // a lease is checked against Redis before the first byte
-    return await receiveSlice(deps, upload, fields, body, ctx);
+    return await work(upload);
   } finally {
     done();
   }

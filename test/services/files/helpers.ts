@@ -47,9 +47,14 @@ export async function startFilesServer(
 /**
  * An in-process server with auth and files (user alice, password "pw") that does not serve the request types in
  * `without` (a server from before them: they are answered E_UNKNOWN_TYPE), and records in `served` the type of
- * every files request it handles, in order.
+ * every files request it handles, in order. `unknownFields` lists header fields per type that it ignores, as a
+ * server from before those fields would.
  */
-export async function startFilesServerWithout(t: TestContext, without: string[]): Promise<{ url: string; dataDir: string; served: string[] }> {
+export async function startFilesServerWithout(
+  t: TestContext,
+  without: string[],
+  unknownFields: Record<string, string[]> = {},
+): Promise<{ url: string; dataDir: string; served: string[] }> {
   const dataDir = tempDir(t, "wharf-files-");
   const accounts = new AccountStore(dataDir);
   await accounts.add("alice", "pw");
@@ -62,7 +67,18 @@ export async function startFilesServerWithout(t: TestContext, without: string[])
       get(target, key) {
         if (key === "handle") {
           return (type: string, handler: (...args: unknown[]) => unknown, ...rest: unknown[]) =>
-            without.includes(type) ? older : (target.handle as unknown as Handle).call(target, type, (...args: unknown[]) => (served.push(type), handler(...args)), ...rest);
+            without.includes(type)
+              ? older
+              : (target.handle as unknown as Handle).call(
+                  target,
+                  type,
+                  (header: unknown, ...args: unknown[]) => {
+                    served.push(type);
+                    const known = Object.fromEntries(Object.entries(header as object).filter(([field]) => !(unknownFields[type] ?? []).includes(field)));
+                    return handler(known, ...args);
+                  },
+                  ...rest,
+                );
         }
         const value = Reflect.get(target, key) as unknown;
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
