@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { WharfError } from "../../../src/client/index.js";
 import { BlockMatcher } from "../../../src/services/files/delta-block-match.js";
 import { BLOCK_SIZE, BlockIndex, blockListOf, fingerprint } from "../../../src/services/files/delta-blocks.js";
-import { sendDelta } from "../../../src/services/files/delta-client.js";
+import { sendDelta } from "../../../src/services/files/delta-send.js";
 import { encodeCopy, encodeDataHead, pushCopy, pushData, type Step } from "../../../src/services/files/delta-ops.js";
 import { createRoller, rollToCandidate } from "../../../src/services/files/delta-roller.js";
 import { wasmChunkerAvailable } from "../../../src/services/files/chunker-wasm.js";
@@ -163,6 +163,20 @@ describe("delta puts in blocks (issue 15)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("a block index refuses a list that does not fit its base, and a scan past it finds nothing", () => {
+    const base = randomBytes(3 * KiB + 10);
+    const list = blockListOf(base, "blake3", KiB);
+    assert.equal(list.length, 3 * 36, "three full blocks; the 10-byte tail is under 32 bytes and not listed");
+    assert.throws(() => new BlockIndex(KiB, base.length).add(list.subarray(0, 50)), RangeError);
+    assert.throws(() => new BlockIndex(KiB, 2 * KiB).add(list), /has no block 2/);
+    assert.throws(() => new BlockIndex(16, 100), RangeError);
+    assert.throws(() => new BlockIndex(KiB, -1), RangeError);
+    const index = new BlockIndex(KiB, base.length);
+    index.add(list);
+    assert.equal(index.count, 3);
+    assert.ok(index.mayHave(fingerprint(base, KiB)));
   });
 
   test("files.put.chunks with blocks streams the block list while it reads the stored file", async (t) => {
