@@ -134,6 +134,11 @@ export class BlockIndex {
     this.#notify();
   }
 
+  /** Whether the list is complete. */
+  get complete(): boolean {
+    return this.#done;
+  }
+
   /** The list is complete. */
   finish(): void {
     this.#done = true;

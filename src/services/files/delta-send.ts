@@ -199,6 +199,7 @@ class DeltaSender {
     let bufferStart = offset; // the file offset of buffer[0]
     let filled = 0;
     let sliceStart = offset;
+    const held: { from: number; to: number; steps: Step[] }[] = [];
     for (let position = offset; ; ) {
       this.#check();
       const want = Math.min(buffer.length - filled, size - position);
@@ -212,9 +213,15 @@ class DeltaSender {
       const atEnd = position >= size;
       const keep = await matcher.feed(buffer.subarray(0, filled), bufferStart, atEnd);
       if (matcher.position - sliceStart >= this.#slice || (atEnd && matcher.position > sliceStart)) {
-        await this.#sendSlice(sliceStart, matcher.position, steps, { end: matcher.position });
+        held.push({ from: sliceStart, to: matcher.position, steps });
         steps = [];
         sliceStart = matcher.position;
+      }
+      // Slices wait until the server has listed its whole version: it then builds them with its core to itself,
+      // and its list reaches past the search sooner. (They are small: DATA is read from the file as it is sent.)
+      while (held.length > 0 && (blocks.complete || atEnd)) {
+        const next = held.shift()!;
+        await this.#sendSlice(next.from, next.to, next.steps, { end: next.to });
       }
       if (atEnd) return;
       buffer.copyWithin(0, keep - bufferStart, filled);
