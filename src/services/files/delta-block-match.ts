@@ -36,8 +36,8 @@ export interface MatchSink {
  * decides for every byte whether it is part of a block of the receiver's base (COPY) or must be sent (DATA).
  *
  * After a block matched, the next block of the base is tried where the match ended (one hash: an unchanged run
- * costs a hash per block and nothing per byte). Where that fails, the next few blocks are tried where an
- * overwrite in place would have left them (a hash each); where those fail too, the matcher scans: it rolls the fingerprint
+ * costs a hash per block and nothing per byte). Where that fails, the next few blocks are tried where an overwrite
+ * in place would have left them (a hash each); where those fail too, the matcher scans: it rolls the fingerprint
  * over the file one byte at a time, looks it up (at every position for DENSE_SCAN bytes, then at every
  * SPARSE_STRIDE-th) and hashes the candidates whose fingerprint is listed, until one matches; bytes that can no
  * longer begin a match become DATA as the scan passes them.

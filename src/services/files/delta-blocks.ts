@@ -101,11 +101,11 @@ export class BlockIndex {
   /** `bits`: where to keep the fingerprints' bits (a roller's, delta-roller.ts), zeroed, BIT_WORDS long. */
   constructor(blockSize: number, baseSize: number, bits: Int32Array = new Int32Array(BIT_WORDS)) {
     if (bits.length !== BIT_WORDS) throw new RangeError(`a block index's bit table is ${BIT_WORDS} words, not ${bits.length}`);
-    this.#bits = bits;
     if (!Number.isSafeInteger(blockSize) || blockSize < FINGERPRINT_BYTES || blockSize > 0xffffffff) throw new RangeError(`a block list's block size must be an integer from ${FINGERPRINT_BYTES}, not ${blockSize}`);
     if (!Number.isSafeInteger(baseSize) || baseSize < 0) throw new RangeError(`a base's size must be a non-negative integer, not ${baseSize}`);
     this.blockSize = blockSize;
     this.baseSize = baseSize;
+    this.#bits = bits;
   }
 
   /** Blocks listed so far. */
@@ -173,7 +173,6 @@ export class BlockIndex {
   mayHave(print: number): boolean {
     return (this.#bits[print >>> 13] & (1 << ((print >>> 8) & 31))) !== 0;
   }
-
 
   /** The last listed block with fingerprint `print`, or -1; {@link nextWith} gives the one before it. */
   firstWith(print: number): number {
