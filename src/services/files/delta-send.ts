@@ -20,6 +20,9 @@ export const DELTA_SLICE = 64 * 1024 * 1024;
 /** Recipe slices on their way at once: one being built by the server, the next behind it. */
 const SLICES_IN_FLIGHT = 2;
 
+/** Recipe slices held back while the server still lists (16 GiB of the file). */
+const MAX_HELD = 256;
+
 /** Bytes of the new version read at once by the block search. */
 const SEARCH_READ = 4 * 1024 * 1024;
 
@@ -217,9 +220,10 @@ class DeltaSender {
         steps = [];
         sliceStart = matcher.position;
       }
-      // Slices wait until the server has listed its whole version: it then builds them with its core to itself,
-      // and its list reaches past the search sooner. (They are small: DATA is read from the file as it is sent.)
-      while (held.length > 0 && (blocks.complete || atEnd)) {
+      // Slices wait until the server has listed its whole version: it lists with its core to itself, and builds
+      // them after (the client searches on meanwhile). They are small, DATA being read from the file as it is sent;
+      // beyond MAX_HELD of them (a very large file) they go anyway.
+      while (held.length > 0 && (blocks.complete || atEnd || held.length > MAX_HELD)) {
         const next = held.shift()!;
         await this.#sendSlice(next.from, next.to, next.steps, { end: next.to });
       }
