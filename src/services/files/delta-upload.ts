@@ -28,9 +28,8 @@ function baseOf(upload: Upload): string {
  * the name holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send. With
  * `blocks: true` it is a block list instead (delta-blocks.ts: fixed blocks, no scan for cut points), streamed as
  * the file is read: intermediate frames `{block, baseSize, chunks: n}` + n entries, and a final `{block, baseSize,
- * chunks}` (the whole list's count) + the entries not streamed, so that the sender searches, and the server
- * builds, while the base is still being read. Either list is kept for the next upload against the same unchanged
- * file (delta-list-cache.ts).
+ * chunks}` (the whole list's count) + the entries not streamed, so that the sender searches while the base is
+ * still being read. Either list is kept for the next upload against the same unchanged file (delta-list-cache.ts).
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
