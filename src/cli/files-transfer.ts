@@ -125,6 +125,8 @@ export function resumable(err: unknown): unknown {
 function report(options: OutputOptions, verb: "put" | "get", local: string, result: TransferResult): void {
   const rate = result.seconds > 0 ? `, ${formatRate((result.size - result.resumedFrom) / result.seconds)}` : "";
   const resumed = result.resumedFrom > 0 ? `, resumed from ${formatBytes(result.resumedFrom)}` : "";
+  // A delta (issue 15): say how little crossed, as rsync's "speedup" line does.
+  const sent = result.sent < result.size - result.resumedFrom ? `, ${formatBytes(result.sent)} of it sent (the rest was there)` : "";
   const arrow = verb === "put" ? `${local} -> ${result.path}` : `${result.path} -> ${local}`;
   emit(
     options,
@@ -132,7 +134,7 @@ function report(options: OutputOptions, verb: "put" | "get", local: string, resu
       path: result.path, local, size: result.size, hash: result.hash, ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
       resumedFrom: result.resumedFrom, sent: result.sent, seconds: Number(result.seconds.toFixed(3)), mtime: result.mtime,
     },
-    `${verb} ${arrow}: ${formatBytes(result.size)} in ${formatDuration(result.seconds)}${rate}${resumed}\n  ${result.hash.replace(":", " ")}`,
+    `${verb} ${arrow}: ${formatBytes(result.size)} in ${formatDuration(result.seconds)}${rate}${resumed}${sent}\n  ${result.hash.replace(":", " ")}`,
   );
 }
 

@@ -48,6 +48,14 @@ describe("wharf put/get/ls/rm/mkdir/mv", () => {
     const plain = await wharfAs(url, "alice", ["put", join(local, "small.txt")]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, new RegExp(`^put ${join(local, "small.txt")} -> small.txt: 13 B in [\\d.]+ s.*\\n  blake3 ${blake3Of("a small file\n").slice(7)}\\n$`));
+    // A changed byte: a delta, and the summary says how little crossed.
+    const multi = Buffer.from(files[2][1]);
+    multi[5_000_000] ^= 0xff;
+    writeFileSync(join(local, "multi.bin"), multi);
+    const delta = await wharfAs(url, "alice", ["put", join(local, "multi.bin"), "in/multi.bin"]);
+    assert.equal(delta.code, 0, delta.stderr);
+    assert.match(delta.stdout, /^put .*multi\.bin -> in\/multi\.bin: 12\.0 MiB in [\d.]+ s, [^,]+, 64\.0 KiB of it sent \(the rest was there\)\n  blake3 /);
+    assert.deepEqual(readFileSync(join(data, "homes", "alice", "in", "multi.bin")), multi);
   });
 
   test("ls, mkdir, mv and rm, in text and in JSON", async (t) => {
