@@ -15,6 +15,14 @@ export const DENSE_SCAN = 256 * 1024;
  */
 export const SPARSE_STRIDE = 7;
 
+/**
+ * Past FAR_SCAN bytes of scan (long new content: an unrelated file, a rewritten stretch), at every FAR_STRIDE-th
+ * position: a run of unchanged blocks then costs up to FAR_STRIDE blocks more to find, and the scan runs at about
+ * the speed of the rolling alone (0.55 ns per byte, where every seventh position looked up costs 0.85).
+ */
+export const FAR_SCAN = 16 * 1024 * 1024;
+export const FAR_STRIDE = 31;
+
 /** How a {@link BlockMatcher} searches. */
 export interface MatchOptions {
   /** Bytes the receiver's list must reach past a position before it is scanned (unless the list is complete). */
@@ -23,6 +31,9 @@ export interface MatchOptions {
   denseScan?: number;
   /** Then every how many positions it looks (default SPARSE_STRIDE). */
   stride?: number;
+  /** Bytes of scan after which it looks at every `farStride`-th position (default FAR_SCAN, FAR_STRIDE). */
+  farScan?: number;
+  farStride?: number;
 }
 
 /** Where a {@link BlockMatcher} puts what it decided, in file order: a block of the base, or a range to send. */
@@ -39,7 +50,7 @@ export interface MatchSink {
  * costs a hash per block and nothing per byte). Where that fails, the next few blocks are tried where an overwrite
  * in place would have left them (a hash each); where those fail too, the matcher scans: it rolls the fingerprint
  * over the file one byte at a time, looks it up (at every position for DENSE_SCAN bytes, then at every
- * SPARSE_STRIDE-th) and hashes the candidates whose fingerprint is listed, until one matches; bytes that can no
+ * SPARSE_STRIDE-th, past FAR_SCAN at every FAR_STRIDE-th) and hashes the candidates whose fingerprint is listed, until one matches; bytes that can no
  * longer begin a match become DATA as the scan passes them.
  *
  * A position is scanned only once the receiver's list covers `lookahead` bytes past it (or is complete): content
@@ -62,6 +73,8 @@ export class BlockMatcher {
   #lookahead: number;
   #denseScan: number;
   #stride: number;
+  #farScan: number;
+  #farStride: number;
   #position: number;
   /** The block expected at `position` after a match, or -1 while scanning. */
   #expect = 0;
@@ -82,6 +95,8 @@ export class BlockMatcher {
     this.#lookahead = options.lookahead;
     this.#denseScan = options.denseScan ?? DENSE_SCAN;
     this.#stride = options.stride ?? SPARSE_STRIDE;
+    this.#farScan = Math.max(options.farScan ?? FAR_SCAN, this.#denseScan);
+    this.#farStride = options.farStride ?? FAR_STRIDE;
     this.#position = start;
     // A resumed put's first byte is the one after the last built: the block there is the likeliest guess.
     this.#expect = start % index.blockSize === 0 ? start / index.blockSize : -1;
@@ -186,10 +201,11 @@ export class BlockMatcher {
     const roller = this.#roller;
     const stop = end - dataStart;
     const dense = this.#scanStart + this.#denseScan - dataStart;
+    const far = this.#scanStart + this.#farScan - dataStart;
     roller.print = this.#print;
     for (let i = this.#rolled - dataStart; i < stop; ) {
-      const until = i < dense ? Math.min(stop, dense) : stop;
-      i = roller.roll(i, until, i < dense ? 1 : this.#stride);
+      const until = i < dense ? Math.min(stop, dense) : i < far ? Math.min(stop, far) : stop;
+      i = roller.roll(i, until, i < dense ? 1 : i < far ? this.#stride : this.#farStride);
       const print = roller.print;
       if (i === until && !index.mayHave(print)) continue;
       const blockEnd = dataStart + i;

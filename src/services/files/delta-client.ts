@@ -3,6 +3,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { AVG_CHUNK, chunkFile } from "./chunker.js";
 import { encodeChunkList, encodeCopy, encodeDataHead, RecipeDecoder, type Step } from "./delta-ops.js";
 import type { HashAlgorithm } from "./hash.js";
+import type { ChunkPool } from "./chunk-pool.js";
 import { copyThrough, COPY_BLOCK, readChunks } from "./hashing-io.js";
 
 /** Files smaller than this are sent whole: a delta's extra round trip and chunking would cost more than it saves. */
@@ -18,9 +19,10 @@ export interface DeltaOutcome {
 
 /**
  * The encoded recipe for `steps`, reading the bytes of DATA steps from `file` as it goes (so memory stays at a
- * chunk or two whatever the file's size), with `onBytes` told of every content byte covered (progress).
+ * chunk or two whatever the file's size), with `onBytes` told of every content byte covered (progress). With
+ * `pool`, DATA is read into its buffers (the request body's `release` gives them back: no fresh memory per read).
  */
-export async function* recipeStream(file: FileHandle, steps: readonly Step[], onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+export async function* recipeStream(file: FileHandle, steps: readonly Step[], onBytes?: (n: number) => void, pool?: ChunkPool): AsyncGenerator<Buffer> {
   for (const step of steps) {
     if (step.copy) {
       yield encodeCopy(step.baseOffset, step.length);
@@ -28,7 +30,7 @@ export async function* recipeStream(file: FileHandle, steps: readonly Step[], on
       continue;
     }
     yield encodeDataHead(step.length);
-    for await (const chunk of readChunks(file, step.offset, step.offset + step.length)) {
+    for await (const chunk of readChunks(file, step.offset, step.offset + step.length, undefined, pool)) {
       onBytes?.(chunk.length);
       yield chunk;
     }

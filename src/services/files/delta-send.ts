@@ -8,7 +8,7 @@ import { recipeStream, type DeltaOutcome } from "./delta-client.js";
 import { decodeChunkList, planSteps, pushCopy, pushData, recipeSize, type Step } from "./delta-ops.js";
 import { createRoller, type Roller } from "./delta-roller.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { hashFileRange } from "./hashing-io.js";
+import { hashFileRange, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** How far past a position the server's block list must reach before nothing found there counts as missing. */
@@ -85,6 +85,8 @@ class DeltaSender {
   readonly #inFlight: Promise<unknown>[] = [];
   #literal = 0;
   #recipeBytes = 0;
+  /** The buffers DATA is read into, shared by the slices, each given back once the socket took it. */
+  readonly #buffers = sendPool(Number.MAX_SAFE_INTEGER);
 
   constructor(conn: Connection, file: FileHandle, upload: string, algorithm: HashAlgorithm, whole: ContentHash, options: { signal?: AbortSignal; onBytes?: (n: number) => void; tuning?: DeltaTuning }) {
     this.#conn = conn;
@@ -186,7 +188,7 @@ class DeltaSender {
     const reply = this.#conn.request(
       FileRequest.PUT_DELTA,
       { upload: this.#upload, offset: from, ...header },
-      { size: recipe.size, stream: recipeStream(this.#file, steps, this.#onBytes) },
+      { size: recipe.size, stream: recipeStream(this.#file, steps, this.#onBytes, this.#buffers), release: this.#buffers.give },
       { signal: this.#signal },
     );
     this.#inFlight.push(reply.catch((err: unknown) => this.#fail(err)));

@@ -25,7 +25,7 @@ const MiB = 1024 * KiB;
 async function search(
   base: Buffer,
   next: Buffer,
-  options: { block: number; read: number; kind: "wasm" | "js"; denseScan?: number; stride?: number },
+  options: { block: number; read: number; kind: "wasm" | "js"; denseScan?: number; stride?: number; farScan?: number; farStride?: number },
 ): Promise<Step[]> {
   const roller = createRoller(options.read + 2 * options.block, options.kind);
   const index = new BlockIndex(options.block, base.length, roller.bits);
@@ -36,6 +36,8 @@ async function search(
     lookahead: 0,
     denseScan: options.denseScan,
     stride: options.stride,
+    farScan: options.farScan,
+    farStride: options.farStride,
   });
   let bufferStart = 0;
   let filled = 0;
@@ -104,12 +106,14 @@ describe("delta puts in blocks (issue 15)", () => {
         fc.integer({ min: 1, max: 40 * KiB }),
         fc.constantFrom(0, 500, 1 << 30),
         fc.constantFrom(1, 3, 7),
-        async (size, edits, block, read, denseScan, stride) => {
+        fc.constantFrom(0, 3000, 1 << 30),
+        fc.constantFrom(31, 33, 63),
+        async (size, edits, block, read, denseScan, stride, farScan, farStride) => {
           const base = randomBytes(size);
           const next = applyEdits(base, edits);
           const found: Step[][] = [];
           for (const kind of ["wasm", "js"] as const) {
-            const steps = await search(base, next, { block, read, kind, denseScan, stride });
+            const steps = await search(base, next, { block, read, kind, denseScan, stride, farScan, farStride });
             assert.ok(build(base, next, steps).built.equals(next), `${kind}: the steps build the new file`);
             found.push(steps);
           }
@@ -127,7 +131,7 @@ describe("delta puts in blocks (issue 15)", () => {
     const next = Buffer.concat([moved.subarray(0, 300 * KiB), randomBytes(100), moved.subarray(300 * KiB, 900 * KiB), moved.subarray(905 * KiB)]);
     randomBytes(2 * KiB).copy(next, 1500 * KiB);
     for (const [denseScan, stride] of [[1 << 30, 1], [0, 7]]) {
-      const { built, literal } = build(base, next, await search(base, next, { block, read: 256 * KiB, kind: "wasm", denseScan, stride }));
+      const { built, literal } = build(base, next, await search(base, next, { block, read: 256 * KiB, kind: "wasm", denseScan, stride, farScan: 1 << 30 }));
       assert.ok(built.equals(next));
       // The insertion and the deletion cost up to a block each, the overwrite up to two, each seam up to a block;
       // looking at every 7th position only, each run may be found up to 7 blocks late.
