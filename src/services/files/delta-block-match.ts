@@ -78,8 +78,7 @@ export class BlockMatcher {
   #position: number;
   /** The block expected at `position` after a match, or -1 while scanning. */
   #expect = 0;
-  /** The scan's rolled fingerprint and the file offset up to which bytes are rolled into it. */
-  #print = 0;
+  /** The file offset up to which bytes are rolled into the scan's fingerprint (which the roller keeps). */
   #rolled = 0;
   #scanStart = 0;
 
@@ -191,7 +190,7 @@ export class BlockMatcher {
   #startScan(): void {
     this.#expect = -1;
     this.#scanStart = this.#position;
-    this.#print = 0;
+    this.#roller.print = 0;
     this.#rolled = this.#position;
   }
 
@@ -202,7 +201,6 @@ export class BlockMatcher {
     const stop = end - dataStart;
     const dense = this.#scanStart + this.#denseScan - dataStart;
     const far = this.#scanStart + this.#farScan - dataStart;
-    roller.print = this.#print;
     for (let i = this.#rolled - dataStart; i < stop; ) {
       const until = i < dense ? Math.min(stop, dense) : i < far ? Math.min(stop, far) : stop;
       i = roller.roll(i, until, i < dense ? 1 : i < far ? this.#stride : this.#farStride);
@@ -221,7 +219,6 @@ export class BlockMatcher {
         return true;
       }
     }
-    this.#print = roller.print;
     this.#rolled = end;
     return false;
   }

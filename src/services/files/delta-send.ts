@@ -42,8 +42,8 @@ type BaseList = { blocks: BlockIndex; roller: Roller } | { chunks: Buffer };
  * The sender's side of a delta upload (issue 15), after a begin that granted one. The server is asked for its
  * current version as a block list (delta-blocks.ts), which it streams as it reads; the new version is searched for
  * those blocks as the list comes (delta-block-match.ts), and the recipe (COPY for the blocks found, DATA for the
- * rest) goes out in slices of DELTA_SLICE bytes of the file, so that the server builds while it still lists. The
- * whole file is hashed into `whole` during the search's read. A server from before block lists answers with a
+ * rest) goes out in slices of DELTA_SLICE bytes of the file once the list is complete, which the server builds
+ * while the search goes on. The whole file is hashed into `whole` during the search's read. A server from before block lists answers with a
  * content-defined chunk list: the file is then chunked likewise and sent as one recipe.
  *
  * The caller then commits with `whole`'s digest, which the server compares with what it built, so a file that
@@ -109,7 +109,7 @@ class DeltaSender {
       if (offset > 0) await hashFileRange(this.#file, 0, offset, this.#whole, this.#signal);
       if ("chunks" in base) {
         const steps = planSteps(await chunkFile(this.#file, offset, size, this.#algorithm, this.#whole), decodeChunkList(base.chunks));
-        await this.#sendSlice(offset, size, steps, {});
+        await this.#sendSlice(offset, steps);
       } else {
         await this.#search(base.blocks, base.roller, offset, size);
       }
@@ -180,14 +180,17 @@ class DeltaSender {
     return { first: first.then((list) => list ?? Promise.reject(this.#failure ?? new Error("the server's list did not come"))), listed };
   }
 
-  /** Sends a recipe slice covering the file's bytes [from, to); waits while SLICES_IN_FLIGHT are on their way. */
-  async #sendSlice(from: number, to: number, steps: Step[], header: { end?: number }): Promise<void> {
+  /**
+   * Sends the recipe slice `steps` for the file's bytes from `from` to `end` (no `end`: to the file's end, for a
+   * server from before slices); waits while SLICES_IN_FLIGHT are on their way.
+   */
+  async #sendSlice(from: number, steps: Step[], end?: number): Promise<void> {
     const recipe = recipeSize(steps);
     this.#literal += recipe.literal;
     this.#recipeBytes += recipe.size;
     const reply = this.#conn.request(
       FileRequest.PUT_DELTA,
-      { upload: this.#upload, offset: from, ...header },
+      { upload: this.#upload, offset: from, ...(end === undefined ? {} : { end }) },
       { size: recipe.size, stream: recipeStream(this.#file, steps, this.#onBytes, this.#buffers), release: this.#buffers.give },
       { signal: this.#signal },
     );
@@ -227,7 +230,7 @@ class DeltaSender {
       // beyond MAX_HELD of them (a very large file) they go anyway.
       while (held.length > 0 && (blocks.complete || atEnd || held.length > MAX_HELD)) {
         const next = held.shift()!;
-        await this.#sendSlice(next.from, next.to, next.steps, { end: next.to });
+        await this.#sendSlice(next.from, next.steps, next.to);
       }
       if (atEnd) return;
       buffer.copyWithin(0, keep - bufferStart, filled);

@@ -2,17 +2,16 @@ import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
-import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
+import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { BLOCK_SIZE, listBlocks } from "./delta-blocks.js";
 import { LIST_ENTRY, RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
-import { createContentHash, hashFields } from "./hash.js";
-import { copyThrough, COPY_BLOCK, hashFileRange, HashingWriter } from "./hashing-io.js";
+import { copyThrough, COPY_BLOCK, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { parseFields, putChunksRequest, putDeltaRequest } from "./messages.js";
 import { currentUser } from "../accounts/index.js";
-import { assertLockHeld, endUpload, findUpload, inUploadOrder, type Upload } from "./upload-handlers.js";
+import { assertSliceGoing, endSlice, endUpload, findUpload, inUploadOrder, sliceHash, type Upload } from "./upload-handlers.js";
 
 /** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
 const baseListings = new ChunkListCache();
@@ -97,13 +96,7 @@ async function buildSlice(deps: FilesDeps, upload: Upload, fields: { offset: num
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
     const baseFile = base;
     const baseSize = (await base.stat()).size;
-    let hash = upload.running;
-    upload.running = null; // taken: a failure below ends the upload
-    if (hash === null) {
-      hash = createContentHash(upload.algorithm);
-      await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
-    }
-    await file.truncate(upload.offset);
+    const hash = await sliceHash(upload, file, ctx.signal);
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
@@ -129,10 +122,7 @@ async function buildSlice(deps: FilesDeps, upload: Upload, fields: { offset: num
     });
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
-        if (ctx.aborted) throw ctx.signal.reason;
-        assertLockHeld(upload);
-        upload.lastActivity = Date.now();
+        assertSliceGoing(deps, upload, ctx);
         await decoder.push(chunk);
       }
       decoder.end();
@@ -145,16 +135,7 @@ async function buildSlice(deps: FilesDeps, upload: Upload, fields: { offset: num
       throw err instanceof RangeError ? new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: ${err.message}`) : err;
     }
     if (built !== room) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: the recipe built ${built} of the ${room} bytes from ${upload.offset} to ${end}`);
-    upload.offset += built;
-    upload.lastActivity = Date.now();
-    if (upload.offset < upload.fileSize) {
-      // A slice: the next one continues this hash. The partial is flushed once, with the last slice.
-      upload.running = hash;
-      return { header: { received: built, offset: upload.offset } };
-    }
-    await file.sync();
-    upload.digest = hash.digest();
-    return { header: { received: built, ...hashFields(upload.algorithm, upload.digest) } };
+    return await endSlice(upload, file, hash, built);
   } catch (err) {
     await endUpload(upload);
     throw fsFailure(err, upload.rel);

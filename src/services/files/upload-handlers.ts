@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { SessionKey, type RequestContext } from "../../server/index.js";
@@ -113,6 +113,49 @@ export function assertLockHeld(upload: Upload): void {
   if (upload.lock.lost === true) {
     throw new WharfError(FileErrorCode.BUSY, `${upload.rel}: this upload lost its lease on the name (another node may hold it now); put again`, { data: { path: upload.rel } });
   }
+}
+
+/**
+ * Checked before each chunk of a slice's body (`files.put.data`, `files.put.delta`) is taken: throws once the upload
+ * stalled and was ended, the request was cancelled, or the upload's lease was lost; else notes the activity.
+ */
+export function assertSliceGoing(deps: FilesDeps, upload: Upload, ctx: RequestContext): void {
+  if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
+  if (ctx.aborted) throw ctx.signal.reason;
+  assertLockHeld(upload);
+  upload.lastActivity = Date.now();
+}
+
+/**
+ * The hash a slice continues, over the partial's first `offset` bytes: the one the slice before it left running,
+ * else those bytes hashed again from `file`. Bytes past the offset were never acknowledged and are cut off.
+ */
+export async function sliceHash(upload: Upload, file: FileHandle, signal: AbortSignal): Promise<ContentHash> {
+  let hash = upload.running;
+  upload.running = null; // taken: a failure below ends the upload
+  if (hash === null) {
+    hash = createContentHash(upload.algorithm);
+    await hashFileRange(file, 0, upload.offset, hash, signal);
+  }
+  await file.truncate(upload.offset);
+  return hash;
+}
+
+/**
+ * Counts a slice's `received` bytes in and gives its reply: before the file's end `{received, offset}`, the hash left
+ * running for the next slice; with the last byte the partial is flushed (once, with the last slice) and its digest
+ * recorded, `{received, hash, sha256?}`.
+ */
+export async function endSlice(upload: Upload, file: FileHandle, hash: ContentHash, received: number) {
+  upload.offset += received;
+  upload.lastActivity = Date.now();
+  if (upload.offset < upload.fileSize) {
+    upload.running = hash;
+    return { header: { received, offset: upload.offset } };
+  }
+  await file.sync();
+  upload.digest = hash.digest();
+  return { header: { received, ...hashFields(upload.algorithm, upload.digest) } };
 }
 
 export function endUpload(upload: Upload): Promise<void> {
@@ -263,23 +306,14 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
   let file;
   try {
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
-    let hash = upload.running;
-    upload.running = null; // taken: a failure below ends the upload
-    if (hash === null) {
-      hash = createContentHash(upload.algorithm);
-      await hashFileRange(file, 0, upload.offset, hash, ctx.signal);
-    }
-    await file.truncate(upload.offset); // bytes past the offset were never acknowledged
+    const hash = await sliceHash(upload, file, ctx.signal);
     const writer = new HashingWriter(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
     let received = 0;
     try {
       for await (const chunk of bodyChunks(body)) {
-        if (upload.stalled) throw new WharfError(ErrorCode.TIMEOUT, `${upload.rel}: no bytes for ${deps.stallTimeout} ms; the upload was ended`);
-        if (ctx.aborted) throw ctx.signal.reason;
-        assertLockHeld(upload);
-        upload.lastActivity = Date.now();
+        assertSliceGoing(deps, upload, ctx);
         received += chunk.length;
         await writer.write(chunk);
       }
@@ -294,16 +328,7 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
       else await writer.finish().catch(() => {});
       throw err;
     }
-    upload.offset += received;
-    upload.lastActivity = Date.now();
-    if (upload.offset < upload.fileSize) {
-      // A slice: the next one continues this hash. The partial is flushed once, with the last slice.
-      upload.running = hash;
-      return { header: { received, offset: upload.offset } };
-    }
-    await file.sync();
-    upload.digest = hash.digest();
-    return { header: { received, ...hashFields(upload.algorithm, upload.digest) } };
+    return await endSlice(upload, file, hash, received);
   } catch (err) {
     await endUpload(upload);
     throw fsFailure(err, upload.rel);
