@@ -13,11 +13,17 @@ export interface FrameHandlers {
    * (default "buffer"). May throw a ProtocolError to refuse the frame (the decoder then fails with it).
    */
   onHeader?(header: FrameHeader, size: number): BodyMode;
-  /** A whole frame with a buffered body. The body may share memory with the pushed chunks. */
+  /**
+   * A whole frame with a buffered body. The body may share memory with the pushed chunks, never with a chunk
+   * pushed as transient.
+   */
   onFrame(header: FrameHeader, body: Buffer): void;
   /** A streamed frame begins; `size` bytes follow through onBodyChunk, then onBodyEnd. */
   onBodyStart?(header: FrameHeader, size: number): void;
-  /** A piece of a streamed body. Chunks may share memory with the pushed chunks. */
+  /**
+   * A piece of a streamed body. Chunks may share memory with the pushed chunks; a piece of a chunk pushed as
+   * transient is valid only during this call (copy what is kept).
+   */
   onBodyChunk?(chunk: Buffer): void;
   /** The streamed body is complete. */
   onBodyEnd?(): void;
@@ -66,6 +72,8 @@ export class FrameDecoder {
   #header: FrameHeader | null = null;
   #remaining = 0;
   #failure: ProtocolError | null = null;
+  /** The chunk being pushed when it is transient: valid only until push() returns. */
+  #transient: Buffer | null = null;
 
   constructor(handlers: FrameHandlers, options: FrameDecoderOptions = {}) {
     this.#handlers = handlers;
@@ -97,8 +105,14 @@ export class FrameDecoder {
     return this.#failure;
   }
 
-  /** Feeds bytes; delivers every frame they complete. Throws the ProtocolError that fails the decoder. */
-  push(chunk: Buffer): void {
+  /**
+   * Feeds bytes; delivers every frame they complete. Throws the ProtocolError that fails the decoder.
+   *
+   * `transient`: the chunk is valid only during this call (a socket's reads landing in one reused buffer,
+   * wire/read-into.ts). The decoder then copies what it keeps past the call and every body it gives to onFrame;
+   * onBodyChunk gets views of the chunk, which its handler copies if it keeps them.
+   */
+  push(chunk: Buffer, transient = false): void {
     if (this.#failure !== null) throw this.#failure;
     if (chunk.length === 0) return;
     if (this.#buffered === 0) {
@@ -108,8 +122,10 @@ export class FrameDecoder {
       this.#later.push(chunk);
     }
     this.#buffered += chunk.length;
+    this.#transient = transient ? chunk : null;
     try {
       this.#run();
+      if (transient && this.#buffered > 0) this.#keepTransient(chunk);
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.#failure = err;
@@ -119,7 +135,20 @@ export class FrameDecoder {
         this.#buffered = 0;
       }
       throw err;
+    } finally {
+      this.#transient = null;
     }
+  }
+
+  /** Copies what is left of a transient chunk, the part of a frame it began, before the chunk is reused. */
+  #keepTransient(chunk: Buffer): void {
+    if (this.#first === chunk) {
+      this.#first = Buffer.from(chunk.subarray(this.#offset));
+      this.#offset = 0;
+      return;
+    }
+    const last = this.#later.length - 1;
+    if (last >= 0 && this.#later[last] === chunk) this.#later[last] = Buffer.from(chunk);
   }
 
   /**
@@ -158,7 +187,9 @@ export class FrameDecoder {
         case State.Body: {
           if (this.#buffered < this.#remaining) return;
           const header = this.#header as FrameHeader;
-          const body = this.#take(this.#remaining);
+          const taken = this.#take(this.#remaining);
+          // A view of a transient chunk would change under its reader: the frame gets its own copy.
+          const body = this.#transient !== null && taken.buffer === this.#transient.buffer ? Buffer.from(taken) : taken;
           this.#header = null;
           this.#state = State.Length;
           this.#handlers.onFrame(header, body);

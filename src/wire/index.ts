@@ -38,4 +38,4 @@ export {
 export { parseHeader } from "./parse-header.js";
 export { formatEndpoint, parseEndpoint, type Endpoint, type UrlTransport } from "./address.js";
 export { FrameWriter, type FrameWriterOptions, type StreamedBody } from "./frame-writer.js";
-export { BodyInlet, STREAMED_BODY_HIGH_WATER } from "./body-inlet.js";
+export { BodyInlet, IncomingBody, STREAMED_BODY_HIGH_WATER, type BodySink } from "./body-inlet.js";

@@ -82,14 +82,34 @@ export function readInto(socket: Socket, buffer: Buffer, onRead: ReadCallback): 
   return true;
 }
 
-/** Where every socket read by {@link readCopies} reads: one read at a time, each copied out before the next. */
-const sharedBuffer = Buffer.allocUnsafe(64 * 1024);
+/** Where every socket read by {@link readTransient} reads by default: one read at a time, handled before the next. */
+const sharedBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 
 /**
- * Calls `onChunk` with each read of `stream`, in a Buffer of its own that the callee may keep. A plain socket
- * (TCP or Unix, not TLS) that has read nothing yet reads through the process's one buffer ({@link readInto})
- * and each read is copied out; any other stream reads with 'data'. A small read's copy comes from Node's Buffer
- * pool; a large one costs a memcpy, about what Node's own path spends on a fresh buffer per read.
+ * Calls `onChunk` with each read of `stream`. A plain socket (TCP or Unix, not TLS) that has read nothing yet
+ * reads into `buffer` ({@link readInto}; by default the process's one 64 KiB buffer) and each chunk is
+ * `transient`: valid only during the call. Any other stream reads with 'data', and its chunks are the callee's
+ * to keep. Sharing one buffer among sockets is safe because every read is handled before the next one happens.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:net";
+ * import { readTransient } from "./read-into.js";
+ * createServer((socket) => readTransient(socket, (chunk, transient) => void socket.write(transient ? Buffer.from(chunk) : chunk)));
+ * ```
+ */
+export function readTransient(stream: Duplex, onChunk: (chunk: Buffer, transient: boolean) => void, buffer: Buffer = sharedBuffer): void {
+  const direct =
+    stream instanceof Socket &&
+    (stream as { encrypted?: boolean }).encrypted !== true &&
+    readInto(stream, buffer, (length, bytes) => onChunk(bytes.subarray(0, length), true));
+  if (!direct) stream.on("data", (chunk: Buffer) => onChunk(chunk, false));
+}
+
+/**
+ * Calls `onChunk` with each read of `stream`, in a Buffer of its own that the callee may keep: the reads of
+ * {@link readTransient}, a transient one copied out. A small read's copy comes from Node's Buffer pool; a large
+ * one costs a memcpy, about what Node's own path spends on a fresh buffer per read.
  *
  * @example
  * ```ts
@@ -99,9 +119,5 @@ const sharedBuffer = Buffer.allocUnsafe(64 * 1024);
  * ```
  */
 export function readCopies(stream: Duplex, onChunk: (chunk: Buffer) => void): void {
-  const direct =
-    stream instanceof Socket &&
-    (stream as { encrypted?: boolean }).encrypted !== true &&
-    readInto(stream, sharedBuffer, (length, bytes) => onChunk(Buffer.from(bytes.subarray(0, length))));
-  if (!direct) stream.on("data", onChunk);
+  readTransient(stream, (chunk, transient) => onChunk(transient ? Buffer.from(chunk) : chunk));
 }

@@ -12,6 +12,7 @@ import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash
 import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { bodyChunks } from "./body-chunks.js";
 import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { HashingFileSink } from "./file-sink.js";
 import { FileRequest } from "./requests.js";
 
 /** Where a download into `local` keeps its bytes until they are verified: a hidden file beside it. */
@@ -87,7 +88,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
   const info: DownloadInfo = { path: String(header.path), fileSize: Number(header.fileSize), hash: `${named.algorithm}:${named.hex}` };
   const mtime = Number(header.mtime);
   const offset = Number(header.offset);
-  const body: Readable = reply.body;
+  const body = reply.body;
   let file: FileHandle | undefined;
   let bodyRead = false;
   try {
@@ -101,26 +102,39 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     }
     const hash = createContentHash(named.algorithm);
     await hashFileRange(file, 0, offset, hash, signal);
-    const writer = new HashingWriter(file, offset, hash);
     let done = offset;
-    onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
-    const write = async (chunk: Buffer): Promise<void> => {
-      await writer.write(chunk);
-      done += chunk.length;
+    const count = (bytes: number): void => {
+      done += bytes;
       onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
     };
-    const recipe = header.delta === true && base !== null ? recipeBuilder(base.file, base.size, write, () => writer.finish()) : null;
+    count(0);
+    // The body lands in the file: a recipe through a writer (its COPY ranges are read from the old version), the
+    // plain bytes straight from the connection's reads into a sink.
+    let recipe: ReturnType<typeof recipeBuilder> | null = null;
+    let output: { finish(): Promise<void> };
+    let receive: () => Promise<void>;
+    if (header.delta === true && base !== null) {
+      const writer = new HashingWriter(file, offset, hash);
+      const decoder = (recipe = recipeBuilder(base.file, base.size, (chunk) => writer.write(chunk).then(() => count(chunk.length)), () => writer.finish())).decoder;
+      output = writer;
+      receive = async () => {
+        for await (const chunk of bodyChunks(body)) {
+          signal?.throwIfAborted();
+          await decoder.push(chunk);
+        }
+        decoder.end();
+      };
+    } else {
+      const sink = new HashingFileSink(file, offset, hash, count);
+      output = sink;
+      receive = () => body.drainInto(sink, signal);
+    }
     try {
-      for await (const chunk of bodyChunks(body)) {
-        signal?.throwIfAborted();
-        if (recipe === null) await write(chunk);
-        else await recipe.decoder.push(chunk);
-      }
-      recipe?.decoder.end();
+      await receive();
       bodyRead = true;
-      await writer.finish();
+      await output.finish();
     } catch (err) {
-      await writer.finish().catch(() => {}); // keep every byte that arrived, for the resume
+      await output.finish().catch(() => {}); // keep every byte that arrived, for the resume
       throw err;
     }
     const hex = hash.digest();

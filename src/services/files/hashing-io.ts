@@ -209,8 +209,8 @@ export class HashingWriter {
   }
 }
 
-/** writev that carries on after a short write (a disk filling up writes part, then fails). */
-async function writeAll(file: FileHandle, buffers: Buffer[], position: number, onWritten: (n: number) => void): Promise<void> {
+/** writev that carries on after a short write (a disk filling up writes part, then fails); `onWritten` counts. */
+export async function writeAll(file: FileHandle, buffers: Buffer[], position: number, onWritten: (n: number) => void): Promise<void> {
   let rest = buffers;
   let at = position;
   while (rest.length > 0) {
