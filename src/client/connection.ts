@@ -20,7 +20,7 @@ import { readTransient } from "../wire/read-into.js";
  * Where every client connection of the process reads (each read is handled before the next one happens). 256 KiB:
  * a big reply's reads then take up to four times what a socket's own 64 KiB reads do, with a quarter of the calls.
  */
-const clientReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+const clientReadBuffer = Buffer.allocUnsafeSlow(256 * 1024);
 
 /** Options of one request. */
 export interface RequestOptions {
