@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { ErrorCode, type RequestHeader, type WireErrorBody } from "../wire/index.js";
+import { ErrorCode, type IncomingBody, type RequestHeader, type WireErrorBody } from "../wire/index.js";
 import type { RequestContext } from "./context.js";
 import { quote, toWireError } from "./reply.js";
 import { RequestTiming } from "./request-timing.js";
@@ -78,7 +78,7 @@ export class Dispatcher {
   }
 
   /** Hands a streamed request body to the runtime before any handler sees it. */
-  ownBody(body: Readable): Readable {
+  ownBody(body: IncomingBody): IncomingBody {
     body.on("error", ignoreBodyError);
     return body;
   }

@@ -13,7 +13,8 @@ export interface ReplyInit {
 }
 
 /**
- * A request handler. `body` is a Buffer, or a Readable for types registered with `{ body: "stream" }`. Throw a
+ * A request handler. `body` is a Buffer, or for types registered with `{ body: "stream" }` an IncomingBody: a
+ * Readable, or handed to a sink piece by piece with `drainInto` (no copy of the connection's reads). Throw a
  * WharfError to reply with its code; any other error replies `E_INTERNAL` and is logged.
  */
 export type Handler<Body = Buffer> = (

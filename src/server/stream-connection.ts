@@ -15,7 +15,7 @@ import {
   type ResolvedFrameLimits,
   type WireErrorBody,
 } from "../wire/index.js";
-import { readCopies } from "../wire/read-into.js";
+import { readTransient } from "../wire/read-into.js";
 import { RequestContext, type ConnectionChannel, type PeerInfo, type ReplySink } from "./context.js";
 import type { Dispatcher, RequestSource } from "./dispatcher.js";
 import { errorFrame } from "./reply.js";
@@ -25,6 +25,12 @@ import { TickCork } from "./tick-cork.js";
 import { InFlightRequests } from "./in-flight.js";
 import { destroySource, ReplyWriter } from "./reply-writer.js";
 import type { ReplyInit, Route } from "./router.js";
+
+/**
+ * Where every served connection of the process reads (each read is handled before the next one happens): 256 KiB,
+ * so that a big request body comes in a quarter of the reads a socket's own 64 KiB would take.
+ */
+const serverReadBuffer = Buffer.allocUnsafeSlow(256 * 1024);
 
 /** @internal What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -73,6 +79,8 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   #headerStartedAt = 0;
   /** The streamed request body being received, if any. */
   #body = new BodyInlet(() => this.#updateFlow());
+  /** True while the chunk being decoded is valid only during its read callback. */
+  #transient = false;
   /** The route of the frame being decoded, from #classify. */
   #route: Route | undefined = undefined;
   #writer: FrameWriter;
@@ -93,7 +101,7 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
         onFrame: (header, body) => this.#dispatch(header as RequestHeader, body),
         onBodyStart: (header) => this.#startBody(header as RequestHeader),
         // A handler that gave up on its body (finished or failed) has it resumed, so chunks are dropped, not kept.
-        onBodyChunk: (chunk) => this.#body.push(chunk),
+        onBodyChunk: (chunk) => this.#body.push(chunk, this.#transient),
         onBodyEnd: () => this.#body.end(),
       },
       host.limits,
@@ -124,8 +132,10 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     });
     this.#eventCork = new TickCork(socket);
     socket.setNoDelay?.(true);
-    // Past the Readable stream where it can (a plain socket that has read nothing yet): wire/read-into.ts.
-    readCopies(socket, (chunk) => this.#onData(chunk));
+    // Past the Readable stream where it can (a plain socket that has read nothing yet), into one reused buffer:
+    // wire/read-into.ts. Only what outlives a read is copied (the decoder's and the body's rules), and a body
+    // drained into a sink (IncomingBody.drainInto) not at all.
+    readTransient(socket, (chunk, transient) => this.#onData(chunk, transient), serverReadBuffer);
     socket.on("end", () => this.#onEnd());
     socket.on("error", (err) => {
       // The socket is destroyed already; 'close' follows. Nothing more is written to it from here on.
@@ -251,18 +261,20 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
     }
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(chunk: Buffer, transient: boolean): void {
     this.#lastActivity = this.#host.now;
     if (this.#closing) return;
     // The replies of every request this chunk completes leave together: one buffer, one write (FrameWriter).
     this.#writer.beginBatch();
     const dispatcher = this.#host.dispatcher;
     dispatcher.timing.openInput();
+    this.#transient = transient;
     try {
-      this.#decoder.push(chunk);
+      this.#decoder.push(chunk, transient);
     } catch (err) {
       this.#failOn(err);
     } finally {
+      this.#transient = false;
       this.#writer.endBatch();
       dispatcher.timing.closeInput();
     }

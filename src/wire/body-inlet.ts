@@ -24,6 +24,8 @@ interface Drain {
   sink: BodySink;
   /** Promises the sink returned that have not settled. */
   waiting: number;
+  /** Resolved: every byte was given and every wait settled. */
+  done: boolean;
   resolve(): void;
   reject(reason: unknown): void;
 }
@@ -76,14 +78,15 @@ export class IncomingBody extends Readable {
     if (this.#drain !== null || this.readableDidRead || this.readableFlowing !== null) return Promise.reject(new Error("the body is being read already"));
     if (this.destroyed) return Promise.reject(this.errored ?? new Error("the body was destroyed before its end"));
     return new Promise<void>((resolve, reject) => {
-      const drain: Drain = { sink, waiting: 0, resolve, reject };
+      const drain: Drain = { sink, waiting: 0, done: false, resolve, reject };
       this.#drain = drain;
       this.on("error", () => {}); // its failure is the promise's
       const onAbort = (): void => void this.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
       signal?.addEventListener("abort", onAbort, { once: true });
       this.once("close", () => {
         signal?.removeEventListener("abort", onAbort);
-        if (!this.#complete || drain.waiting > 0) reject(this.errored ?? new Error("the body was destroyed before its end"));
+        // Destroyed by a failure (the sink's, the connection's, an abort), even one after the last byte came.
+        if (!drain.done) reject(this.errored ?? new Error("the body was destroyed before its end"));
       });
       if (signal?.aborted) return onAbort();
       // What arrived before, as the Readable holds it; read all of it before the sink can ask to wait.
@@ -111,6 +114,7 @@ export class IncomingBody extends Readable {
   }
 
   #give(drain: Drain, chunk: Buffer): void {
+    if (this.destroyed) return; // a piece after a failure is dropped
     let wait: void | Promise<void>;
     try {
       wait = drain.sink.write(chunk);
@@ -134,6 +138,7 @@ export class IncomingBody extends Readable {
 
   #settleIfDone(drain: Drain): void {
     if (!this.#complete || drain.waiting > 0 || this.destroyed) return;
+    drain.done = true;
     drain.resolve();
     this.destroy(); // 'close' now finds it complete
   }

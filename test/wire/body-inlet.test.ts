@@ -134,6 +134,20 @@ describe("IncomingBody.drainInto", () => {
     inlet.end();
     assert.equal(inlet.blocked, false);
     assert.equal(events.includes(true), false);
+    // A body whose last byte came before the drain fails all the same when the sink refuses a piece of it.
+    const ended = new BodyInlet(() => {});
+    const whole = ended.start();
+    pushTransient(ended, "complete");
+    ended.end();
+    const refused: string[] = [];
+    const refusing = whole.drainInto({
+      write: (chunk) => {
+        refused.push(chunk.toString());
+        throw new Error("the request was cancelled");
+      },
+    });
+    await assert.rejects(refusing, /cancelled/);
+    assert.deepEqual(refused, ["complete"]);
     const rejecting = new BodyInlet(() => {}).start();
     const later = rejecting.drainInto({ write: () => Promise.reject(new Error("the write failed")) });
     rejecting.deliver(Buffer.from("y"), true);

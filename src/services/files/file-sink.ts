@@ -74,6 +74,11 @@ export class HashingFileSink implements BodySink {
     if (this.#failure !== null) throw this.#failure;
   }
 
+  /** Waits for a write in flight, without writing what is gathered (after a failure elsewhere). */
+  async settle(): Promise<void> {
+    while (this.#inFlight !== null) await this.#inFlight;
+  }
+
   #startWrite(): void {
     const buffers = [this.#batch.subarray(0, this.#fill), ...this.#overflow];
     const bytes = this.#fill + this.#overflow.reduce((sum, b) => sum + b.length, 0);

@@ -2,15 +2,14 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Readable } from "node:stream";
 import { SessionKey, type RequestContext } from "../../server/index.js";
-import { ErrorCode, WharfError, type RequestHeader } from "../../wire/index.js";
+import { ErrorCode, WharfError, type IncomingBody, type RequestHeader } from "../../wire/index.js";
 import { filesChannel } from "../shared/channels.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
-import { bodyChunks } from "./body-chunks.js";
-import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { HashingFileSink } from "./file-sink.js";
+import { hashFileRange, type HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { currentUser } from "../accounts/index.js";
 import type { PartialPaths } from "./layout.js";
@@ -53,8 +52,8 @@ export interface Upload {
   queue: Promise<void>;
   /** Set by `files.put.abort`: slices still queued give up without touching the partial. */
   aborting: boolean;
-  /** The writer of a `files.put.data` in progress. */
-  writer: HashingWriter | null;
+  /** The writer of a `files.put.data` or `files.put.delta` slice in progress. */
+  writer: Pick<HashingWriter, "finish" | "settle"> | null;
   /** When a request or a byte of this upload last arrived, or 0 while the server is busy with it itself. */
   lastActivity: number;
   /** Set when the upload went quiet for too long and was ended: no byte of it may be written after that. */
@@ -264,7 +263,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
  * full, connection lost) the bytes written so far stay in the partial for a later resume, and the upload ends:
  * the client begins again.
  */
-export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: Readable, ctx: RequestContext) {
+export async function receiveUpload(deps: FilesDeps, header: RequestHeader, body: IncomingBody, ctx: RequestContext) {
   currentUser(ctx); // E_AUTH first, as for every files type
   const fields = parseFields(putDataRequest, header);
   return inUploadOrder(deps, ctx, fields.upload, (upload) => receiveSlice(deps, upload, fields, body, ctx));
@@ -293,7 +292,7 @@ export async function inUploadOrder<T>(deps: FilesDeps, ctx: RequestContext, tok
   }
 }
 
-async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: number; size?: number | undefined }, body: Readable, ctx: RequestContext) {
+async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: number; size?: number | undefined }, body: IncomingBody, ctx: RequestContext) {
   const bodySize = fields.size ?? 0;
   if (fields.offset !== upload.offset || upload.offset + bodySize > upload.fileSize) {
     throw new WharfError(
@@ -307,16 +306,19 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
   try {
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
     const hash = await sliceHash(upload, file, ctx.signal);
-    const writer = new HashingWriter(file, upload.offset, hash);
+    // The body goes from the connection's reads into the file's buffers, with no stream between (file-sink.ts).
+    const writer = new HashingFileSink(file, upload.offset, hash);
     upload.writer = writer;
     upload.lastActivity = Date.now();
     let received = 0;
     try {
-      for await (const chunk of bodyChunks(body)) {
-        assertSliceGoing(deps, upload, ctx);
-        received += chunk.length;
-        await writer.write(chunk);
-      }
+      await body.drainInto({
+        write: (chunk) => {
+          assertSliceGoing(deps, upload, ctx);
+          received += chunk.length;
+          return writer.write(chunk);
+        },
+      });
       upload.lastActivity = 0;
       await writer.finish();
       if (filesChannel.hasSubscribers) filesChannel.publish({ event: "upload", bytes: received });
