@@ -70,6 +70,23 @@ export function toFrame(field: string, value: unknown): { fields: Record<string,
   return { fields, body: Buffer.concat(parts) };
 }
 
+/**
+ * A value that came without binary parts holds no placeholder and nests at most MAX_DEPTH levels, as one with
+ * parts must: else it could not be sent back (pack refuses both), and a method that echoes it would fail instead
+ * of the caller being told.
+ */
+function assertPlain(value: unknown, depth: number): void {
+  if (typeof value !== "object" || value === null) return;
+  if (depth > MAX_DEPTH) throw new WharfError(RpcErrorCode.INVALID_PARAMS, `RPC values may nest at most ${MAX_DEPTH} levels`);
+  if (Array.isArray(value)) {
+    for (const item of value) assertPlain(item, depth + 1);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  if (Object.hasOwn(record, "$bin")) throw new WharfError(RpcErrorCode.INVALID_PARAMS, `"$bin": ${quote(record.$bin)} names no binary part (the frame has no parts)`);
+  for (const key in record) assertPlain(record[key], depth + 1);
+}
+
 function restore(value: unknown, parts: Buffer[], depth: number): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (depth > MAX_DEPTH) throw new WharfError(RpcErrorCode.INVALID_PARAMS, `RPC values may nest at most ${MAX_DEPTH} levels`);
@@ -89,11 +106,15 @@ function restore(value: unknown, parts: Buffer[], depth: number): unknown {
 
 /**
  * Puts binary data back into a value read from a frame: `parts` (the sizes from the header) split `body`, and
- * each `{"$bin": i}` becomes part i as a Buffer. Without `parts` the value is returned as it is. Throws
- * `E_INVALID_PARAMS` when the sizes do not add up to the body or a placeholder names no part.
+ * each `{"$bin": i}` becomes part i as a Buffer. Without `parts` the value is returned as it is, once
+ * checked. Throws `E_INVALID_PARAMS` when the sizes do not add up to the body, a placeholder names no part, or
+ * the value nests deeper than {@link MAX_DEPTH}.
  */
 export function unpack(json: unknown, partSizes: unknown, body: Buffer): unknown {
-  if (partSizes === undefined) return json;
+  if (partSizes === undefined) {
+    assertPlain(json, 0);
+    return json;
+  }
   if (!Array.isArray(partSizes) || !partSizes.every((n) => Number.isSafeInteger(n) && n >= 0)) {
     throw new WharfError(RpcErrorCode.INVALID_PARAMS, "parts must be an array of byte counts");
   }

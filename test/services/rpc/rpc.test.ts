@@ -289,6 +289,12 @@ describe("wharf/rpc calls", () => {
     let deep: unknown = { $bin: 0 };
     for (let i = 0; i < 1_000; i += 1) deep = [deep];
     assert.equal(await bad({ method: "echo", params: [deep], parts: [0] }), "E_INVALID_PARAMS");
+    // Without binary parts too: a value too deep to send back, or a placeholder with nothing to name, is the
+    // caller's error, not a failure of the method that echoes it (found by the fuzzer).
+    let plainDeep: unknown = 1;
+    for (let i = 0; i < 70; i += 1) plainDeep = { d: plainDeep };
+    assert.equal(await bad({ method: "echo", params: [plainDeep] }), "E_INVALID_PARAMS");
+    assert.equal(await bad({ method: "echo", params: [[{ $bin: 0 }]] }), "E_INVALID_PARAMS");
     assert.equal(await rpcClient<TestApi>(conn).math.add(1, 1), 2);
   });
 });
