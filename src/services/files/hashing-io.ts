@@ -54,19 +54,22 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
     if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
     return into;
   };
+  // A read ahead is marked observed as it starts: while the generator waits at a yield, its consumer may close
+  // the file (an aborted transfer) before it calls return(), and the read's EBADF must not reject unobserved
+  // (an unhandled rejection ends the process). Awaiting it still throws.
+  const readAhead = (at: number): Promise<Buffer> => {
+    const next = read(at);
+    next.catch(() => {});
+    return next;
+  };
   let position = start;
-  let pending = position < end ? read(position) : null;
-  try {
-    while (pending !== null) {
-      signal?.throwIfAborted();
-      const chunk = await pending;
-      position += chunk.length;
-      pending = position < end ? read(position) : null;
-      yield chunk;
-    }
-  } finally {
-    // A read still in flight when the consumer stops must not reject unobserved.
-    pending?.catch(() => {});
+  let pending = position < end ? readAhead(position) : null;
+  while (pending !== null) {
+    signal?.throwIfAborted();
+    const chunk = await pending;
+    position += chunk.length;
+    pending = position < end ? readAhead(position) : null;
+    yield chunk;
   }
 }
 
