@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
@@ -54,6 +54,32 @@ describe("files guarantees", () => {
     assert.equal(await codeOf(files.put(write("c", 400 * KiB), "c")), "E_QUOTA", "the running upload's 700 KiB count");
     await conn.request(FileRequest.PUT_ABORT, { upload: begun.header.upload });
     assert.equal(await codeOf(files.put(write("c", 300 * KiB), "c")), "none");
+  });
+
+  test("a put over a stored file lets go of the old one once it has answered: no descriptor keeps its space", async (t) => {
+    const { url, dataDir } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const local = tempDir(t);
+    const home = join(dataDir, "homes", "alice");
+    /** This process's descriptors (the server runs in it) of files deleted from the home. */
+    const heldDeleted = (): string[] =>
+      readdirSync("/proc/self/fd").flatMap((fd) => {
+        try {
+          const target = readlinkSync(join("/proc/self/fd", fd));
+          return target.startsWith(home) && target.endsWith("(deleted)") ? [target] : [];
+        } catch {
+          return []; // closed meanwhile (the listing's own descriptor)
+        }
+      });
+    for (let round = 0; round < 3; round += 1) {
+      const content = randomBytes(3 * 1024 * KiB + round);
+      writeFileSync(join(local, "f"), content);
+      await files.put(join(local, "f"), "big.bin", { delta: round !== 1 });
+      // The reply is out; the old version is let go right after it.
+      for (let wait = 0; wait < 200 && heldDeleted().length > 0; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(heldDeleted(), [], `round ${round}`);
+      assert.deepEqual(readFileSync(join(home, "big.bin")), content);
+    }
   });
 
   test("two uploads to one name at once: the second gets E_BUSY until the first ends; racing puts leave one whole file", async (t) => {
