@@ -15,7 +15,8 @@ export interface CutScanner {
 interface WasmModule {
   readonly kind: "wasm-module";
 }
-interface WasmMemory {
+/** A WebAssembly.Memory, as far as this folder uses one. */
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 interface WasmApi {
@@ -44,12 +45,15 @@ export function setChunkerFallbackReporter(report: (reason: string) => void): vo
   onUnavailable = report;
 }
 
+/** The modules of this folder's wasm/. */
+type WasmModuleName = "chunker" | "roller" | "xxh128";
+
 /**
- * A module of this folder's wasm/ (`chunker`, `roller`), assembled from its `.wat` at build time
+ * A module of this folder's wasm/ (`chunker`, `roller`, `xxh128`), assembled from its `.wat` at build time
  * (scripts/build-wasm.mjs) and compiled once on first use; null, reported once, where it is missing or does not
  * compile.
  */
-function loadModule(name: "chunker" | "roller" = "chunker"): WasmModule | null {
+function loadModule(name: WasmModuleName = "chunker"): WasmModule | null {
   const known = compiled.get(name);
   if (known !== undefined) return known;
   let module: WasmModule | null = null;
@@ -66,7 +70,7 @@ function loadModule(name: "chunker" | "roller" = "chunker"): WasmModule | null {
  * An instance of module `name` over a memory of its own, `bytes` long at least, whose first 1 KiB holds GEAR (the
  * layout both modules share); null where the module cannot load.
  */
-export function instantiateWithGear(name: "chunker" | "roller", bytes: number): { memory: ArrayBuffer; exports: Record<string, unknown> } | null {
+export function instantiateWithGear(name: "chunker" | "roller", bytes: number): { memory: ArrayBuffer; wasmMemory: WasmMemory; exports: Record<string, unknown> } | null {
   const module = loadModule(name);
   if (module === null) return null;
   const pages = Math.ceil(bytes / PAGE);
@@ -74,7 +78,23 @@ export function instantiateWithGear(name: "chunker" | "roller", bytes: number): 
   const instance = new wasm.Instance(module, { env: { memory } });
   const table = new DataView(memory.buffer, 0, GEAR_BYTES);
   GEAR.forEach((value, i) => table.setInt32(i * 4, value, true));
-  return { memory: memory.buffer, exports: instance.exports };
+  return { memory: memory.buffer, wasmMemory: memory, exports: instance.exports };
+}
+
+/**
+ * An instance of module `name` over a memory made elsewhere (another module's, so that both work on the same
+ * bytes), with `imports` beside it under `env`; null where the module cannot load.
+ */
+export function instantiateOver(name: WasmModuleName, memory: WasmMemory, imports: Record<string, unknown> = {}): Record<string, unknown> | null {
+  const module = loadModule(name);
+  if (module === null) return null;
+  return new wasm.Instance(module, { env: { ...imports, memory } }).exports;
+}
+
+/** A memory of its own of at least `bytes` bytes, for {@link instantiateOver}. */
+export function wasmMemoryOf(bytes: number): WasmMemory {
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  return new wasm.Memory({ initial: pages, maximum: pages });
 }
 
 /** True when the WebAssembly chunker loads in this process. */

@@ -1,6 +1,6 @@
 import { FINGERPRINT_BYTES, type BlockIndex } from "./delta-blocks.js";
 import type { Roller } from "./delta-roller.js";
-import { hashBytes, type HashAlgorithm } from "./hash.js";
+import type { BlockHasher } from "./block-hash.js";
 
 /** Blocks tried past one that did not match, where an overwrite in place would have left them (#probe). */
 export const PROBES = 4;
@@ -60,7 +60,7 @@ export interface MatchSink {
  * ```ts
  * const roller = createRoller(size);
  * const index = new BlockIndex(65536, baseSize, roller.bits); // then index.add(list), index.finish()
- * const matcher = new BlockMatcher(index, roller, "blake3", 0, { copy: (at, n) => {}, data: (at, n) => {} }, { lookahead: 64 << 20 });
+ * const matcher = new BlockMatcher(index, roller, await createBlockHasher("blake3"), 0, { copy: (at, n) => {}, data: (at, n) => {} }, { lookahead: 64 << 20 });
  * // read the file into roller.buffer, then:
  * await matcher.feed(roller.buffer.subarray(0, size), 0, true); // every byte decided: matcher.position === size
  * ```
@@ -68,7 +68,7 @@ export interface MatchSink {
 export class BlockMatcher {
   #index: BlockIndex;
   #roller: Roller;
-  #algorithm: HashAlgorithm;
+  #hasher: BlockHasher;
   #sink: MatchSink;
   #lookahead: number;
   #denseScan: number;
@@ -84,12 +84,13 @@ export class BlockMatcher {
 
   /**
    * `roller`: the buffer the caller reads the new version into (every {@link feed} is given the start of it) and
-   * the scan's loop over it; `index` keeps its fingerprint bits in `roller.bits`.
+   * the scan's loop over it; `index` keeps its fingerprint bits in `roller.bits`; `hasher` makes the block hashes
+   * the index lists (best made over `roller.hasherHome`, so that it hashes the buffer in place).
    */
-  constructor(index: BlockIndex, roller: Roller, algorithm: HashAlgorithm, start: number, sink: MatchSink, options: MatchOptions) {
+  constructor(index: BlockIndex, roller: Roller, hasher: BlockHasher, start: number, sink: MatchSink, options: MatchOptions) {
     this.#index = index;
     this.#roller = roller;
-    this.#algorithm = algorithm;
+    this.#hasher = hasher;
     this.#sink = sink;
     this.#lookahead = options.lookahead;
     this.#denseScan = options.denseScan ?? DENSE_SCAN;
@@ -132,7 +133,7 @@ export class BlockMatcher {
           continue;
         }
         const from = this.#position - dataStart;
-        if (index.matches(k, hashBytes(this.#algorithm, data.subarray(from, from + length)))) {
+        if (index.matches(k, this.#hasher.digest(data.subarray(from, from + length)))) {
           this.#sink.copy(k * index.blockSize, length);
           this.#position += length;
           this.#expect = k + 1;
@@ -177,7 +178,7 @@ export class BlockMatcher {
       const start = this.#position + j * index.blockSize;
       // Past the bytes given: more may come, unless this is the end or they could never fit in the buffer.
       if (start + length > end) return atEnd || start + length - dataStart > this.#roller.buffer.length ? false : null;
-      if (!index.matches(k + j, hashBytes(this.#algorithm, data.subarray(start - dataStart, start - dataStart + length)))) continue;
+      if (!index.matches(k + j, this.#hasher.digest(data.subarray(start - dataStart, start - dataStart + length)))) continue;
       this.#sink.data(this.#position, start - this.#position);
       this.#sink.copy((k + j) * index.blockSize, length);
       this.#position = start + length;
@@ -211,7 +212,7 @@ export class BlockMatcher {
         const length = index.length(k);
         const start = blockEnd - length;
         if (start < this.#position) continue; // overlaps what is decided (or too few bytes rolled for this print)
-        if (!index.matches(k, hashBytes(this.#algorithm, data.subarray(start - dataStart, blockEnd - dataStart)))) continue;
+        if (!index.matches(k, this.#hasher.digest(data.subarray(start - dataStart, blockEnd - dataStart)))) continue;
         if (start > this.#position) this.#sink.data(this.#position, start - this.#position);
         this.#sink.copy(k * index.blockSize, length);
         this.#position = blockEnd;

@@ -5,16 +5,16 @@
  *
  * A **block list** is a chunk list (delta-ops.ts) whose entries describe the blocks of BLOCK_SIZE bytes at
  * offsets 0, BLOCK_SIZE, 2 × BLOCK_SIZE, ... (the last may be shorter; one shorter than FINGERPRINT_BYTES is
- * left out): per block a `u32` **fingerprint** and its 32-byte hash. The fingerprint is the gear hash of the
+ * left out): per block a `u32` **fingerprint** and its hash: 32 bytes in the transfer's algorithm, or 16 of XXH3-128
+ * where the sender asked for `xxh128` (block-hash.ts). The fingerprint is the gear hash of the
  * block's last FINGERPRINT_BYTES bytes (`h = (h << 1) + GEAR[byte]`, 32-bit, from 0: chunker-gear.ts), so that the
  * sender can roll it over its file one byte at a time and look each position up, and verify a hit with the hash.
  */
 import type { FileHandle } from "node:fs/promises";
+import { blockHasherWithBuffer, type BlockHasher } from "./block-hash.js";
 import { GEAR } from "./chunker-gear.js";
-import { LIST_ENTRY } from "./delta-ops.js";
 import { BIT_WORDS } from "./delta-roller.js";
 import type { ChunkLister } from "./delta-list-cache.js";
-import { hashBytes, type HashAlgorithm } from "./hash.js";
 
 /** The size of the blocks a receiver lists (the reply says it: `block`). */
 export const BLOCK_SIZE = 64 * 1024;
@@ -41,39 +41,41 @@ export function fingerprint(data: Uint8Array, end: number): number {
 
 /**
  * The block list of `data` (a file's bytes from a block boundary): its blocks of `blockSize` bytes fingerprinted and
- * hashed with `algorithm`, the last one left out if shorter than FINGERPRINT_BYTES.
+ * hashed with `hasher`, the last one left out if shorter than FINGERPRINT_BYTES. Entries are 4 + `hasher.bytes`.
  *
  * @example
  * ```ts
- * const list = blockListOf(bytes, "blake3"); // what files.put.chunks with `blocks` lists for a file of `bytes`
+ * const list = blockListOf(bytes, await createBlockHasher("blake3")); // what files.put.chunks with `blocks` lists
  * ```
  */
-export function blockListOf(data: Uint8Array, algorithm: HashAlgorithm, blockSize = BLOCK_SIZE): Buffer {
-  const list = Buffer.allocUnsafe(Math.ceil(data.length / blockSize) * LIST_ENTRY);
+export function blockListOf(data: Uint8Array, hasher: BlockHasher, blockSize = BLOCK_SIZE): Buffer {
+  const entry = 4 + hasher.bytes;
+  const list = Buffer.allocUnsafe(Math.ceil(data.length / blockSize) * entry);
   let entries = 0;
   for (let start = 0; start < data.length; start += blockSize) {
     const end = Math.min(start + blockSize, data.length);
     if (end - start < FINGERPRINT_BYTES) break; // only the file's last block can be this short
-    list.writeInt32BE(fingerprint(data, end), entries * LIST_ENTRY);
-    hashBytes(algorithm, data.subarray(start, end)).copy(list, entries * LIST_ENTRY + 4);
+    list.writeInt32BE(fingerprint(data, end), entries * entry);
+    hasher.digest(data.subarray(start, end)).copy(list, entries * entry + 4);
     entries += 1;
   }
-  return list.subarray(0, entries * LIST_ENTRY);
+  return list.subarray(0, entries * entry);
 }
 
 /**
- * The block list of a whole file (a {@link ChunkLister}): read once in 4 MiB steps, each step's blocks listed
- * ({@link blockListOf}) and that part of the list handed to `onPart` as it is made.
+ * The block list of a whole file (a {@link ChunkLister}): read once in 4 MiB steps (for xxh128 into the memory its
+ * hasher hashes in place), each step's blocks listed ({@link blockListOf}) and that part of the list handed to
+ * `onPart` as it is made.
  */
 export const listBlocks: ChunkLister = async (file: FileHandle, size, algorithm, whole, onPart) => {
-  const buffer = Buffer.allocUnsafeSlow(Math.max(1, Math.min(size, READ_BLOCKS * BLOCK_SIZE)));
+  const { hasher, buffer } = await blockHasherWithBuffer(algorithm, Math.max(1, Math.min(size, READ_BLOCKS * BLOCK_SIZE)));
   const parts: Buffer[] = [];
   for (let at = 0; at < size; ) {
     const want = Math.min(buffer.length, size - at);
     const { bytesRead } = await file.read(buffer, 0, want, at);
     if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${size}`);
     whole?.update(buffer.subarray(0, want));
-    const part = blockListOf(buffer.subarray(0, want), algorithm);
+    const part = blockListOf(buffer.subarray(0, want), hasher);
     parts.push(part);
     at += want;
     if (part.length > 0) await onPart?.(part);
@@ -89,6 +91,8 @@ export const listBlocks: ChunkLister = async (file: FileHandle, size, algorithm,
 export class BlockIndex {
   readonly blockSize: number;
   readonly baseSize: number;
+  /** Bytes per entry of the list: the fingerprint and the block hash. */
+  readonly #entry: number;
   #hashes: Buffer[] = [];
   #first = new Map<number, number>();
   #next: number[] = [];
@@ -98,14 +102,18 @@ export class BlockIndex {
   #failure: unknown = null;
   #wake: (() => void) | null = null;
 
-  /** `bits`: where to keep the fingerprints' bits (a roller's, delta-roller.ts), zeroed, BIT_WORDS long. */
-  constructor(blockSize: number, baseSize: number, bits: Int32Array = new Int32Array(BIT_WORDS)) {
+  /**
+   * `bits`: where to keep the fingerprints' bits (a roller's, delta-roller.ts), zeroed, BIT_WORDS long;
+   * `digestBytes`: the block hash's length (32, or 16 for xxh128).
+   */
+  constructor(blockSize: number, baseSize: number, bits: Int32Array = new Int32Array(BIT_WORDS), digestBytes = 32) {
     if (bits.length !== BIT_WORDS) throw new RangeError(`a block index's bit table is ${BIT_WORDS} words, not ${bits.length}`);
     if (!Number.isSafeInteger(blockSize) || blockSize < FINGERPRINT_BYTES || blockSize > 0xffffffff) throw new RangeError(`a block list's block size must be an integer from ${FINGERPRINT_BYTES}, not ${blockSize}`);
     if (!Number.isSafeInteger(baseSize) || baseSize < 0) throw new RangeError(`a base's size must be a non-negative integer, not ${baseSize}`);
     this.blockSize = blockSize;
     this.baseSize = baseSize;
     this.#bits = bits;
+    this.#entry = 4 + digestBytes;
   }
 
   /** Blocks listed so far. */
@@ -120,13 +128,14 @@ export class BlockIndex {
 
   /** Adds a part of the list (its entries continue the blocks listed so far); throws a RangeError on a malformed one. */
   add(part: Buffer): void {
-    if (part.length % LIST_ENTRY !== 0) throw new RangeError(`a block list is a multiple of ${LIST_ENTRY} bytes, not ${part.length}`);
+    const entry = this.#entry;
+    if (part.length % entry !== 0) throw new RangeError(`a block list is a multiple of ${entry} bytes, not ${part.length}`);
     const owned = Buffer.from(part); // the frame's buffer is not ours to keep
-    for (let at = 0; at < owned.length; at += LIST_ENTRY) {
+    for (let at = 0; at < owned.length; at += entry) {
       const k = this.#hashes.length;
       if (this.length(k) < FINGERPRINT_BYTES) throw new RangeError(`a block list of a ${this.baseSize}-byte base has no block ${k}`);
       const print = owned.readInt32BE(at);
-      this.#hashes.push(owned.subarray(at + 4, at + LIST_ENTRY));
+      this.#hashes.push(owned.subarray(at + 4, at + entry));
       this.#next.push(this.#first.get(print) ?? -1);
       this.#first.set(print, k);
       this.#bits[print >>> 13] |= 1 << ((print >>> 8) & 31);

@@ -1,7 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
+import { blockHashBytes, type BlockHashName } from "./block-hash.js";
 import { chunkFile } from "./chunker.js";
-import { encodeChunkList, LIST_ENTRY } from "./delta-ops.js";
-import type { ContentHash, HashAlgorithm } from "./hash.js";
+import { encodeChunkList } from "./delta-ops.js";
+import { isHashAlgorithm, type ContentHash } from "./hash.js";
 
 /** A file's chunk list as `files.put.chunks` sends it. */
 export interface ChunkListing {
@@ -17,13 +18,16 @@ export interface ChunkListing {
 export type OnListPart = (part: Buffer) => void | Promise<void>;
 
 /**
- * How a listing is made when the cache has none: the whole file described as an encoded list of LIST_ENTRY-byte
- * entries (content-defined chunks by default, handed on whole at the end), every byte fed to `whole` if given; a
+ * How a listing is made when the cache has none: the whole file described as an encoded list of entries of 4 bytes
+ * and a hash (content-defined chunks by default, handed on whole at the end), every byte fed to `whole` if given; a
  * lister that makes its list in parts (the block lister) hands each to `onPart` as it is made.
  */
-export type ChunkLister = (file: FileHandle, size: number, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">, onPart?: OnListPart) => Promise<Buffer>;
+export type ChunkLister = (file: FileHandle, size: number, algorithm: BlockHashName, whole?: Pick<ContentHash, "update">, onPart?: OnListPart) => Promise<Buffer>;
 
-const chunkWholeFile: ChunkLister = async (file, size, algorithm, whole) => encodeChunkList(await chunkFile(file, 0, size, algorithm, whole));
+const chunkWholeFile: ChunkLister = async (file, size, algorithm, whole) => {
+  if (!isHashAlgorithm(algorithm)) throw new RangeError(`content-defined chunks are hashed with blake3 or sha256, not ${algorithm}`);
+  return encodeChunkList(await chunkFile(file, 0, size, algorithm, whole));
+};
 
 /** Lists longer than this (a base of about 14 GiB) are not kept: the cache stays a few MiB at most. */
 const MAX_KEPT_LIST = 8 * 1024 * 1024;
@@ -60,7 +64,7 @@ export class ChunkListCache {
    * (`fresh: false`), else by a listing pass that also feeds every byte to `whole` when given and hands the
    * list's parts to `onPart` as it makes them (when the list comes from memory, `onPart` is not called).
    */
-  async listing(file: FileHandle, algorithm: HashAlgorithm, whole?: Pick<ContentHash, "update">, onPart?: OnListPart): Promise<ChunkListing> {
+  async listing(file: FileHandle, algorithm: BlockHashName, whole?: Pick<ContentHash, "update">, onPart?: OnListPart): Promise<ChunkListing> {
     const key = await identity(file, algorithm);
     const kept = this.#entries.get(key);
     if (kept !== undefined) {
@@ -70,7 +74,7 @@ export class ChunkListCache {
     }
     const size = Number(key.split(":")[3]);
     const list = await this.#lister(file, size, algorithm, whole, onPart);
-    const listing = { list, chunks: list.length / LIST_ENTRY, size };
+    const listing = { list, chunks: list.length / (4 + blockHashBytes(algorithm)), size };
     if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
       this.#entries.set(key, listing);
       for (const oldest of this.#entries.keys()) {
@@ -82,7 +86,7 @@ export class ChunkListCache {
   }
 }
 
-async function identity(file: FileHandle, algorithm: HashAlgorithm): Promise<string> {
+async function identity(file: FileHandle, algorithm: BlockHashName): Promise<string> {
   const info = await file.stat({ bigint: true });
   return [algorithm, info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(":");
 }

@@ -1,4 +1,5 @@
 import { GEAR } from "./chunker-gear.js";
+import { XXH128_SCRATCH, type HasherHome } from "./block-hash.js";
 import { GEAR_BYTES, instantiateWithGear } from "./chunker-wasm.js";
 
 /** The fingerprint bit table of a block search: one bit per 256 fingerprints, 2^19 i32 (2 MiB). */
@@ -14,6 +15,8 @@ export interface Roller {
   /** Bit `(p >>> 8) & 31` of word `p >>> 13` is set for every listed fingerprint p (BlockIndex fills it). */
   readonly bits: Int32Array;
   readonly kind: "wasm" | "js";
+  /** Where a block hasher may hash `buffer`'s bytes in place (block-hash.ts), for the WebAssembly roller. */
+  readonly hasherHome?: HasherHome;
   print: number;
   roll(from: number, stop: number, stride: number): number;
 }
@@ -54,7 +57,8 @@ function jsRoller(size: number): Roller {
 
 function wasmRoller(size: number): Roller | null {
   const bitsBase = GEAR_BYTES;
-  const dataBase = bitsBase + BIT_WORDS * 4;
+  const scratch = bitsBase + BIT_WORDS * 4;
+  const dataBase = scratch + XXH128_SCRATCH;
   const instance = instantiateWithGear("roller", dataBase + size);
   if (instance === null) return null;
   const roll = instance.exports.roll as (from: number, stop: number, stride: number) => number;
@@ -64,6 +68,7 @@ function wasmRoller(size: number): Roller | null {
     buffer: Buffer.from(instance.memory, dataBase, size),
     bits: new Int32Array(instance.memory, bitsBase, BIT_WORDS),
     kind: "wasm",
+    hasherHome: { memory: instance.wasmMemory, scratch },
     get print() {
       return getPrint();
     },

@@ -3,8 +3,9 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
+import { blockHashBytes, type BlockHashName } from "./block-hash.js";
 import { BLOCK_SIZE, listBlocks } from "./delta-blocks.js";
-import { LIST_ENTRY, RecipeDecoder } from "./delta-ops.js";
+import { RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { copyThrough, COPY_BLOCK, HashingWriter } from "./hashing-io.js";
@@ -23,12 +24,14 @@ function baseOf(upload: Upload): string {
 }
 
 /**
- * `files.put.chunks {upload, blocks?}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts) of the file
- * the name holds, cut and hashed with the upload's algorithm, for the sender to find what it need not send. With
- * `blocks: true` it is a block list instead (delta-blocks.ts: fixed blocks, no scan for cut points), streamed as
- * the file is read: intermediate frames `{block, baseSize, chunks: n}` + n entries, and a final `{block, baseSize,
- * chunks}` (the whole list's count) + the entries not streamed, so that the sender searches while the base is
- * still being read. Either list is kept for the next upload against the same unchanged file (delta-list-cache.ts).
+ * `files.put.chunks {upload, blocks?, blockHash?}` → `{chunks, baseSize}` + a body: the chunk list (delta-ops.ts)
+ * of the file the name holds, cut and hashed with the upload's algorithm, for the sender to find what it need not
+ * send. With `blocks: true` it is a block list instead (delta-blocks.ts: fixed blocks, no scan for cut points),
+ * its blocks hashed with XXH3-128 where `blockHash` asks for `xxh128` (else with the upload's algorithm), streamed
+ * as the file is read: intermediate frames `{block, blockHash, baseSize, chunks: n}` + n entries, and a final
+ * `{block, blockHash, baseSize, chunks}` (the whole list's count) + the entries not streamed, so that the sender
+ * searches while the base is still being read. Either list is kept for the next upload against the same
+ * unchanged file (delta-list-cache.ts).
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -45,13 +48,15 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
       return { header: { chunks, baseSize: size }, body: list };
     }
     const baseSize = (await base.stat()).size;
+    const blockHash: BlockHashName = fields.blockHash === "xxh128" ? "xxh128" : upload.algorithm;
+    const entry = 4 + blockHashBytes(blockHash);
     let streamed = 0;
-    const { list, chunks } = await baseBlockListings.listing(base, upload.algorithm, undefined, async (part) => {
+    const { list, chunks } = await baseBlockListings.listing(base, blockHash, undefined, async (part) => {
       upload.lastActivity = 0; // a slice built meanwhile may have set it
-      await ctx.send({ block: BLOCK_SIZE, baseSize, chunks: part.length / LIST_ENTRY }, part);
+      await ctx.send({ block: BLOCK_SIZE, blockHash, baseSize, chunks: part.length / entry }, part);
       streamed += part.length;
     });
-    return { header: { block: BLOCK_SIZE, baseSize, chunks }, body: list.subarray(streamed) };
+    return { header: { block: BLOCK_SIZE, blockHash, baseSize, chunks }, body: list.subarray(streamed) };
   } catch (err) {
     throw fsFailure(err, upload.rel);
   } finally {

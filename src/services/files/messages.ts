@@ -29,7 +29,7 @@ export const putBeginRequest = z.object({
   /** The client can send a delta against the file the name holds now (issue 15). */
   delta: z.boolean().optional(),
 });
-export const putChunksRequest = z.object({ upload: z.string().min(1).max(64), blocks: z.boolean().optional() });
+export const putChunksRequest = z.object({ upload: z.string().min(1).max(64), blocks: z.boolean().optional(), blockHash: z.string().max(32).optional() });
 export const putDeltaRequest = z.object({ upload: z.string().min(1).max(64), offset: fileSize, end: fileSize.optional(), size: fileSize.optional() });
 export const putDataRequest = z.object({ upload: z.string().min(1).max(64), offset: fileSize, size: fileSize.optional() });
 export const putCommitRequest = z

@@ -5,7 +5,9 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { xxhash128 } from "hash-wasm";
 import { WharfError } from "../../../src/client/index.js";
+import { createBlockHasher, type BlockHashName } from "../../../src/services/files/block-hash.js";
 import { MAX_CHUNK } from "../../../src/services/files/chunker.js";
 import { BlockMatcher } from "../../../src/services/files/delta-block-match.js";
 import { BLOCK_SIZE, BlockIndex, blockListOf, fingerprint } from "../../../src/services/files/delta-blocks.js";
@@ -25,14 +27,15 @@ const MiB = 1024 * KiB;
 async function search(
   base: Buffer,
   next: Buffer,
-  options: { block: number; read: number; kind: "wasm" | "js"; denseScan?: number; stride?: number; farScan?: number; farStride?: number },
+  options: { block: number; read: number; kind: "wasm" | "js"; hash?: BlockHashName; denseScan?: number; stride?: number; farScan?: number; farStride?: number },
 ): Promise<Step[]> {
   const roller = createRoller(options.read + 2 * options.block, options.kind);
-  const index = new BlockIndex(options.block, base.length, roller.bits);
-  index.add(blockListOf(base, "blake3", options.block));
+  const hasher = await createBlockHasher(options.hash ?? "xxh128", roller.hasherHome);
+  const index = new BlockIndex(options.block, base.length, roller.bits, hasher.bytes);
+  index.add(blockListOf(base, await createBlockHasher(options.hash ?? "xxh128"), options.block));
   index.finish();
   const steps: Step[] = [];
-  const matcher = new BlockMatcher(index, roller, "blake3", 0, { copy: (at, n) => pushCopy(steps, at, n), data: (at, n) => pushData(steps, at, n) }, {
+  const matcher = new BlockMatcher(index, roller, hasher, 0, { copy: (at, n) => pushCopy(steps, at, n), data: (at, n) => pushData(steps, at, n) }, {
     lookahead: 0,
     denseScan: options.denseScan,
     stride: options.stride,
@@ -108,12 +111,14 @@ describe("delta puts in blocks (issue 15)", () => {
         fc.constantFrom(1, 3, 7),
         fc.constantFrom(0, 3000, 1 << 30),
         fc.constantFrom(31, 33, 63),
-        async (size, edits, block, read, denseScan, stride, farScan, farStride) => {
+        fc.constantFrom<BlockHashName>("xxh128", "xxh128", "blake3"),
+        async (size, edits, block, read, denseScan, stride, farScan, farStride, hash) => {
           const base = randomBytes(size);
           const next = applyEdits(base, edits);
           const found: Step[][] = [];
+          // The WebAssembly roller hashes xxh128 blocks in its own memory, the JavaScript one with hash-wasm.
           for (const kind of ["wasm", "js"] as const) {
-            const steps = await search(base, next, { block, read, kind, denseScan, stride, farScan, farStride });
+            const steps = await search(base, next, { block, read, kind, hash, denseScan, stride, farScan, farStride });
             assert.ok(build(base, next, steps).built.equals(next), `${kind}: the steps build the new file`);
             found.push(steps);
           }
@@ -170,10 +175,12 @@ describe("delta puts in blocks (issue 15)", () => {
     );
   });
 
-  test("a block index refuses a list that does not fit its base, and a scan past it finds nothing", () => {
+  test("a block index refuses a list that does not fit its base, and a scan past it finds nothing", async () => {
     const base = randomBytes(3 * KiB + 10);
-    const list = blockListOf(base, "blake3", KiB);
+    const list = blockListOf(base, await createBlockHasher("blake3"), KiB);
     assert.equal(list.length, 3 * 36, "three full blocks; the 10-byte tail is under 32 bytes and not listed");
+    assert.equal(blockListOf(base, await createBlockHasher("xxh128"), KiB).length, 3 * 20, "xxh128 entries are 4 + 16 bytes");
+    assert.throws(() => new BlockIndex(KiB, base.length, undefined, 16).add(list), /multiple of 20/);
     assert.throws(() => new BlockIndex(KiB, base.length).add(list.subarray(0, 50)), RangeError);
     assert.throws(() => new BlockIndex(KiB, 2 * KiB).add(list), /has no block 2/);
     assert.throws(() => new BlockIndex(16, 100), RangeError);
@@ -204,7 +211,28 @@ describe("delta puts in blocks (issue 15)", () => {
     }
     assert.equal(final.header.block, BLOCK_SIZE);
     assert.equal(final.header.chunks, Math.ceil(base.length / BLOCK_SIZE));
-    assert.deepEqual(Buffer.concat([...frames.map((frame) => frame.body), final.body]), blockListOf(base, "blake3"));
+    assert.deepEqual(Buffer.concat([...frames.map((frame) => frame.body), final.body]), blockListOf(base, await createBlockHasher("blake3")));
+    assert.equal(final.header.blockHash, "blake3", "no blockHash asked for: the upload's algorithm");
+
+    // Asked for xxh128: 20-byte entries, XXH3-128 of each block, as hash-wasm computes it.
+    const xxh: Buffer[] = [];
+    const last = await conn.request(FileRequest.PUT_CHUNKS, { upload: begun.header.upload, blocks: true, blockHash: "xxh128" }, undefined, {
+      onFrame: (header, body) => {
+        assert.equal(header.blockHash, "xxh128");
+        xxh.push(Buffer.from(body));
+      },
+    });
+    assert.equal(last.header.blockHash, "xxh128");
+    const listed = Buffer.concat([...xxh, last.body]);
+    assert.equal(listed.length, Math.ceil(base.length / BLOCK_SIZE) * 20);
+    for (const k of [0, 77, Math.ceil(base.length / BLOCK_SIZE) - 1]) {
+      const block = base.subarray(k * BLOCK_SIZE, (k + 1) * BLOCK_SIZE);
+      assert.equal(listed.readInt32BE(k * 20), fingerprint(block, block.length));
+      assert.equal(listed.subarray(k * 20 + 4, k * 20 + 20).toString("hex"), await xxhash128(block), `block ${k}`);
+    }
+    // A name it does not know: the upload's algorithm, said so.
+    const unknown = await conn.request(FileRequest.PUT_CHUNKS, { upload: begun.header.upload, blocks: true, blockHash: "md4" });
+    assert.equal(unknown.header.blockHash, "blake3");
   });
 
   test("files.put.delta takes a recipe in slices, pipelined; a slice out of place, past the end or overfull is refused", async (t) => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { chunkFile } from "../../../src/services/files/chunker.js";
 import { chunksOfList, encodeChunkList } from "../../../src/services/files/delta-ops.js";
-import { createContentHash, hashBytes } from "../../../src/services/files/hash.js";
+import { createContentHash, hashBytes, type HashAlgorithm } from "../../../src/services/files/hash.js";
 import { ChunkListCache, type ChunkLister } from "../../../src/services/files/delta-list-cache.js";
 import { tempDir } from "../../helpers/cli.js";
 
@@ -18,7 +18,7 @@ function countingLister(): { lister: ChunkLister; passes: () => number } {
   return {
     lister: (file, size, algorithm, whole) => {
       passes += 1;
-      return chunkFile(file, 0, size, algorithm, whole).then(encodeChunkList);
+      return chunkFile(file, 0, size, algorithm as HashAlgorithm, whole).then(encodeChunkList);
     },
     passes: () => passes,
   };

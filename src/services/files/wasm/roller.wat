@@ -3,7 +3,8 @@
 ;;
 ;; Memory (imported, one per search): bytes [0, 1024) hold GEAR, 256 little-endian i32 written by the loader;
 ;; [1024, 1024 + 2 MiB) the receiver's fingerprints as a bit table (fingerprint p sets bit (p >>> 8) & 31 of the
-;; i32 at 1024 + (p >>> 13) * 4); the caller's data lies above. `roll(i, stop, stride)` rolls the fingerprint
+;; i32 at 1024 + (p >>> 13) * 4); above them 256 bytes for the block hasher (wasm/xxh128.wat, over the same
+;; memory), then the caller's data. `roll(i, stop, stride)` rolls the fingerprint
 ;; p = (p << 1) + GEAR[byte] (32-bit) from the value `setPrint` left over bytes [i, stop), looking p up after every
 ;; `stride` bytes (after bytes i + stride - 1, i + 2 * stride - 1, ...); it returns the index just past the byte
 ;; after which p's bit was found set, or `stop` (the bytes after the last look-up are rolled too). `getPrint` then
