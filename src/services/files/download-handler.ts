@@ -11,6 +11,10 @@ import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
 import { getRequest, parseFields } from "./messages.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
+import { VerifiedReads } from "./verified-reads.js";
+
+/** Stored files this process sent whole and found matching their record: a get of one, unchanged, is not hashed. */
+const verifiedReads = new VerifiedReads();
 
 /**
  * The algorithm a get is verified with: the one the file was stored with when the client can compute it, else the
@@ -29,8 +33,10 @@ function algorithmFor(offered: string[] | undefined, known: FileMeta | null, fal
  * streamed body is the file's bytes from `offset`. A resuming client names the hash of the content it has a
  * prefix of (`hash`, or `sha256` before issue 15); when the
  * file has changed since (or `offset` is past its end) the server sends it whole (`offset: 0`). The server hashes
- * the whole file as it sends it (reading a skipped prefix only to hash it) and checks it against the sha256 it
- * recorded at upload: a stored file that no longer matches is logged and its transfer broken off.
+ * the whole file as it sends it (reading a skipped prefix only to hash it) and checks it against the hash it
+ * recorded at upload: a stored file that no longer matches is logged and its transfer broken off. A file this
+ * process already sent and found matching, unchanged since (verified-reads.ts), is sent without that pass: the
+ * client's own check of what it received still decides.
  */
 export async function sendDownload(deps: FilesDeps, header: RequestHeader, body: Buffer | undefined, ctx: RequestContext) {
   const { realHome, meta } = await userHome(deps, ctx);
@@ -52,21 +58,27 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
     const prefixOf = fields.hash !== undefined ? parseHash(fields.hash) : fields.sha256 !== undefined ? { algorithm: "sha256" as const, hex: fields.sha256 } : null;
     const samePrefix = prefixOf !== null && (await meta.hashOf(file, info, prefixOf.algorithm, ctx.signal)).hex === prefixOf.hex;
     if (offset > fileSize || (offset > 0 && !samePrefix)) offset = 0;
-    const hash = createContentHash(algorithm);
-    await hashFileRange(file, 0, offset, hash, ctx.signal);
     const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number((info.mtimeNs + 500_000n) / 1_000_000n), offset }; // whole ms, rounded (see tree-handlers)
     // A client that has an older version sends its chunk list: it gets a recipe instead of the bytes.
-    if (isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize) {
-      const reply = await deltaReplyBody(file, offset, fileSize, hash, fields.delta, body, () => checkSent(hash, hex, rel, ctx.logger));
+    const delta = isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize ? fields.delta : null;
+    const hash = delta === null && verifiedReads.has(info, algorithm, hex) ? null : createContentHash(algorithm);
+    if (hash !== null) await hashFileRange(file, 0, offset, hash, ctx.signal);
+    const check = (): void => {
+      if (hash === null) return;
+      checkSent(hash, hex, rel, ctx.logger);
+      verifiedReads.add(info, algorithm, hex);
+    };
+    if (delta !== null && body !== undefined && hash !== null) {
+      const reply = await deltaReplyBody(file, offset, fileSize, hash, delta, body, check);
       file = undefined; // the stream owns it now
       return { header: { ...replyHeader, delta: true, literal: reply.literal }, body: { size: reply.size, stream: reply.stream } };
     }
     if (offset === fileSize) {
       await file.close();
-      checkSent(hash, hex, rel, ctx.logger);
+      check();
       return { header: replyHeader, body: Buffer.alloc(0) };
     }
-    const { stream, release } = hashedFileStream(file, offset, fileSize, hash, () => checkSent(hash, hex, rel, ctx.logger));
+    const { stream, release } = hashedFileStream(file, offset, fileSize, hash, check);
     file = undefined; // the stream owns it now
     return { header: replyHeader, body: { size: fileSize - offset, stream, release } };
   } catch (err) {
@@ -74,6 +86,9 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
     throw fsFailure(err, rel);
   }
 }
+
+/** What a stream of a file already checked hashes with: nothing. */
+const NO_HASH = { update: (): void => {} };
 
 function checkSent(hash: ContentHash, expected: string, rel: string, logger: Logger): void {
   const actual = hash.digest();
@@ -83,7 +98,7 @@ function checkSent(hash: ContentHash, expected: string, rel: string, logger: Log
 }
 
 /**
- * Bytes [start, end) of an open file, hashed as they are sent; `onEnd` checks the hash. A real stream underneath,
+ * Bytes [start, end) of an open file, hashed as they are sent (unless `hash` is null); `onEnd` checks the hash. A real stream underneath,
  * so that a reply never written (the client left) still closes the file through `destroy()`; `release` gives a
  * chunk's buffer back for the next read once the socket took it.
  */
@@ -91,7 +106,7 @@ function hashedFileStream(
   file: FileHandle,
   start: number,
   end: number,
-  hash: ContentHash,
+  hash: ContentHash | null,
   onEnd: () => void,
 ): { stream: AsyncIterable<Buffer> & { destroy(): void }; release(chunk: Uint8Array): void } {
   // The chunks go back to the pool once the socket took them (the body's `release`).
@@ -106,7 +121,7 @@ function hashedFileStream(
     destroy: close,
     async *[Symbol.asyncIterator]() {
       try {
-        yield* hashingReader(file, start, end, hash, undefined, buffers);
+        yield* hashingReader(file, start, end, hash ?? NO_HASH, undefined, buffers);
         onEnd();
       } finally {
         close();

@@ -82,6 +82,44 @@ describe("files guarantees", () => {
     }
   });
 
+  test("a get checks the stored bytes against their record, once per unchanged file; changed behind the server's back (size and mtime kept), the server checks again and drops the connection", async (t) => {
+    const { url, dataDir } = await startFilesServer(t);
+    const { conn, files } = await session(t, url);
+    const local = tempDir(t);
+    const content = randomBytes(2 * 1024 * KiB + 17);
+    writeFileSync(join(local, "f"), content);
+    await files.put(join(local, "f"), "f.bin");
+    /** The bytes of a raw files.get: no check of the client's, only the server's. */
+    const rawGet = async (): Promise<Buffer> => {
+      const reply = await conn.requestStream(FileRequest.GET, { path: "f.bin", hashes: ["blake3"] });
+      const parts: Buffer[] = [];
+      for await (const chunk of reply.body) parts.push(Buffer.from(chunk));
+      return Buffer.concat(parts);
+    };
+    // A whole second for mtime, which utimes sets exactly (the record follows it), so that it can be put back.
+    const home = join(dataDir, "homes", "alice");
+    const stored = join(home, "f.bin");
+    utimesSync(stored, 1_700_000_000, 1_700_000_000);
+    const recordPath = join(home, ".wharf", "meta", `${statSync(stored).ino}.json`);
+    const record = JSON.parse(readFileSync(recordPath, "utf8")) as Record<string, unknown>;
+    writeFileSync(recordPath, JSON.stringify({ ...record, mtimeNs: String(statSync(stored, { bigint: true }).mtimeNs) }));
+    for (let i = 0; i < 3; i += 1) {
+      assert.deepEqual(await rawGet(), content, `get ${i}`);
+      assert.equal(((await conn.request(FileRequest.STAT, { path: "f.bin" })).header.entry as { size: number }).size, content.length, `get ${i}: the connection goes on`);
+    }
+    const rotten = Buffer.from(content);
+    rotten[1234567] ^= 0x40;
+    writeFileSync(stored, rotten);
+    utimesSync(stored, 1_700_000_000, 1_700_000_000); // size and mtime as recorded: only the bytes (and ctime) tell
+    await rawGet(); // sent as it is read: the check ends with the last byte
+    // Checked again (it changed since): the server drops the connection (its frame cannot be taken back).
+    const next = await codeOf(conn.request(FileRequest.STAT, { path: "f.bin" }));
+    assert.ok(["E_INTERNAL", "E_CONNECTION_CLOSED"].includes(next), `the connection is gone (${next})`);
+    const again = await session(t, url);
+    assert.equal(await codeOf(again.files.get("f.bin", join(local, "copy"))), "E_INTEGRITY", "and the client's own check refuses it");
+    assert.ok(!existsSync(join(local, "copy")), "nothing kept");
+  });
+
   test("two uploads to one name at once: the second gets E_BUSY until the first ends; racing puts leave one whole file", async (t) => {
     const { url, dataDir } = await startFilesServer(t);
     const first = await session(t, url);
