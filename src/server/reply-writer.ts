@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from "node:stream";
 import type { Logger } from "pino";
-import { ErrorCode, WharfError, type FrameWriter, type StreamedBody, type WireErrorBody } from "../wire/index.js";
+import { ErrorCode, StreamedBodyFailedAfterEnd, WharfError, type FrameWriter, type StreamedBody, type WireErrorBody } from "../wire/index.js";
 import type { RequestContext } from "./context.js";
 import { errorFrame, toWireError } from "./reply.js";
 import type { ReplyInit } from "./router.js";
@@ -14,8 +14,11 @@ export interface ReplyWriterHost {
   streamStarted(): void;
   /** A streamed reply body was written to its end. */
   streamWritten(): void;
-  /** A streamed reply body failed mid-frame: the frame's boundary is lost, so the connection must go. */
-  streamFailed(): void;
+  /**
+   * A streamed reply body failed, so the connection must go: `whole` when only after its last byte (the frame is
+   * whole, an error frame may still follow it), else mid-frame (the frame's boundary is lost: nothing may follow).
+   */
+  streamFailed(whole: boolean): void;
 }
 
 /**
@@ -94,7 +97,7 @@ export class ReplyWriter {
       (err: unknown) => {
         this.#host.logger.warn({ err, id: ctx.id, type: ctx.type }, "streamed reply body failed; closing the connection");
         destroySource(body);
-        this.#host.streamFailed();
+        this.#host.streamFailed(err instanceof StreamedBodyFailedAfterEnd);
       },
     );
   }

@@ -125,9 +125,11 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
         this.#updateFlow();
         this.#maybeEndDrained();
       },
-      streamFailed: () => {
+      streamFailed: (whole) => {
         this.#pending -= 1;
-        this.destroy(new WharfError(ErrorCode.INTERNAL, "streamed reply failed"));
+        // Mid-frame the writer no longer counts as busy, yet no error frame may follow: the peer would take its
+        // bytes for the rest of the body.
+        this.destroy(new WharfError(ErrorCode.INTERNAL, "streamed reply failed"), { midFrame: !whole });
       },
     });
     this.#eventCork = new TickCork(socket);
@@ -233,13 +235,14 @@ export class StreamConnection implements ConnectionChannel, ReplySink, RequestSo
   /**
    * Closes at once, aborting in-flight requests. Between frames (no streamed body holds the socket) the reason
    * goes out first as a fatal error frame, so that a client cut mid-upload by a shutdown learns why
-   * (`E_SHUTTING_DOWN`) rather than just seeing the connection drop; inside a streamed body it cannot.
+   * (`E_SHUTTING_DOWN`) rather than just seeing the connection drop; inside a streamed body it cannot, nor after
+   * one broke off mid-frame (`midFrame`).
    */
-  destroy(reason: unknown): void {
+  destroy(reason: unknown, options: { midFrame?: boolean } = {}): void {
     const wasClosing = this.#closing;
     this.#closing = true;
     this.#inFlight.abortAll(reason);
-    if (!wasClosing && reason instanceof WharfError && !this.#writer.busy && this.socket.writable) {
+    if (!wasClosing && options.midFrame !== true && reason instanceof WharfError && !this.#writer.busy && this.socket.writable) {
       this.socket.end(errorFrame(null, reason.toWire(), true));
       // The frame is small: give it a moment to reach the kernel, never longer.
       setTimeout(() => this.socket.destroy(), 200).unref();

@@ -18,6 +18,18 @@ export interface StreamedBody {
 /** A frame held back behind a streamed body, or the start of another streamed body. */
 type Queued = Buffer[] | (() => void);
 
+/**
+ * Why {@link FrameWriter.writeStreamed} failed when the body's stream failed only after its last byte was written:
+ * the frame is whole, so the stream stays in step and may carry another frame (an error). Any other failure of a
+ * streamed body leaves the frame short of its size, and nothing more may be written to the stream.
+ */
+export class StreamedBodyFailedAfterEnd extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "StreamedBodyFailedAfterEnd";
+  }
+}
+
 export interface FrameWriterOptions {
   maxHeaderSize?: number;
   /**
@@ -195,13 +207,18 @@ export class FrameWriter {
   async #pump(body: StreamedBody): Promise<void> {
     let sent = 0;
     const release = body.release;
-    for await (const chunk of body.stream) {
-      if (this.#stream.destroyed) throw new Error("the connection closed while a body was being sent");
-      sent += chunk.byteLength;
-      if (sent > body.size) throw new Error(`the body is longer than its declared size ${body.size}`);
-      if (release === undefined) this.#stream.write(chunk);
-      else this.#stream.write(chunk, () => release(chunk));
-      if (this.#stream.writableLength > this.#highWater) await this.#drained();
+    try {
+      for await (const chunk of body.stream) {
+        if (this.#stream.destroyed) throw new Error("the connection closed while a body was being sent");
+        sent += chunk.byteLength;
+        if (sent > body.size) throw new Error(`the body is longer than its declared size ${body.size}`);
+        if (release === undefined) this.#stream.write(chunk);
+        else this.#stream.write(chunk, () => release(chunk));
+        if (this.#stream.writableLength > this.#highWater) await this.#drained();
+      }
+    } catch (err) {
+      // A stream that fails after its last byte (a check at its end) leaves the frame whole.
+      throw sent === body.size && !this.#stream.destroyed ? new StreamedBodyFailedAfterEnd(err) : err;
     }
     if (sent !== body.size) throw new Error(`the body ended after ${sent} of its declared ${body.size} bytes`);
   }

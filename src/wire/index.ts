@@ -37,5 +37,5 @@ export {
 } from "./limits.js";
 export { parseHeader } from "./parse-header.js";
 export { formatEndpoint, parseEndpoint, type Endpoint, type UrlTransport } from "./address.js";
-export { FrameWriter, type FrameWriterOptions, type StreamedBody } from "./frame-writer.js";
+export { FrameWriter, StreamedBodyFailedAfterEnd, type FrameWriterOptions, type StreamedBody } from "./frame-writer.js";
 export { BodyInlet, IncomingBody, STREAMED_BODY_HIGH_WATER, type BodySink } from "./body-inlet.js";

@@ -195,6 +195,55 @@ describe("Server request handling", () => {
     assert.equal((await pong).body.toString(), "after");
   });
 
+  test("a streamed reply body that fails mid-frame breaks the reply off: nothing else is written into it, and other clients go on", async (t) => {
+    // 17 bytes short of its size when it fails: an error frame written after it would be read as the rest.
+    const size = 200_017;
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("broken", () => ({
+        body: { size, stream: Readable.from((function* () {
+          yield Buffer.alloc(100_000, 1);
+          yield Buffer.alloc(100_000, 2);
+          throw new Error("the disk failed");
+        })()) },
+      }));
+    });
+    const conn = await connect(url);
+    const other = await connect(url);
+    t.after(() => {
+      conn.destroy();
+      other.destroy();
+    });
+    const reply = await conn.requestStream("broken");
+    const outcome = await (async () => {
+      const parts: Buffer[] = [];
+      for await (const chunk of reply.body) parts.push(chunk as Buffer);
+      return Buffer.concat(parts);
+    })().then(
+      (body) => `a body of ${body.length} bytes, the last 17 ${body.subarray(200_000).toString("hex")}`,
+      (err: unknown) => (err instanceof WharfError ? err.code : String(err)),
+    );
+    assert.equal(outcome, "E_CONNECTION_CLOSED", "the reply breaks off short of its size");
+    assert.equal((await other.request("ping", {}, Buffer.from("still"))).body.toString(), "still");
+  });
+
+  test("a streamed reply body whose stream fails after its last byte arrives whole, and the error frame after it ends the connection", async (t) => {
+    const { url } = await startServer(t, {}, (server) => {
+      server.handle("late", () => ({
+        body: { size: 100_000, stream: Readable.from((function* () {
+          yield Buffer.alloc(100_000, 3);
+          throw new Error("a check at the end failed");
+        })()) },
+      }));
+    });
+    const conn = await connect(url);
+    t.after(() => conn.destroy());
+    const reply = await conn.requestStream("late");
+    const parts: Buffer[] = [];
+    for await (const chunk of reply.body) parts.push(chunk as Buffer);
+    assert.deepEqual(Buffer.concat(parts), Buffer.alloc(100_000, 3), "the frame is whole");
+    await rejectsWithCode(conn.request("ping", {}, Buffer.from("x")), "E_INTERNAL");
+  });
+
   test("a client timeout fails with E_TIMEOUT and cancels the handler on the server", async (t) => {
     let aborted: unknown;
     const { url } = await startServer(t, {}, (server) => {

@@ -34,9 +34,9 @@ function algorithmFor(offered: string[] | undefined, known: FileMeta | null, fal
  * prefix of (`hash`, or `sha256` before issue 15); when the
  * file has changed since (or `offset` is past its end) the server sends it whole (`offset: 0`). The server hashes
  * the whole file as it sends it (reading a skipped prefix only to hash it) and checks it against the hash it
- * recorded at upload: a stored file that no longer matches is logged and its transfer broken off. A file this
- * process already sent and found matching, unchanged since (verified-reads.ts), is sent without that pass: the
- * client's own check of what it received still decides.
+ * recorded at upload: a stored file that no longer matches is logged and the connection dropped after the reply.
+ * A file this process already sent and found matching, unchanged since (verified-reads.ts), is sent
+ * without that pass: the client's own check of what it received still decides.
  */
 export async function sendDownload(deps: FilesDeps, header: RequestHeader, body: Buffer | undefined, ctx: RequestContext) {
   const { realHome, meta } = await userHome(deps, ctx);
@@ -98,9 +98,11 @@ function checkSent(hash: ContentHash, expected: string, rel: string, logger: Log
 }
 
 /**
- * Bytes [start, end) of an open file, hashed as they are sent (unless `hash` is null); `onEnd` checks the hash. A real stream underneath,
- * so that a reply never written (the client left) still closes the file through `destroy()`; `release` gives a
- * chunk's buffer back for the next read once the socket took it.
+ * Bytes [start, end) of an open file, hashed as they are sent (unless `hash` is null); `onEnd` checks the hash after
+ * the last chunk went out, so that a client that checks what it received (files.get) gets the whole reply and says
+ * `E_INTEGRITY`; the failed check then drops the connection. A real stream underneath, so that a reply never written
+ * (the client left) still closes the file through `destroy()`; `release` gives a chunk's buffer back for the next
+ * read once the socket took it.
  */
 function hashedFileStream(
   file: FileHandle,

@@ -111,8 +111,8 @@ describe("files guarantees", () => {
     rotten[1234567] ^= 0x40;
     writeFileSync(stored, rotten);
     utimesSync(stored, 1_700_000_000, 1_700_000_000); // size and mtime as recorded: only the bytes (and ctime) tell
-    await rawGet(); // sent as it is read: the check ends with the last byte
-    // Checked again (it changed since): the server drops the connection (its frame cannot be taken back).
+    // Checked again (it changed since): the check fails with the last byte sent, and the server drops the connection.
+    assert.deepEqual(await rawGet(), rotten, "the reply itself is whole (what the client checks)");
     const next = await codeOf(conn.request(FileRequest.STAT, { path: "f.bin" }));
     assert.ok(["E_INTERNAL", "E_CONNECTION_CLOSED"].includes(next), `the connection is gone (${next})`);
     const again = await session(t, url);
