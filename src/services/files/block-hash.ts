@@ -22,6 +22,11 @@ export function blockHashBytes(name: BlockHashName): number {
   return name === "xxh128" ? 16 : 32;
 }
 
+/** Bytes per entry of a list hashed with `name` (delta-ops.ts, delta-blocks.ts): a `u32`, then the hash. */
+export function listEntryBytes(name: BlockHashName): number {
+  return 4 + blockHashBytes(name);
+}
+
 /** Bytes an xxh128 instance keeps in the memory it hashes in: its secret (192) and its result (16). */
 export const XXH128_SCRATCH = 256;
 

@@ -71,14 +71,12 @@ function loadModule(name: WasmModuleName = "chunker"): WasmModule | null {
  * layout both modules share); null where the module cannot load.
  */
 export function instantiateWithGear(name: "chunker" | "roller", bytes: number): { memory: ArrayBuffer; wasmMemory: WasmMemory; exports: Record<string, unknown> } | null {
-  const module = loadModule(name);
-  if (module === null) return null;
-  const pages = Math.ceil(bytes / PAGE);
-  const memory = new wasm.Memory({ initial: pages, maximum: pages });
-  const instance = new wasm.Instance(module, { env: { memory } });
+  const memory = wasmMemoryOf(bytes);
+  const exports = instantiateOver(name, memory);
+  if (exports === null) return null;
   const table = new DataView(memory.buffer, 0, GEAR_BYTES);
   GEAR.forEach((value, i) => table.setInt32(i * 4, value, true));
-  return { memory: memory.buffer, wasmMemory: memory, exports: instance.exports };
+  return { memory: memory.buffer, wasmMemory: memory, exports };
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
-import { blockHashBytes, type BlockHashName } from "./block-hash.js";
+import { listEntryBytes, type BlockHashName } from "./block-hash.js";
 import { chunkFile } from "./chunker.js";
 import { encodeChunkList } from "./delta-ops.js";
+import { fileVersionKey, RecentMap } from "./file-version.js";
 import { isHashAlgorithm, type ContentHash } from "./hash.js";
 
 /** A file's chunk list as `files.put.chunks` sends it. */
@@ -33,11 +34,10 @@ const chunkWholeFile: ChunkLister = async (file, size, algorithm, whole) => {
 const MAX_KEPT_LIST = 8 * 1024 * 1024;
 
 /**
- * The chunk lists of the last few bases a server listed, by the file's identity (device, inode, size, mtime and
- * ctime in ns) and the algorithm, so that a delta put that resumes or is retried against the same base is not
- * listed again: listing 1 GiB costs the server's core about a CPU second (issue 15). A write to the file changes
- * its ctime, so a changed base is listed afresh; a listing during which the file changed is not kept. (File times
- * tick at the kernel's coarse clock, 1-4 ms: a same-size rewrite within one tick of the listing goes unseen.)
+ * The chunk lists of the last few bases a server listed, by the file's version (fileVersionKey: device, inode,
+ * size, mtime and ctime in ns) and the algorithm, so that a delta put that resumes or is retried against the same
+ * base is not listed again: listing 1 GiB costs the server's core about a CPU second (issue 15). A write to the
+ * file changes its ctime, so a changed base is listed afresh; a listing during which the file changed is not kept.
  * Whatever the list says, the commit's whole-file hash still decides: a stale list costs a failed commit and a
  * whole resend, never a wrong file.
  *
@@ -48,14 +48,11 @@ const MAX_KEPT_LIST = 8 * 1024 * 1024;
  * ```
  */
 export class ChunkListCache {
-  #entries = new Map<string, Omit<ChunkListing, "fresh">>();
-  #capacity: number;
+  #entries: RecentMap<Omit<ChunkListing, "fresh">>;
   #lister: ChunkLister;
 
   constructor(options: { capacity?: number; lister?: ChunkLister } = {}) {
-    const capacity = options.capacity ?? 4;
-    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError("options.capacity must be a non-negative integer");
-    this.#capacity = capacity;
+    this.#entries = new RecentMap(options.capacity ?? 4);
     this.#lister = options.lister ?? chunkWholeFile;
   }
 
@@ -65,28 +62,14 @@ export class ChunkListCache {
    * list's parts to `onPart` as it makes them (when the list comes from memory, `onPart` is not called).
    */
   async listing(file: FileHandle, algorithm: BlockHashName, whole?: Pick<ContentHash, "update">, onPart?: OnListPart): Promise<ChunkListing> {
-    const key = await identity(file, algorithm);
+    const info = await file.stat({ bigint: true });
+    const key = fileVersionKey(info, algorithm);
     const kept = this.#entries.get(key);
-    if (kept !== undefined) {
-      this.#entries.delete(key); // most recently used last
-      this.#entries.set(key, kept);
-      return { ...kept, fresh: false };
-    }
-    const size = Number(key.split(":")[3]);
+    if (kept !== undefined) return { ...kept, fresh: false };
+    const size = Number(info.size);
     const list = await this.#lister(file, size, algorithm, whole, onPart);
-    const listing = { list, chunks: list.length / (4 + blockHashBytes(algorithm)), size };
-    if (listing.list.length <= MAX_KEPT_LIST && this.#capacity > 0 && (await identity(file, algorithm)) === key) {
-      this.#entries.set(key, listing);
-      for (const oldest of this.#entries.keys()) {
-        if (this.#entries.size <= this.#capacity) break;
-        this.#entries.delete(oldest);
-      }
-    }
+    const listing = { list, chunks: list.length / listEntryBytes(algorithm), size };
+    if (listing.list.length <= MAX_KEPT_LIST && fileVersionKey(await file.stat({ bigint: true }), algorithm) === key) this.#entries.set(key, listing);
     return { ...listing, fresh: true };
   }
-}
-
-async function identity(file: FileHandle, algorithm: BlockHashName): Promise<string> {
-  const info = await file.stat({ bigint: true });
-  return [algorithm, info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(":");
 }

@@ -3,7 +3,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
-import { blockHashBytes, type BlockHashName } from "./block-hash.js";
+import { listEntryBytes, type BlockHashName } from "./block-hash.js";
 import { BLOCK_SIZE, listBlocks } from "./delta-blocks.js";
 import { RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
@@ -49,7 +49,7 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
     }
     const baseSize = (await base.stat()).size;
     const blockHash: BlockHashName = fields.blockHash === "xxh128" ? "xxh128" : upload.algorithm;
-    const entry = 4 + blockHashBytes(blockHash);
+    const entry = listEntryBytes(blockHash);
     let streamed = 0;
     const { list, chunks } = await baseBlockListings.listing(base, blockHash, undefined, async (part) => {
       upload.lastActivity = 0; // a slice built meanwhile may have set it

@@ -1,4 +1,5 @@
 import type { BigIntStats } from "node:fs";
+import { fileVersionKey, RecentMap } from "./file-version.js";
 import type { HashAlgorithm } from "./hash.js";
 
 /**
@@ -20,38 +21,21 @@ import type { HashAlgorithm } from "./hash.js";
  * ```
  */
 export class VerifiedReads {
-  readonly #entries = new Map<string, string>();
-  readonly #capacity: number;
+  /** The digest each file version was found to match, by fileVersionKey. */
+  readonly #digests: RecentMap<string>;
 
   /** `capacity`: files remembered, the least recently used forgotten first (default 4096, about 0.5 MiB). */
   constructor(capacity = 4096) {
-    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError("capacity must be a non-negative integer");
-    this.#capacity = capacity;
+    this.#digests = new RecentMap(capacity);
   }
 
   /** True when this file, unchanged, was sent whole and matched `hex` in `algorithm`. */
   has(info: BigIntStats, algorithm: HashAlgorithm, hex: string): boolean {
-    const key = identity(info, algorithm);
-    const known = this.#entries.get(key);
-    if (known !== hex) return false;
-    this.#entries.delete(key); // most recently used last
-    this.#entries.set(key, known);
-    return true;
+    return this.#digests.get(fileVersionKey(info, algorithm)) === hex;
   }
 
   /** The file was just sent whole and its bytes matched `hex`. */
   add(info: BigIntStats, algorithm: HashAlgorithm, hex: string): void {
-    if (this.#capacity === 0) return;
-    const key = identity(info, algorithm);
-    this.#entries.delete(key);
-    this.#entries.set(key, hex);
-    for (const oldest of this.#entries.keys()) {
-      if (this.#entries.size <= this.#capacity) break;
-      this.#entries.delete(oldest);
-    }
+    this.#digests.set(fileVersionKey(info, algorithm), hex);
   }
-}
-
-function identity(info: BigIntStats, algorithm: HashAlgorithm): string {
-  return [algorithm, info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(":");
 }

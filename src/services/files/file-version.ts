@@ -1,0 +1,54 @@
+import type { BigIntStats } from "node:fs";
+
+/**
+ * A key for one version of a file, as the server's memories of files know it (delta-list-cache.ts,
+ * verified-reads.ts): `tag` (what is remembered of it, e.g. the algorithm), the device, inode, size, mtime and
+ * ctime in ns. Any write to the file moves its ctime, so a changed file gets a new key. (File times tick at the
+ * kernel's coarse clock, 1-4 ms: a same-size rewrite within one tick of the key being taken goes unseen.)
+ *
+ * @example
+ * ```ts
+ * const key = fileVersionKey(await file.stat({ bigint: true }), "blake3");
+ * ```
+ */
+export function fileVersionKey(info: BigIntStats, tag: string): string {
+  return [tag, info.dev, info.ino, info.size, info.mtimeNs, info.ctimeNs].join(":");
+}
+
+/**
+ * A map of at most `capacity` entries that forgets the least recently used first: `get` counts as a use, `set`
+ * adds (or renews) an entry and forgets the oldest past the capacity. A capacity of 0 keeps nothing.
+ *
+ * @example
+ * ```ts
+ * const recent = new RecentMap<string>(2);
+ * recent.set("a", "1"); recent.set("b", "2"); recent.get("a"); recent.set("c", "3"); // "b" is forgotten
+ * ```
+ */
+export class RecentMap<V> {
+  readonly #entries = new Map<string, V>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError("capacity must be a non-negative integer");
+    this.#capacity = capacity;
+  }
+
+  get(key: string): V | undefined {
+    const value = this.#entries.get(key);
+    if (value === undefined) return undefined;
+    this.#entries.delete(key); // most recently used last
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.#capacity === 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    for (const oldest of this.#entries.keys()) {
+      if (this.#entries.size <= this.#capacity) break;
+      this.#entries.delete(oldest);
+    }
+  }
+}
