@@ -28,6 +28,8 @@ export class SharedRoom extends Room {
   last = 0;
   #fetch: (after: number) => Promise<SharedMessage[]>;
   #fetching = false;
+  /** A catch-up was asked for while one was under way. */
+  #again = false;
   #queued: SharedMessage[] = [];
   #holds = new Map<Member, Hold>();
   /** Members that must not get messages up to this msgId (they were replayed to them). */
@@ -53,7 +55,7 @@ export class SharedRoom extends Room {
       return;
     }
     if (message.msgId <= this.last) return;
-    if (message.msgId === this.last + 1) {
+    if (message.msgId === this.last + 1 && this.#queued.length === 0) {
       this.#deliver(message);
       return;
     }
@@ -63,21 +65,36 @@ export class SharedRoom extends Room {
 
   /**
    * Delivers what the room's stream holds after the last msgId delivered here, then what queued meanwhile.
-   * Safe to call at any time (after a resubscription, or when Redis says the room is ahead).
+   * Safe to call at any time (after a resubscription, or when Redis says the room is ahead); a call while one is
+   * under way runs again after it. When the stream cannot be read (Redis still coming back), only the queued
+   * messages that follow on without a gap are delivered: the rest wait for the next catch-up (the node's audit
+   * asks again while Redis is ahead), so a message lost with a dropped subscription is never skipped.
    */
   async catchUp(): Promise<void> {
-    if (this.#fetching) return;
+    if (this.#fetching) {
+      this.#again = true;
+      return;
+    }
     this.#fetching = true;
+    let read = false;
     try {
       for (const message of await this.#fetch(this.last)) this.#deliver(message);
+      read = true;
     } catch (err) {
       this.#onError(err);
     } finally {
       this.#fetching = false;
       const queued = this.#queued.sort((a, b) => a.msgId - b.msgId);
       this.#queued = [];
-      // What the stream did not hold any more (trimmed) is skipped: nothing else can fill it.
-      for (const message of queued) this.#deliver(message);
+      for (const message of queued) {
+        // After a read, what the stream did not hold any more (trimmed) is skipped: nothing else can fill it.
+        if (read || message.msgId <= this.last + 1) this.#deliver(message);
+        else this.#queued.push(message);
+      }
+    }
+    if (this.#again) {
+      this.#again = false;
+      await this.catchUp();
     }
   }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { AccountStore, registerAuth } from "../../../src/services/accounts/index.js";
 import { SharedChatService, registerChatService, type PresenceEvent } from "../../../src/services/chat/index.js";
+import { Redis } from "ioredis";
 import { openRedis } from "../../../src/services/shared/redis.js";
 import { tempDir } from "../../helpers/cli.js";
 import { startServer } from "../../helpers/server.js";
@@ -120,5 +121,31 @@ describe("shared chat through Redis", () => {
     assert.deepEqual(got.map((m) => m.msgId), Array.from({ length: acked }, (_, i) => i + 1), "every acknowledged message, once, in order");
     await alice.waitFor(acked, 20_000);
     assert.deepEqual(alice.messages.map((m) => m.msgId), got.map((m) => m.msgId));
+  });
+
+  test("a message missing from pub/sub while the stream cannot be read is not skipped: it is delivered, in order, once the stream answers", async (t) => {
+    const dir = tempDir(t);
+    const prefix = `t3:${Date.now()}:`;
+    const a = await node(t, ["alice"], dir, prefix);
+    const alice = await chatClient(t, a.url, "alice");
+    await alice.client.join("gap");
+    const raw = new Redis(redis.url);
+    t.after(() => raw.quit());
+    const key = (part: string): string => `${prefix}{gap}:${part}`;
+    // Message 1 reaches the stream but not pub/sub (the shape of a subscription dropped while it went out), and the
+    // node's reads of the stream fail (here: the key holds a string, so XRANGE is refused) when 2 arrives live.
+    await raw.set(key("log"), "not a stream");
+    await raw.set(key("seq"), 2);
+    const now = Date.now();
+    await raw.publish(key("ev"), JSON.stringify({ k: "m", id: 2, ts: now, f: "bob", t: "two", x: "" }));
+    await new Promise((resolve) => setTimeout(resolve, 700)); // an audit (500 ms) runs while the stream still fails
+    await raw.del(key("log"));
+    await raw.xadd(key("log"), "1-1", "f", "bob", "t", "one", "ts", now, "x", "");
+    await raw.xadd(key("log"), "2-1", "f", "bob", "t", "two", "ts", now, "x", "");
+    const got = await alice.waitFor(2, 10_000);
+    assert.deepEqual(got.map((m) => `${m.msgId}:${m.text}`), ["1:one", "2:two"], "message 1 first, then 2, each once");
+    await alice.client.send("gap", "three");
+    await alice.waitFor(3);
+    assert.deepEqual(alice.messages.map((m) => m.msgId), [1, 2, 3]);
   });
 });
