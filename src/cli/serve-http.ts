@@ -46,7 +46,12 @@ export async function startHttp(
     const files = services.get("files") as FilesService | undefined;
     if (files !== undefined) gateway.route("/dl/", downloadRoute({ dataDir: files.layout.dataDir, logger }));
     gateway.route("/", staticRoute(WEB_APP_DIR, { logger }));
-    urls.push(await gateway.listen({ host, port: options.httpPort }));
+    try {
+      urls.push(await gateway.listen({ host, port: options.httpPort }));
+    } catch (err) {
+      await stopHttp(gateways); // those of the hosts before this one
+      throw err;
+    }
     gateways.push(gateway);
   }
   return { gateways, urls };

@@ -137,10 +137,21 @@ async function serve(options: ServeOptions): Promise<void> {
   if (cluster.isWorker) return serveWorker(options, logger);
   const { server, services, redis } = buildServerWithServices(options, logger);
   const node = observeNode(server, "single", redis);
-  const ntp = await listenNtp(options, logger);
-  const streams = await listenStreams(server, options);
-  const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
-  const addresses = [...streams, ...(await listenUdp(server, options)), ...ntp.map((l) => l.url), ...http.urls];
+  const ntp: SntpListener[] = [];
+  let http: Awaited<ReturnType<typeof startHttp>> = { gateways: [], urls: [] };
+  let addresses: string[];
+  try {
+    ntp.push(...(await listenNtp(options, logger)));
+    const streams = await listenStreams(server, options);
+    http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
+    addresses = [...streams, ...(await listenUdp(server, options)), ...ntp.map((l) => l.url), ...http.urls];
+  } catch (err) {
+    // A listener that could not start (a port in use) ends the command: what did start closes, or it would keep
+    // the process serving without having said so.
+    await closeAll(ntp, stopServing(server, services, options, http.gateways)).catch(() => {});
+    node.close();
+    throw err;
+  }
   announce(addresses);
   logger.info({ addresses, data: resolve(options.data) }, "serving");
   onShutdownSignal(logger, () => closeAll(ntp, drainThenStop(server, services, options, http.gateways, node, logger)));
@@ -296,7 +307,12 @@ async function listenNtp(options: ServeOptions, logger: Logger): Promise<SntpLis
   const port = options.ntpPort;
   if (port === undefined) return [];
   const listeners: SntpListener[] = [];
-  for (const host of options.host) listeners.push(await listenSntp({ host, port, logger }));
+  try {
+    for (const host of options.host) listeners.push(await listenSntp({ host, port, logger }));
+  } catch (err) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw err;
+  }
   return listeners;
 }
 
@@ -390,10 +406,18 @@ async function serveWorker(options: ServeOptions, logger: Logger): Promise<void>
   const server = built.server;
   const services = options.redis === undefined ? relayChatToPrimary(server, built.services) : built.services;
   const node = observeNode(server, "worker", built.redis);
-  const streams = await listenStreams(server, options);
-  // Workers share the HTTP port as they share the TCP one (the cluster primary hands out connections).
-  const http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
-  const addresses = [...streams, ...http.urls];
+  let http: Awaited<ReturnType<typeof startHttp>> = { gateways: [], urls: [] };
+  let addresses: string[];
+  try {
+    const streams = await listenStreams(server, options);
+    // Workers share the HTTP port as they share the TCP one (the cluster primary hands out connections).
+    http = await startHttp(server, services, httpOptions(options, node), logger, tlsFiles(options));
+    addresses = [...streams, ...http.urls];
+  } catch (err) {
+    await stopServing(server, services, options, http.gateways).catch(() => {});
+    node.close();
+    throw err;
+  }
   let stopping: Promise<void> | null = null;
   // The primary's message and a signal of the worker's own may both come: one drain.
   const stop = (): Promise<void> => (stopping ??= drainThenStop(server, services, options, http.gateways, node, logger));

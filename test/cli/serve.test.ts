@@ -118,6 +118,15 @@ describe("wharf serve", () => {
     assert.match(result.stderr.trim(), /^wharf: E_LOCAL_IO: listen EADDRINUSE: /);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
+
+  test("an HTTP port already in use ends the command too: it does not stay up serving TCP without saying so", { timeout: 30_000 }, async (t) => {
+    const serve = await startServe(t, ["--no-udp"]);
+    const httpPort = new URL(serve.addresses.find((url) => url.startsWith("http:"))!).port;
+    const result = await runWharf(["serve", "--port", "0", "--http-port", httpPort, "--no-udp", "--data", join(tempDir(t), "d")], { timeout: 15_000 });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr.trim(), /^wharf: E_LOCAL_IO: listen EADDRINUSE: .*:\d+$/);
+    assert.equal(result.stdout, "", "it never said it was listening");
+  });
 });
 
 describe("wharf ping", () => {
