@@ -8,8 +8,10 @@
  *     once (`wharf login`, a saved token) and every command of the measured rows uses the token; the second tree
  *     put with the password (scrypt on the server per run) is reported beside it;
  *  3. delta: the big file, then the same with 100 scattered 64 KiB blocks changed and 1 MiB inserted near the
- *     start, put onto the old version (rsync's rolling checksum against wharf's content-defined chunks); and the
- *     same update the other way, a get onto a local copy of the old version (reported, no target).
+ *     start, put onto the old version, which each round puts first, untimed (`wharf delta`: the server keeps the
+ *     block list it made while storing it; rsync is given a copy, since it keeps nothing); the same put onto an old
+ *     version copied into the server's folder behind its back, which it must read to list (`wharf delta cold`,
+ *     reported); and the same update the other way, a get onto a local copy of the old version (reported).
  *
  * Two machines are modelled on one: every client runs pinned to CPU 0 and every server (wharf serve, the rsync
  * daemon and the children it forks) to CPU 1, with `taskset`. CPU seconds per GiB are reported per side. Files
@@ -216,7 +218,7 @@ async function main(): Promise<number> {
     const source = join(work, "source.bin");
     const edited = join(work, "edited.bin");
     // The big file and its edited copy only when a row of theirs runs (the tree rows alone need neither).
-    const bigRows = ["wharf put blake3", "wharf put sha256", "rsync put", "wharf get blake3", "wharf get sha256", "rsync get", "wharf delta", "rsync delta", "wharf delta get", "rsync delta get"];
+    const bigRows = ["wharf put blake3", "wharf put sha256", "rsync put", "wharf get blake3", "wharf get sha256", "rsync get", "wharf delta", "wharf delta cold", "rsync delta", "wharf delta get", "rsync delta get"];
     if (bigRows.some(wanted)) {
       await makeFile(source, size);
       await makeEdited(source, edited, size);
@@ -275,11 +277,21 @@ async function main(): Promise<number> {
       {
         name: "wharf delta",
         run: async () => {
-          mkdirSync(home, { recursive: true }); // (made by the first put when the other rows run)
-          copyFileSync(source, join(home, "delta.bin")); // the old version, placed outside the timing
+          // The old version put first, outside the timing, as the issue's row has it ("a 1 GiB file, then the same
+          // with ..."): the server lists its blocks as it stores it (block-recorder.ts).
+          rmSync(join(home, "delta.bin"), { force: true });
+          await runClient(process.execPath, [WHARF_CLI, "put", source, "delta.bin", ...as], saved);
           const sample = await wharfTokenRun(["put", edited, "delta.bin"]);
           add("wharf delta", sample);
           sentFraction.push(Number(report(sample).sent) / statSync(edited).size);
+        },
+      },
+      {
+        name: "wharf delta cold",
+        run: async () => {
+          mkdirSync(home, { recursive: true }); // (made by the first put when the other rows run)
+          copyFileSync(source, join(home, "delta-copied.bin")); // placed behind the server's back: it must read it
+          add("wharf delta cold", await wharfTokenRun(["put", edited, "delta-copied.bin"]));
         },
       },
       {
@@ -357,6 +369,7 @@ async function main(): Promise<number> {
     speed("wharf tree again", "rsync tree again", 1.0);
     speed("wharf tree pw again", "rsync tree again", 0); // with the password: scrypt on the server every run
     speed("wharf delta", "rsync delta", 1.0);
+    speed("wharf delta cold", "rsync delta", 0); // the old version copied in behind the server's back
     if (sentFraction.length > 0) lines.push(["wharf delta: bytes sent / file size", median(sentFraction), 0.03, "<="]);
     // The delta get has no target of its own in issue 15 (both directions must work); reported beside rsync's.
     speed("wharf delta get", "rsync delta get", 0);

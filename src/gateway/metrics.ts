@@ -19,7 +19,7 @@ export interface MetricsSource {
 }
 
 type ConnectionMessage = { event: "open" | "close"; id: number; transport: string };
-type ServiceMessage = { event: string; bytes?: number; ok?: boolean };
+type ServiceMessage = { event: string; bytes?: number; ok?: boolean; from?: string };
 
 /** Request duration buckets, seconds: 0.5 ms (a ping on loopback) to 30 s (a large transfer). */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -69,6 +69,12 @@ export class WharfMetrics {
     const deliveries = new Counter({ name: "wharf_chat_deliveries_total", help: "Chat events queued to members", registers });
     const cuts = new Counter({ name: "wharf_chat_slow_consumer_cuts_total", help: "Chat members cut off for not reading", registers });
     const uploads = new Counter({ name: "wharf_upload_bytes_total", help: "File content bytes received by puts", registers });
+    const baseLists = new Counter({
+      name: "wharf_delta_base_lists_total",
+      help: "Lists of a delta put's base (the version stored): read from the file, or from memory (made when it was stored)",
+      labelNames: ["from"],
+      registers,
+    });
     const execRuns = new Counter({ name: "wharf_exec_runs_total", help: "Commands started by exec", registers });
     const redisCommands = new Counter({ name: "wharf_redis_commands_total", help: "Redis round trips (commands sent)", registers });
     const redisErrors = new Counter({ name: "wharf_redis_errors_total", help: "Redis commands that failed (unreachable, timeout, error reply)", registers });
@@ -91,6 +97,7 @@ export class WharfMetrics {
     this.#on("wharf:files", (message) => {
       const { event, bytes } = message as ServiceMessage;
       if (event === "upload" && bytes !== undefined && bytes > 0) uploads.inc(bytes);
+      else if (event === "base-list") baseLists.inc({ from: (message as ServiceMessage).from === "memory" ? "memory" : "file" });
     });
     this.#on("wharf:exec", (message) => {
       if ((message as ServiceMessage).event === "run") execRuns.inc();

@@ -125,7 +125,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
         decoder.end();
       };
     } else {
-      const sink = new HashingFileSink(file, offset, hash, count);
+      const sink = new HashingFileSink(file, offset, hash, { onBytes: count });
       output = sink;
       receive = () => body.drainInto(sink, signal);
     }

@@ -1,3 +1,4 @@
+import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { listEntryBytes, type BlockHashName } from "./block-hash.js";
 import { chunkFile } from "./chunker.js";
@@ -51,9 +52,20 @@ export class ChunkListCache {
   #entries: RecentMap<Omit<ChunkListing, "fresh">>;
   #lister: ChunkLister;
 
-  constructor(options: { capacity?: number; lister?: ChunkLister } = {}) {
-    this.#entries = new RecentMap(options.capacity ?? 4);
+  /** `capacity`: lists kept (default 4); `maxBytes`: their bytes in all (default: capacity × MAX_KEPT_LIST). */
+  constructor(options: { capacity?: number; maxBytes?: number; lister?: ChunkLister } = {}) {
+    const capacity = options.capacity ?? 4;
+    this.#entries = new RecentMap(capacity, { of: (listing) => listing.list.length, max: options.maxBytes ?? capacity * MAX_KEPT_LIST });
     this.#lister = options.lister ?? chunkWholeFile;
+  }
+
+  /**
+   * Keeps `list`, made by whoever wrote the file (block-recorder.ts), as the listing of the file version `info`
+   * (its stat after it landed under its name), so that the first delta put onto it is not listed.
+   */
+  remember(info: BigIntStats, algorithm: BlockHashName, list: Buffer): void {
+    if (list.length > MAX_KEPT_LIST) return;
+    this.#entries.set(fileVersionKey(info, algorithm), { list, chunks: list.length / listEntryBytes(algorithm), size: Number(info.size) });
   }
 
   /**

@@ -4,9 +4,11 @@ import type { Readable } from "node:stream";
 import type { RequestContext } from "../../server/index.js";
 import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { listEntryBytes, type BlockHashName } from "./block-hash.js";
-import { BLOCK_SIZE, listBlocks } from "./delta-blocks.js";
+import { BLOCK_SIZE } from "./delta-blocks.js";
 import { RecipeDecoder } from "./delta-ops.js";
 import { ChunkListCache } from "./delta-list-cache.js";
+import { storedBlockLists } from "./stored-block-lists.js";
+import { filesChannel } from "../shared/channels.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { copyThrough, COPY_BLOCK, HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -16,7 +18,6 @@ import { assertSliceGoing, endSlice, endUpload, findUpload, inUploadOrder, slice
 
 /** The last few bases listed by this process: a resumed or retried delta put does not list its base again. */
 const baseListings = new ChunkListCache();
-const baseBlockListings = new ChunkListCache({ lister: listBlocks });
 
 function baseOf(upload: Upload): string {
   if (upload.base === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${upload.rel}: no delta for this upload: begin it with delta where the name holds a file`);
@@ -31,7 +32,8 @@ function baseOf(upload: Upload): string {
  * as the file is read: intermediate frames `{block, blockHash, baseSize, chunks: n}` + n entries, and a final
  * `{block, blockHash, baseSize, chunks}` (the whole list's count) + the entries not streamed, so that the sender
  * searches while the base is still being read. Either list is kept for the next upload against the same
- * unchanged file (delta-list-cache.ts).
+ * unchanged file (delta-list-cache.ts); a block list may also have been made when the file was stored
+ * (block-recorder.ts), and then the base is not read at all.
  */
 export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx: RequestContext) {
   await userHome(deps, ctx);
@@ -44,18 +46,20 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
   try {
     base = await open(basePath, constants.O_RDONLY | constants.O_NOFOLLOW);
     if (fields.blocks !== true) {
-      const { list, chunks, size } = await baseListings.listing(base, upload.algorithm);
+      const { list, chunks, size, fresh } = await baseListings.listing(base, upload.algorithm);
+      countBaseList(fresh);
       return { header: { chunks, baseSize: size }, body: list };
     }
     const baseSize = (await base.stat()).size;
     const blockHash: BlockHashName = fields.blockHash === "xxh128" ? "xxh128" : upload.algorithm;
     const entry = listEntryBytes(blockHash);
     let streamed = 0;
-    const { list, chunks } = await baseBlockListings.listing(base, blockHash, undefined, async (part) => {
+    const { list, chunks, fresh } = await storedBlockLists.listing(base, blockHash, undefined, async (part) => {
       upload.lastActivity = 0; // a slice built meanwhile may have set it
       await ctx.send({ block: BLOCK_SIZE, blockHash, baseSize, chunks: part.length / entry }, part);
       streamed += part.length;
     });
+    countBaseList(fresh);
     return { header: { block: BLOCK_SIZE, blockHash, baseSize, chunks }, body: list.subarray(streamed) };
   } catch (err) {
     throw fsFailure(err, upload.rel);
@@ -63,6 +67,11 @@ export async function sendBaseChunks(deps: FilesDeps, header: RequestHeader, ctx
     upload.lastActivity = Date.now();
     await base?.close();
   }
+}
+
+/** Tells the metrics where a base's list came from: read from the file now, or from memory. */
+function countBaseList(fresh: boolean): void {
+  if (filesChannel.hasSubscribers) filesChannel.publish({ event: "base-list", from: fresh ? "file" : "memory" });
 }
 
 /** The buffer each upload copies its COPY ranges through, kept across its slices (fresh memory faults in slowly). */
@@ -102,10 +111,14 @@ async function buildSlice(deps: FilesDeps, upload: Upload, fields: { offset: num
     const baseFile = base;
     const baseSize = (await base.stat()).size;
     const hash = await sliceHash(upload, file, ctx.signal);
-    const writer = new HashingWriter(file, upload.offset, hash);
+    const recorder = upload.blocks;
+    // What is built is also listed in blocks (block-recorder.ts): copied ranges are read into the recorder's memory
+    // and hashed where they lie, the recipe's own bytes pass through it.
+    const hashes = recorder === null ? hash : { update: (bytes: Buffer) => (hash.update(bytes), recorder.update(bytes)) };
+    const writer = new HashingWriter(file, upload.offset, hashes);
     upload.writer = writer;
     upload.lastActivity = Date.now();
-    let copyBuffer = copyBuffers.get(upload);
+    let copyBuffer = recorder?.area ?? copyBuffers.get(upload);
     if (copyBuffer === undefined) copyBuffers.set(upload, (copyBuffer = Buffer.allocUnsafeSlow(COPY_BLOCK)));
     const room = end - upload.offset;
     let built = 0;

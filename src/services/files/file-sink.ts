@@ -1,10 +1,24 @@
 import type { FileHandle } from "node:fs/promises";
 import type { BodySink } from "../../wire/index.js";
+import type { BlockRecorder } from "./block-recorder.js";
 import type { ContentHash } from "./hash.js";
 import { writeAll } from "./hashing-io.js";
 
 /** Bytes a {@link HashingFileSink} gathers before it writes them, in each of its two buffers. */
 export const SINK_BATCH = 1024 * 1024;
+
+/** Options of a {@link HashingFileSink}. */
+export interface FileSinkOptions {
+  /** Called with each piece's length as it is taken (progress). */
+  onBytes?: (bytes: number) => void;
+  /** Bytes per buffer (default SINK_BATCH). */
+  batch?: number;
+  /**
+   * Lists the blocks of what is written (block-recorder.ts): the two buffers are then lent from its memory, and
+   * each batch is given to it, in file order, as its write starts.
+   */
+  recorder?: Pick<BlockRecorder, "area" | "update">;
+}
 
 /**
  * The receiver's side of a transfer as a {@link BodySink}: each piece of the body, valid only during the call, is
@@ -14,7 +28,7 @@ export const SINK_BATCH = 1024 * 1024;
  *
  * @example
  * ```ts
- * const sink = new HashingFileSink(file, offset, hash);
+ * const sink = new HashingFileSink(file, offset, hash, { onBytes: (n) => bar.increment(n) });
  * await reply.body.drainInto(sink);
  * await sink.finish(); // every byte written; the file is not yet fsynced
  * ```
@@ -24,6 +38,7 @@ export class HashingFileSink implements BodySink {
   #position: number;
   #hash: Pick<ContentHash, "update">;
   #onBytes: ((bytes: number) => void) | undefined;
+  #recorder: FileSinkOptions["recorder"];
   #batch: Buffer;
   #spare: Buffer;
   #fill = 0;
@@ -33,13 +48,17 @@ export class HashingFileSink implements BodySink {
   #failure: unknown = null;
   #received = 0;
 
-  constructor(file: FileHandle, position: number, hash: Pick<ContentHash, "update">, onBytes?: (bytes: number) => void, batch = SINK_BATCH) {
+  constructor(file: FileHandle, position: number, hash: Pick<ContentHash, "update">, options: FileSinkOptions = {}) {
+    const batch = options.batch ?? SINK_BATCH;
     this.#file = file;
     this.#position = position;
     this.#hash = hash;
-    this.#onBytes = onBytes;
-    this.#batch = Buffer.allocUnsafeSlow(batch);
-    this.#spare = Buffer.allocUnsafeSlow(batch);
+    this.#onBytes = options.onBytes;
+    this.#recorder = options.recorder;
+    const area = options.recorder?.area;
+    if (area !== undefined && area.length < 2 * batch) throw new RangeError(`a recorder's area of ${area.length} bytes cannot hold two batches of ${batch}`);
+    this.#batch = area?.subarray(0, batch) ?? Buffer.allocUnsafeSlow(batch);
+    this.#spare = area?.subarray(batch, 2 * batch) ?? Buffer.allocUnsafeSlow(batch);
   }
 
   /** Bytes taken so far (written or queued). */
@@ -81,6 +100,7 @@ export class HashingFileSink implements BodySink {
 
   #startWrite(): void {
     const buffers = [this.#batch.subarray(0, this.#fill), ...this.#overflow];
+    if (this.#recorder !== undefined) for (const bytes of buffers) this.#recorder.update(bytes);
     const bytes = this.#fill + this.#overflow.reduce((sum, b) => sum + b.length, 0);
     [this.#batch, this.#spare] = [this.#spare, this.#batch];
     this.#fill = 0;

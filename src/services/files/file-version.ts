@@ -17,7 +17,8 @@ export function fileVersionKey(info: BigIntStats, tag: string): string {
 
 /**
  * A map of at most `capacity` entries that forgets the least recently used first: `get` counts as a use, `set`
- * adds (or renews) an entry and forgets the oldest past the capacity. A capacity of 0 keeps nothing.
+ * adds (or renews) an entry and forgets the oldest past the capacity. A capacity of 0 keeps nothing. With `weight`,
+ * the entries' weights (their bytes, say) are also held to `weight.max`: an entry heavier than that is not kept.
  *
  * @example
  * ```ts
@@ -28,10 +29,15 @@ export function fileVersionKey(info: BigIntStats, tag: string): string {
 export class RecentMap<V> {
   readonly #entries = new Map<string, V>();
   readonly #capacity: number;
+  readonly #weigh: ((value: V) => number) | undefined;
+  readonly #maxWeight: number;
+  #weight = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, weight?: { of: (value: V) => number; max: number }) {
     if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError("capacity must be a non-negative integer");
     this.#capacity = capacity;
+    this.#weigh = weight?.of;
+    this.#maxWeight = weight?.max ?? Infinity;
   }
 
   get(key: string): V | undefined {
@@ -43,12 +49,21 @@ export class RecentMap<V> {
   }
 
   set(key: string, value: V): void {
-    if (this.#capacity === 0) return;
-    this.#entries.delete(key);
+    this.#delete(key);
+    const weight = this.#weigh?.(value) ?? 0;
+    if (this.#capacity === 0 || weight > this.#maxWeight) return; // kept, it would push out everything else
     this.#entries.set(key, value);
+    this.#weight += weight;
     for (const oldest of this.#entries.keys()) {
-      if (this.#entries.size <= this.#capacity) break;
-      this.#entries.delete(oldest);
+      if (this.#entries.size <= this.#capacity && this.#weight <= this.#maxWeight) break;
+      this.#delete(oldest);
     }
+  }
+
+  #delete(key: string): void {
+    const value = this.#entries.get(key);
+    if (value === undefined) return;
+    this.#weight -= this.#weigh?.(value) ?? 0;
+    this.#entries.delete(key);
   }
 }

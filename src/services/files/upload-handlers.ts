@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, type BigIntStats } from "node:fs";
 import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SessionKey, type RequestContext } from "../../server/index.js";
@@ -8,6 +8,7 @@ import { filesChannel } from "../shared/channels.js";
 import { syncDir } from "../shared/dir-sync.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { chooseAlgorithm, createContentHash, formatHash, hashFields, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
+import { BlockRecorder } from "./block-recorder.js";
 import { HashingFileSink } from "./file-sink.js";
 import { hashFileRange, type HashingWriter } from "./hashing-io.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -19,6 +20,7 @@ import type { MetaStore } from "./meta.js";
 import { preparePartial, removePartial } from "./partials.js";
 import { checkFreeSpace, checkQuota, homeUsage } from "./quota.js";
 import { forgetUsage } from "./usage-cache.js";
+import { storedBlockLists } from "./stored-block-lists.js";
 import { normalizeRemotePath, resolveInHome } from "./remote-path.js";
 
 /** An upload between `files.put.begin` and its commit, owned by one connection. */
@@ -66,7 +68,17 @@ export interface Upload {
   ending: Promise<void> | null;
   /** With `delta` at begin: the file the name holds now, which a delta transfer builds the new version from. */
   base: string | null;
+  /**
+   * Lists the blocks of the new version as its bytes are written, from its first byte (block-recorder.ts), so that
+   * the next delta put onto it need not read it; null for small files, resumed uploads, or without WebAssembly.
+   */
+  blocks: BlockRecorder | null;
 }
+
+/** Uploads of files from this size (8 MiB: listing them costs a few ms) to RECORD_MAX_SIZE list their blocks. */
+const RECORD_MIN_SIZE = 8 * 1024 * 1024;
+/** 16 GiB: a list of 5 MiB, kept by storedBlockLists. */
+const RECORD_MAX_SIZE = 16 * 1024 * 1024 * 1024;
 
 /** The uploads of one files service that have not ended, so that its close() can end them. */
 export type OpenUploads = Set<Upload>;
@@ -242,6 +254,7 @@ export async function beginUpload(deps: FilesDeps, header: RequestHeader, ctx: R
       algorithm, digest: null, running: null, sending: false, queue: Promise.resolve(), aborting: false, writer: null, lastActivity: Date.now(), stalled: false, watchdog: undefined,
       ofConnection: uploadsOf(ctx), ofService: deps.openUploads, ending: null,
       base: fields.delta === true && target.stat?.isFile() === true && target.stat.size > 0 ? target.abs : null,
+      blocks: offset === 0 && fields.fileSize >= RECORD_MIN_SIZE && fields.fileSize <= RECORD_MAX_SIZE ? await BlockRecorder.create(fields.fileSize).catch(() => null) : null,
     };
     upload.ofConnection.set(token, upload);
     upload.ofService.add(upload);
@@ -307,7 +320,7 @@ async function receiveSlice(deps: FilesDeps, upload: Upload, fields: { offset: n
     file = await open(upload.paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
     const hash = await sliceHash(upload, file, ctx.signal);
     // The body goes from the connection's reads into the file's buffers, with no stream between (file-sink.ts).
-    const writer = new HashingFileSink(file, upload.offset, hash);
+    const writer = new HashingFileSink(file, upload.offset, hash, { recorder: upload.blocks ?? undefined });
     upload.writer = writer;
     upload.lastActivity = Date.now();
     let received = 0;
@@ -409,6 +422,18 @@ async function hashWholePartial(upload: Upload, signal: AbortSignal): Promise<st
   }
 }
 
+/**
+ * Keeps the block list the upload made of its file (when it saw every byte), as the list of the version now under
+ * the name: the same inode, size and mtime as the partial had (the rename moved only its ctime), so that nothing
+ * written since is described by a list of what came before.
+ */
+async function rememberBlocks(upload: Upload, path: string, partial: BigIntStats): Promise<void> {
+  if (upload.blocks === null || upload.blocks.bytes !== upload.fileSize) return;
+  const landed = await stat(path, { bigint: true }).catch(() => null);
+  if (landed === null || landed.ino !== partial.ino || landed.size !== partial.size || landed.mtimeNs !== partial.mtimeNs) return;
+  storedBlockLists.remember(landed, "xxh128", upload.blocks.finish());
+}
+
 /** Puts a verified partial under its name: mtime, metadata, rename, flush the folder. Resolves the mtime (ms). */
 async function land(upload: Upload, digest: string): Promise<number> {
   // Seconds as a number, not a Date: a Date drops the sub-millisecond part, and the quick check compares times.
@@ -430,6 +455,7 @@ async function land(upload: Upload, digest: string): Promise<number> {
     await syncDir(dirname(target.abs));
     await rm(upload.paths.info, { force: true });
     if (replaced !== null && replaced !== info.ino) await upload.meta.remove(replaced);
+    await rememberBlocks(upload, target.abs, info);
   } finally {
     if (old !== null) setImmediate(() => void old.close().catch(() => {})); // after the reply, written as the handler returns
   }

@@ -5,7 +5,8 @@
  *
  * - `wharf:chat`: `{ event: "delivered" }` per chat event queued to a member; `{ event: "slow-consumer" }` per
  *   member cut off for not reading.
- * - `wharf:files`: `{ event: "upload", bytes }` when a put's data request ends (bytes that arrived, ok or not).
+ * - `wharf:files`: `{ event: "upload", bytes }` when a put's data request ends (bytes that arrived, ok or not);
+ *   `{ event: "base-list", from: "file" | "memory" }` per list of a delta put's base, read from the file or not.
  * - `wharf:exec`: `{ event: "run" }` per command started.
  * - `wharf:redis`: `{ event: "command", command, ok: boolean, durationMs }` per Redis command (see instrumentRedis()).
  *

@@ -4,6 +4,9 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { createBlockHasher } from "../../../src/services/files/block-hash.js";
+import { BlockRecorder } from "../../../src/services/files/block-recorder.js";
+import { blockListOf } from "../../../src/services/files/delta-blocks.js";
 import { HashingFileSink } from "../../../src/services/files/file-sink.js";
 import { createContentHash } from "../../../src/services/files/hash.js";
 import { tempDir } from "../../helpers/cli.js";
@@ -20,13 +23,16 @@ describe("HashingFileSink", () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 16, max: 8_192 }),
         fc.nat({ max: 3 }),
-        async (data, sizes, piecesPerRead, batch, prefix) => {
+        fc.boolean(),
+        async (data, sizes, piecesPerRead, batch, prefix, recording) => {
           const path = join(dir, `f${(run += 1)}`);
           writeFileSync(path, Buffer.alloc(prefix, 0x70)); // a kept prefix, as a resumed get has
           const file = await open(path, "r+");
           const hash = createContentHash("blake3");
           let counted = 0;
-          const sink = new HashingFileSink(file, prefix, hash, (bytes) => (counted += bytes), batch);
+          // With a recorder (from the file's start), the buffers are lent from its memory and it lists every batch.
+          const recorder = recording && prefix === 0 ? await BlockRecorder.create(data.length, 1024) : null;
+          const sink = new HashingFileSink(file, prefix, hash, { onBytes: (bytes) => (counted += bytes), batch, recorder: recorder ?? undefined });
           // Pieces come in reads of a few; a returned promise is awaited only after the read's last piece, as the
           // connection does, and each piece's memory is overwritten once it was given.
           const reused = Buffer.alloc(9_000);
@@ -50,6 +56,7 @@ describe("HashingFileSink", () => {
           assert.equal(`blake3:${hash.digest()}`, blake3Of(data));
           assert.equal(counted, data.length);
           assert.equal(sink.received, data.length);
+          if (recorder !== null) assert.deepEqual(recorder.finish(), blockListOf(data, await createBlockHasher("xxh128"), 1024));
         },
       ),
       { numRuns: 150 },
@@ -61,7 +68,7 @@ describe("HashingFileSink", () => {
     writeFileSync(path, "");
     const file = await open(path, "r");
     t.after(() => file.close());
-    const sink = new HashingFileSink(file, 0, createContentHash("blake3"), undefined, 64);
+    const sink = new HashingFileSink(file, 0, createContentHash("blake3"), { batch: 64 });
     sink.write(Buffer.alloc(64)); // fills a buffer: its write starts, and fails
     await assert.rejects(sink.finish(), { code: "EBADF" });
     assert.throws(() => sink.write(Buffer.alloc(1)), { code: "EBADF" });
