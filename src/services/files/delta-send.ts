@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { Connection, Reply } from "../../client/index.js";
 import type { ReplyHeader } from "../../wire/index.js";
@@ -9,7 +10,7 @@ import { recipeStream, type DeltaOutcome } from "./delta-client.js";
 import { decodeChunkList, planSteps, pushCopy, pushData, recipeSize, type Step } from "./delta-ops.js";
 import { createRoller, type Roller } from "./delta-roller.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { hashFileRange, sendPool } from "./hashing-io.js";
+import { hashFileRange, senderReadOptions, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** How far past a position the server's block list must reach before nothing found there counts as missing. */
@@ -91,6 +92,8 @@ class DeltaSender {
   #recipeBytes = 0;
   /** The buffers DATA is read into, shared by the slices, each given back once the socket took it. */
   readonly #buffers = sendPool(Number.MAX_SAFE_INTEGER);
+  /** Reads block in a process that only sends (hashing-io.ts, blockSenderReads). */
+  readonly #blocking = senderReadOptions().blocking === true;
 
   constructor(conn: Connection, file: FileHandle, upload: string, algorithm: HashAlgorithm, whole: ContentHash, options: { signal?: AbortSignal; onBytes?: (n: number) => void; tuning?: DeltaTuning }) {
     this.#conn = conn;
@@ -221,7 +224,7 @@ class DeltaSender {
       this.#check();
       const want = Math.min(buffer.length - filled, size - position);
       if (want > 0) {
-        const { bytesRead } = await this.#file.read(buffer, filled, want, position);
+        const bytesRead = this.#blocking ? readSync(this.#file.fd, buffer, filled, want, position) : (await this.#file.read(buffer, filled, want, position)).bytesRead;
         if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${position + bytesRead}, before ${size}`);
         this.#whole.update(buffer.subarray(filled, filled + want));
         filled += want;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { truncateSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -25,5 +26,32 @@ describe("readChunks", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(unhandled, [], "no rejection went unobserved");
     await assert.rejects(chunks.next(), (err: NodeJS.ErrnoException) => err.code === "EBADF");
+  });
+
+  test("blocking reads give the same chunks as pooled reads, and fail the same way on a file that shrank", async (t) => {
+    const path = join(tempDir(t), "g");
+    const content = randomBytes(2 * READ_CHUNK + 12345);
+    writeFileSync(path, content);
+    const file = await open(path, "r");
+    t.after(() => file.close());
+    const read = async (blocking: boolean, start: number, end: number): Promise<Buffer> => {
+      const pool = new ChunkPool(READ_CHUNK, 2);
+      const parts: Buffer[] = [];
+      for await (const chunk of readChunks(file, start, end, undefined, pool, { blocking })) {
+        parts.push(Buffer.from(chunk)); // kept as a copy: the pool's buffer is read into again
+        pool.give(chunk);
+      }
+      return Buffer.concat(parts);
+    };
+    for (const [start, end] of [[0, content.length], [777, content.length - 5], [READ_CHUNK, READ_CHUNK + 1], [10, 10]]) {
+      assert.deepEqual(await read(true, start, end), content.subarray(start, end), `blocking ${start}-${end}`);
+      assert.deepEqual(await read(false, start, end), content.subarray(start, end), `pooled ${start}-${end}`);
+    }
+    truncateSync(path, READ_CHUNK + 100);
+    await assert.rejects(read(true, 0, content.length), /the file changed while it was read: it ended at 1048676, before/);
+    await assert.rejects(read(false, 0, content.length), /the file changed while it was read: it ended at 1048676, before/);
+    const aborted = new AbortController();
+    aborted.abort(new Error("stopped"));
+    await assert.rejects(readChunks(file, 0, 10, aborted.signal, undefined, { blocking: true }).next(), /stopped/);
   });
 });
