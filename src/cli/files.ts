@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import type { Connection } from "../client/index.js";
 import { FilesClient } from "../services/files/client.js";
 import { FileErrorCode } from "../services/files/errors.js";
-import { blockSenderReads } from "../services/files/hashing-io.js";
+import { blockClientIo } from "../services/files/hashing-io.js";
 import type { FileEntry } from "../services/files/requests.js";
 import { WharfError } from "../wire/index.js";
 import { CliError, CliErrorCode, action, usageError } from "./fail.js";
@@ -58,7 +58,7 @@ async function localKind(path: string): Promise<"file" | "dir" | "other" | null>
  */
 async function put(args: string[], options: OutputOptions & { recursive: boolean }): Promise<void> {
   deferOptimization(); // before any of the put's code runs hot (process-tuning.ts)
-  blockSenderReads(); // one transfer at a time: reads need not go through libuv's pool (hashing-io.ts)
+  blockClientIo(); // one transfer at a time: its file I/O need not go through libuv's pool (hashing-io.ts)
   const sources = args.length === 1 ? args : args.slice(0, -1);
   const remoteArg = args.length === 1 ? undefined : args[args.length - 1];
   if (sources.includes("-") && (remoteArg === undefined || sources.length > 1 || remoteArg.endsWith("/"))) {
@@ -144,6 +144,7 @@ async function putStdin(session: PutSession, options: OutputOptions, remote: str
 }
 
 async function get(remote: string, localArg: string | undefined, options: OutputOptions & { recursive: boolean }): Promise<void> {
+  blockClientIo(); // as put does
   if (localArg === "-") {
     tuneForThroughput("throughput");
     await withFiles(options, async (_files, conn) => {

@@ -11,7 +11,7 @@ import { FileErrorCode } from "./errors.js";
 import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
 import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { bodyChunks } from "./body-chunks.js";
-import { hashFileRange, HashingWriter } from "./hashing-io.js";
+import { clientIoBlocking, hashFileRange, HashingWriter } from "./hashing-io.js";
 import { HashingFileSink } from "./file-sink.js";
 import { FileRequest } from "./requests.js";
 
@@ -101,7 +101,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
       file = await open(paths.data, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     }
     const hash = createContentHash(named.algorithm);
-    await hashFileRange(file, 0, offset, hash, signal);
+    await hashFileRange(file, 0, offset, hash, signal, { blocking: clientIoBlocking() });
     let done = offset;
     const count = (bytes: number): void => {
       done += bytes;
@@ -125,7 +125,7 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
         decoder.end();
       };
     } else {
-      const sink = new HashingFileSink(file, offset, hash, { onBytes: count });
+      const sink = new HashingFileSink(file, offset, hash, { onBytes: count, blocking: clientIoBlocking() });
       output = sink;
       receive = () => body.drainInto(sink, signal);
     }

@@ -5,7 +5,7 @@ import { FileErrorCode } from "./errors.js";
 import { createContentHash, hashFields, isHashAlgorithm, offeredAlgorithms, type HashAlgorithm } from "./hash.js";
 import { DELTA_MIN_SIZE } from "./delta-client.js";
 import { sendDelta } from "./delta-send.js";
-import { hashFileRange, hashingReader, senderReadOptions, sendPool } from "./hashing-io.js";
+import { clientIoBlocking, hashFileRange, hashingReader, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 import { putSmallFile, readSmallFile } from "./client-put-file.js";
 
@@ -177,7 +177,7 @@ async function attemptPut(
     async function* bytesToSend(): AsyncGenerator<Buffer> {
       const file = await open(local, "r");
       try {
-        await hashFileRange(file, 0, offset, hash, signal, senderReadOptions());
+        await hashFileRange(file, 0, offset, hash, signal, { blocking: clientIoBlocking() });
         const chunks = hashingReader(
           file,
           offset,
@@ -188,7 +188,7 @@ async function attemptPut(
             onProgress?.({ done, total: size, resumedFrom: offset });
           },
           buffers,
-          senderReadOptions(),
+          { blocking: clientIoBlocking() },
         );
         for await (const chunk of chunks) {
           // A frame cannot be cut short: stopping breaks the connection, which beats sending gigabytes for nothing.

@@ -10,7 +10,7 @@ import { recipeStream, type DeltaOutcome } from "./delta-client.js";
 import { decodeChunkList, planSteps, pushCopy, pushData, recipeSize, type Step } from "./delta-ops.js";
 import { createRoller, type Roller } from "./delta-roller.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { hashFileRange, senderReadOptions, sendPool } from "./hashing-io.js";
+import { clientIoBlocking, hashFileRange, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** How far past a position the server's block list must reach before nothing found there counts as missing. */
@@ -92,8 +92,8 @@ class DeltaSender {
   #recipeBytes = 0;
   /** The buffers DATA is read into, shared by the slices, each given back once the socket took it. */
   readonly #buffers = sendPool(Number.MAX_SAFE_INTEGER);
-  /** Reads block in a process that only sends (hashing-io.ts, blockSenderReads). */
-  readonly #blocking = senderReadOptions().blocking === true;
+  /** Reads block in a process that does one transfer at a time (hashing-io.ts, blockClientIo). */
+  readonly #blocking = clientIoBlocking();
 
   constructor(conn: Connection, file: FileHandle, upload: string, algorithm: HashAlgorithm, whole: ContentHash, options: { signal?: AbortSignal; onBytes?: (n: number) => void; tuning?: DeltaTuning }) {
     this.#conn = conn;

@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import type { BodySink } from "../../wire/index.js";
 import type { BlockRecorder } from "./block-recorder.js";
 import type { ContentHash } from "./hash.js";
-import { writeAll } from "./hashing-io.js";
+import { writeAll, writeAllSync } from "./hashing-io.js";
 
 /** Bytes a {@link HashingFileSink} gathers before it writes them, in each of its two buffers. */
 export const SINK_BATCH = 1024 * 1024;
@@ -18,6 +18,8 @@ export interface FileSinkOptions {
    * each batch is given to it, in file order, as its write starts.
    */
   recorder?: Pick<BlockRecorder, "area" | "update">;
+  /** Write each batch with a blocking call as it fills, on this thread (a client transfer: hashing-io.ts, blockClientIo). */
+  blocking?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export class HashingFileSink implements BodySink {
   #hash: Pick<ContentHash, "update">;
   #onBytes: ((bytes: number) => void) | undefined;
   #recorder: FileSinkOptions["recorder"];
+  #blocking: boolean;
   #batch: Buffer;
   #spare: Buffer;
   #fill = 0;
@@ -55,6 +58,7 @@ export class HashingFileSink implements BodySink {
     this.#hash = hash;
     this.#onBytes = options.onBytes;
     this.#recorder = options.recorder;
+    this.#blocking = options.blocking === true;
     const area = options.recorder?.area;
     if (area !== undefined && area.length < 2 * batch) throw new RangeError(`a recorder's area of ${area.length} bytes cannot hold two batches of ${batch}`);
     this.#batch = area?.subarray(0, batch) ?? Buffer.allocUnsafeSlow(batch);
@@ -107,6 +111,14 @@ export class HashingFileSink implements BodySink {
     this.#overflow = [];
     const position = this.#position;
     this.#position += bytes;
+    if (this.#blocking) {
+      try {
+        writeAllSync(this.#file.fd, buffers, position, () => {});
+      } catch (err) {
+        this.#failure = err;
+      }
+      return;
+    }
     this.#inFlight = writeAll(this.#file, buffers, position, () => {}).then(
       () => {
         this.#inFlight = null;

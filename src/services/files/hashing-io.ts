@@ -1,4 +1,4 @@
-import { readSync } from "node:fs";
+import { readSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { ChunkPool } from "./chunk-pool.js";
 import type { ContentHash } from "./hash.js";
@@ -45,7 +45,7 @@ export async function copyThrough(base: FileHandle, at: number, length: number, 
 export interface ReadOptions {
   /**
    * Read with blocking calls on the calling thread instead of libuv's thread pool, one chunk at a time: for a
-   * process doing one transfer (the CLI's put), where each read's hand-off to a pool thread and back is pure cost
+   * process doing one transfer at a time ({@link blockClientIo}), where each read's hand-off to a pool thread and back is pure cost
    * (about 70 us a read on these machines: 0.07 CPU s per GiB in 1 MiB reads, issue 15) and the kernel's
    * read-ahead overlaps the disk with the sending anyway. Never in a server: a read from a cold disk would stall
    * every other client for its whole length.
@@ -53,25 +53,25 @@ export interface ReadOptions {
   blocking?: boolean;
 }
 
-let senderReadsBlock = false;
+let clientIoBlocks = false;
 
 /**
- * Makes the reads of this process's senders blocking ({@link ReadOptions}): `wharf put` calls it, a process that
- * does one transfer at a time. A library user's process keeps reads through libuv's pool, since it may be serving
- * others meanwhile.
+ * Makes this process's client transfers read and write their local files with blocking calls ({@link
+ * ReadOptions}): `wharf put` and `wharf get` call it, processes that do one transfer at a time. A library user's
+ * process keeps its file I/O in libuv's pool, since it may be serving others meanwhile.
  *
  * @example
  * ```ts
- * blockSenderReads(); // first thing in a command that only sends
+ * blockClientIo(); // first thing in a command that only transfers
  * ```
  */
-export function blockSenderReads(): void {
-  senderReadsBlock = true;
+export function blockClientIo(): void {
+  clientIoBlocks = true;
 }
 
-/** How a client's sender reads its file in this process ({@link blockSenderReads}). */
-export function senderReadOptions(): ReadOptions {
-  return { blocking: senderReadsBlock };
+/** Whether a client transfer in this process reads and writes its local file with blocking calls ({@link blockClientIo}). */
+export function clientIoBlocking(): boolean {
+  return clientIoBlocks;
 }
 
 /**
@@ -257,6 +257,20 @@ export class HashingWriter {
         this.#inFlight = null;
       },
     );
+  }
+}
+
+/** {@link writeAll} with blocking calls on the calling thread (a client transfer, {@link blockClientIo}). */
+export function writeAllSync(fd: number, buffers: Buffer[], position: number, onWritten: (n: number) => void): void {
+  let rest = buffers;
+  let at = position;
+  while (rest.length > 0) {
+    const slice = rest.length > 1024 ? rest.slice(0, 1024) : rest;
+    const bytesWritten = writevSync(fd, slice, at);
+    if (bytesWritten === 0) throw Object.assign(new Error("write made no progress"), { code: "EIO" });
+    onWritten(bytesWritten);
+    at += bytesWritten;
+    rest = dropBytes(rest, bytesWritten);
   }
 }
 

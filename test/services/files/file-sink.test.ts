@@ -24,7 +24,8 @@ describe("HashingFileSink", () => {
         fc.integer({ min: 16, max: 8_192 }),
         fc.nat({ max: 3 }),
         fc.boolean(),
-        async (data, sizes, piecesPerRead, batch, prefix, recording) => {
+        fc.boolean(),
+        async (data, sizes, piecesPerRead, batch, prefix, recording, blocking) => {
           const path = join(dir, `f${(run += 1)}`);
           writeFileSync(path, Buffer.alloc(prefix, 0x70)); // a kept prefix, as a resumed get has
           const file = await open(path, "r+");
@@ -32,7 +33,7 @@ describe("HashingFileSink", () => {
           let counted = 0;
           // With a recorder (from the file's start), the buffers are lent from its memory and it lists every batch.
           const recorder = recording && prefix === 0 ? await BlockRecorder.create(data.length, 1024) : null;
-          const sink = new HashingFileSink(file, prefix, hash, { onBytes: (bytes) => (counted += bytes), batch, recorder: recorder ?? undefined });
+          const sink = new HashingFileSink(file, prefix, hash, { onBytes: (bytes) => (counted += bytes), batch, recorder: recorder ?? undefined, blocking });
           // Pieces come in reads of a few; a returned promise is awaited only after the read's last piece, as the
           // connection does, and each piece's memory is overwritten once it was given.
           const reused = Buffer.alloc(9_000);
@@ -72,5 +73,9 @@ describe("HashingFileSink", () => {
     sink.write(Buffer.alloc(64)); // fills a buffer: its write starts, and fails
     await assert.rejects(sink.finish(), { code: "EBADF" });
     assert.throws(() => sink.write(Buffer.alloc(1)), { code: "EBADF" });
+    const blocking = new HashingFileSink(file, 0, createContentHash("blake3"), { batch: 64, blocking: true });
+    blocking.write(Buffer.alloc(64)); // written, and failed, before the call returns
+    assert.throws(() => blocking.write(Buffer.alloc(1)), { code: "EBADF" });
+    await assert.rejects(blocking.finish(), { code: "EBADF" });
   });
 });
