@@ -45,10 +45,10 @@ export async function copyThrough(base: FileHandle, at: number, length: number, 
 export interface ReadOptions {
   /**
    * Read with blocking calls on the calling thread instead of libuv's thread pool, one chunk at a time: for a
-   * process doing one transfer at a time ({@link blockClientIo}), where each read's hand-off to a pool thread and back is pure cost
-   * (about 70 us a read on these machines: 0.07 CPU s per GiB in 1 MiB reads, issue 15) and the kernel's
-   * read-ahead overlaps the disk with the sending anyway. Never in a server: a read from a cold disk would stall
-   * every other client for its whole length.
+   * process doing one transfer at a time ({@link blockClientIo}), where each read's hand-off to a pool thread and
+   * back is pure cost (about 70 us a read on these machines: 0.07 CPU s per GiB in 1 MiB reads, issue 15) and the
+   * kernel's read-ahead overlaps the disk with the sending anyway. Never in a server: a read from a cold disk would
+   * stall every other client for its whole length.
    */
   blocking?: boolean;
 }

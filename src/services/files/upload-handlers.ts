@@ -172,6 +172,7 @@ export async function endSlice(upload: Upload, file: FileHandle, hash: ContentHa
 export function endUpload(upload: Upload): Promise<void> {
   upload.ending ??= (async () => {
     clearInterval(upload.watchdog);
+    upload.blocks = null; // its memory (4 MiB and more) goes now, not when the upload object does
     upload.ofConnection.delete(upload.token);
     try {
       await upload.lock.release();
