@@ -9,7 +9,7 @@ import { AccountStore, FileTokenStore } from "../services/accounts/index.js";
 import { DEFAULT_SERVICE_CONFIG, registerServices, type ServiceConfig, type ServiceSet } from "../services/index.js";
 import { listenSntp, type SntpListener } from "../services/time/index.js";
 import { chatHubOf, drainChat, reconfigureChat, relayChatToPrimary } from "../services/chat/index.js";
-import { action, localFailure, usageError } from "./fail.js";
+import { action, describeFailure, localFailure, printFailure, usageError } from "./fail.js";
 import { asDuration, durationOption, integerOption, parseSize, secondsFlag } from "./parse.js";
 import { SERVE_MALLOC_BLOCK_BYTES, tuneForThroughput, type GcMode } from "./process-tuning.js";
 import { startHttp, stopHttp, type HttpServeOptions } from "./serve-http.js";
@@ -71,7 +71,11 @@ export interface ServeOptions {
 
 
 /** Messages between the cluster primary and its workers. */
-type ClusterMessage = { wharf: "listening"; addresses: string[] } | { wharf: "shutdown" };
+type ClusterMessage =
+  | { wharf: "listening"; addresses: string[] }
+  | { wharf: "shutdown" }
+  /** A worker that could not start (a port in use): the primary says so once, stops the others and exits. */
+  | { wharf: "failed"; code: string; message: string; exitCode: number };
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -365,8 +369,11 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
   const chatHub = chatHubOf(services);
   const fork = (): void => {
     const worker = cluster.fork();
+    // A failed send to a worker that is going away must not end the primary (an unhandled 'error' would).
+    worker.on("error", (err) => logger.warn({ err, worker: worker.process.pid }, "could not reach a worker"));
     chatHub.attach(worker);
     worker.on("message", (message: ClusterMessage) => {
+      if (message.wharf === "failed") return void failedToStart(message);
       if (message.wharf !== "listening") return;
       listening += 1;
       streamAddresses ??= message.addresses;
@@ -385,20 +392,33 @@ async function servePrimary(options: ServeOptions, logger: Logger): Promise<void
     logger.error({ worker: worker.process.pid, code, signal }, "worker died; starting another");
     fork();
   });
-  for (let i = 0; i < options.workers; i += 1) fork();
-  onShutdownSignal(logger, async () => {
+  const stopWorkers = async (): Promise<void> => {
     shuttingDown = true;
     const exits = Object.values(cluster.workers ?? {}).map((worker) => {
       if (worker === undefined || worker.isDead()) return Promise.resolve();
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-      worker.send({ wharf: "shutdown" } satisfies ClusterMessage);
+      // A worker that failed to start is leaving: a send to it may fail (EPIPE), which the callback takes.
+      if (worker.isConnected()) worker.send({ wharf: "shutdown" } satisfies ClusterMessage, undefined, () => {});
       return exited;
     });
     // UDP (served here) goes on through the workers' drain delay, as their stream listeners do.
     await new Promise((resolve) => setTimeout(resolve, drainDelayOf(options)));
     // Chat state lives here: its history is written once the workers that relay to it have stopped.
     await closeAll(ntp, stopServing(server, services, options, [], exits));
-  });
+  };
+  // A worker that cannot start before all have listened ends the command, as a single process does: another
+  // worker would fail the same way, so none is started in its place.
+  const failedToStart = (failure: { code: string; message: string; exitCode: number }): void => {
+    if (shuttingDown || listening === options.workers) return;
+    printFailure(failure.code, failure.message);
+    process.exitCode = failure.exitCode;
+    void stopWorkers().then(
+      () => process.exit(),
+      () => process.exit(),
+    );
+  };
+  for (let i = 0; i < options.workers; i += 1) fork();
+  onShutdownSignal(logger, stopWorkers);
 }
 
 async function serveWorker(options: ServeOptions, logger: Logger): Promise<void> {
@@ -416,7 +436,11 @@ async function serveWorker(options: ServeOptions, logger: Logger): Promise<void>
   } catch (err) {
     await stopServing(server, services, options, http.gateways).catch(() => {});
     node.close();
-    throw err;
+    if (process.send === undefined) throw err;
+    // The primary says it, once for all workers, and stops the others; this worker ends with its channel.
+    process.send({ wharf: "failed", ...describeFailure(err) } satisfies ClusterMessage);
+    process.disconnect();
+    return;
   }
   let stopping: Promise<void> | null = null;
   // The primary's message and a signal of the worker's own may both come: one drain.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { connect, udpRequest } from "../../src/client/index.js";
@@ -126,6 +126,25 @@ describe("wharf serve", () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr.trim(), /^wharf: E_LOCAL_IO: listen EADDRINUSE: .*:\d+$/);
     assert.equal(result.stdout, "", "it never said it was listening");
+  });
+
+  test("with --workers, a port in use ends the command once: one line, exit 1, no worker left behind", { timeout: 30_000 }, async (t) => {
+    const serve = await startServe(t, ["--no-udp"]);
+    const httpPort = new URL(serve.addresses.find((url) => url.startsWith("http:"))!).port;
+    const data = join(tempDir(t), "workers-data");
+    const result = await runWharf(["serve", "--port", "0", "--http-port", httpPort, "--no-udp", "--workers", "2", "--data", data], { timeout: 15_000 });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^wharf: E_LOCAL_IO: bind EADDRINUSE .*:\d+\n$/, "one line for both workers");
+    assert.equal(result.stdout, "");
+    // A live process has its command line in /proc (a zombie's is empty): none may still name this data folder.
+    const left = readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && (() => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(data);
+      } catch {
+        return false;
+      }
+    })());
+    assert.deepEqual(left, [], "no primary or worker left running");
   });
 });
 

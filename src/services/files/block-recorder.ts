@@ -42,7 +42,7 @@ export class BlockRecorder {
   #carry = 0;
   #entries = 0;
   #bytes = 0;
-  #size: number;
+  readonly #size: number;
 
   private constructor(hasher: BlockHasher, memory: ArrayBuffer, size: number, block: number) {
     this.#hasher = hasher;
