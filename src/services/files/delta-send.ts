@@ -10,7 +10,7 @@ import { recipeStream, type DeltaOutcome } from "./delta-client.js";
 import { decodeChunkList, planSteps, pushCopy, pushData, recipeSize, type Step } from "./delta-ops.js";
 import { createRoller, type Roller } from "./delta-roller.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
-import { clientIoBlocking, hashFileRange, sendPool } from "./hashing-io.js";
+import { clientIoBlocking, hashFileRange, nextTurn, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 
 /** How far past a position the server's block list must reach before nothing found there counts as missing. */
@@ -224,6 +224,7 @@ class DeltaSender {
       this.#check();
       const want = Math.min(buffer.length - filled, size - position);
       if (want > 0) {
+        if (this.#blocking) await nextTurn(); // replies and errors are read between blocking reads (hashing-io.ts)
         const bytesRead = this.#blocking ? readSync(this.#file.fd, buffer, filled, want, position) : (await this.#file.read(buffer, filled, want, position)).bytesRead;
         if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${position + bytesRead}, before ${size}`);
         this.#whole.update(buffer.subarray(filled, filled + want));

@@ -53,6 +53,11 @@ export interface ReadOptions {
   blocking?: boolean;
 }
 
+/** Resolves on the event loop's next check phase, after it has polled for I/O. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 let clientIoBlocks = false;
 
 /**
@@ -84,6 +89,10 @@ export function clientIoBlocking(): boolean {
 export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal, pool?: ChunkPool, options: ReadOptions = {}): AsyncGenerator<Buffer> {
   if (options.blocking === true) {
     for (let at = start; at < end; ) {
+      // A turn of the event loop per chunk: what arrived on the connection meanwhile (a server's error frame) is
+      // read before the next chunk is written, as it was while every read went through the pool. Without it the
+      // write that meets the server's reset fails first, and the frame that said why is never read.
+      if (at > start) await nextTurn();
       signal?.throwIfAborted();
       const length = Math.min(READ_CHUNK, end - at);
       const into = pool === undefined ? Buffer.allocUnsafeSlow(length) : await pool.take(length);
