@@ -16,7 +16,8 @@ import { sweepPartials } from "./partials.js";
 import { fileNameLocks, type NameLocks } from "./lock-file.js";
 import { putWholeFile } from "./put-file-handler.js";
 import { listPath, makeDirectory, movePath, removePath, statPath } from "./tree-handlers.js";
-import { abortUpload, beginUpload, commitUpload, endOpenUploads, receiveUpload, type OpenUploads } from "./upload-handlers.js";
+import { commitUpload } from "./upload-commit.js";
+import { abortUpload, beginUpload, endOpenUploads, receiveUpload, type OpenUploads } from "./upload-handlers.js";
 
 /** How long an untouched partial upload is kept by default: the same as `wharf serve --partial-ttl`. */
 const DEFAULT_PARTIAL_TTL = 24 * 3600_000;
