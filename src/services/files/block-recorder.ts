@@ -6,7 +6,7 @@
  * with the file's version (stored-block-lists.ts): the next delta put onto that version starts from the list.
  */
 import { createBlockHasher, XXH128_SCRATCH, type BlockHasher } from "./block-hash.js";
-import { BLOCK_SIZE, FINGERPRINT_BYTES, fingerprint } from "./delta-blocks.js";
+import { BLOCK_SIZE, FINGERPRINT_BYTES, writeBlockEntry } from "./delta-blocks.js";
 import { wasmMemoryOf } from "./chunker-wasm.js";
 import { SINK_BATCH } from "./file-sink.js";
 import { COPY_BLOCK } from "./hashing-io.js";
@@ -109,9 +109,7 @@ export class BlockRecorder {
   }
 
   #add(block: Uint8Array): void {
-    const at = this.#entries * this.#entry;
-    this.#list.writeInt32BE(fingerprint(block, block.length), at);
-    this.#hasher.digest(block).copy(this.#list, at + 4);
+    writeBlockEntry(this.#list, this.#entries * this.#entry, block, this.#hasher);
     this.#entries += 1;
   }
 }

@@ -39,6 +39,12 @@ export function fingerprint(data: Uint8Array, end: number): number {
   return h;
 }
 
+/** Writes the list entry of `block` at `at` of `list`: its fingerprint, then its hash by `hasher`. */
+export function writeBlockEntry(list: Buffer, at: number, block: Uint8Array, hasher: BlockHasher): void {
+  list.writeInt32BE(fingerprint(block, block.length), at);
+  hasher.digest(block).copy(list, at + 4);
+}
+
 /**
  * The block list of `data` (a file's bytes from a block boundary): its blocks of `blockSize` bytes fingerprinted and
  * hashed with `hasher`, the last one left out if shorter than FINGERPRINT_BYTES. Entries are 4 + `hasher.bytes`.
@@ -55,8 +61,7 @@ export function blockListOf(data: Uint8Array, hasher: BlockHasher, blockSize = B
   for (let start = 0; start < data.length; start += blockSize) {
     const end = Math.min(start + blockSize, data.length);
     if (end - start < FINGERPRINT_BYTES) break; // only the file's last block can be this short
-    list.writeInt32BE(fingerprint(data, end), entries * entry);
-    hasher.digest(data.subarray(start, end)).copy(list, entries * entry + 4);
+    writeBlockEntry(list, entries * entry, data.subarray(start, end), hasher);
     entries += 1;
   }
   return list.subarray(0, entries * entry);

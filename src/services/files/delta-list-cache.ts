@@ -60,8 +60,9 @@ export class ChunkListCache {
   }
 
   /**
-   * Keeps `list`, made by whoever wrote the file (block-recorder.ts), as the listing of the file version `info`
-   * (its stat after it landed under its name), so that the first delta put onto it is not listed.
+   * Keeps `list` as the listing of the file version `info`: one this cache made, or one made by whoever wrote the
+   * file (block-recorder.ts; `info` is its stat after it landed under its name), so that the first delta put onto
+   * it is not listed. A list longer than MAX_KEPT_LIST is not kept.
    */
   remember(info: BigIntStats, algorithm: BlockHashName, list: Buffer): void {
     if (list.length > MAX_KEPT_LIST) return;
@@ -80,8 +81,8 @@ export class ChunkListCache {
     if (kept !== undefined) return { ...kept, fresh: false };
     const size = Number(info.size);
     const list = await this.#lister(file, size, algorithm, whole, onPart);
-    const listing = { list, chunks: list.length / listEntryBytes(algorithm), size };
-    if (listing.list.length <= MAX_KEPT_LIST && fileVersionKey(await file.stat({ bigint: true }), algorithm) === key) this.#entries.set(key, listing);
-    return { ...listing, fresh: true };
+    const after = await file.stat({ bigint: true });
+    if (fileVersionKey(after, algorithm) === key) this.remember(after, algorithm, list); // unchanged while listed
+    return { list, chunks: list.length / listEntryBytes(algorithm), size, fresh: true };
   }
 }
