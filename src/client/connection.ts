@@ -157,7 +157,8 @@ export class Connection extends EventEmitter {
 
   /**
    * Like {@link request}, but the reply body is streamed (for large bodies): an IncomingBody, read as a Readable
-   * with backpressure, or handed piece by piece to a sink with `drainInto` (no copy on the way).
+   * with backpressure, or handed piece by piece to a sink with `drainInto` (no copy on the way). Intermediate
+   * frames come before it, each read whole and handed to `onFrame`.
    */
   requestStream(
     type: string,
@@ -254,7 +255,8 @@ export class Connection extends EventEmitter {
   #classify(header: FrameHeader): "buffer" | "stream" {
     this.#firstBytes = null; // a header decoded: this is a wharf peer
     const id = header.id;
-    if (header.ok === true && isWireInteger(id) && this.#pending.get(id)?.stream === true) return "stream";
+    // Only the final frame's body streams: an intermediate one (`more`) is read whole and handed to `onFrame`.
+    if (header.ok === true && header.more !== true && isWireInteger(id) && this.#pending.get(id)?.stream === true) return "stream";
     return "buffer";
   }
 

@@ -2,13 +2,13 @@ import { constants } from "node:fs";
 import { chmod, open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import type { Connection } from "../../client/index.js";
-import { WharfError } from "../../wire/index.js";
+import type { Connection, Reply } from "../../client/index.js";
+import { WharfError, type IncomingBody, type ReplyHeader } from "../../wire/index.js";
 import { writeAtomically } from "../shared/atomic-write.js";
 import { syncDir } from "../shared/dir-sync.js";
 import type { TransferOptions, TransferResult } from "./client-put.js";
 import { FileErrorCode } from "./errors.js";
-import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash } from "./hash.js";
+import { createContentHash, formatHash, hashFields, offeredAlgorithms, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { describeDownloadBase, recipeBuilder } from "./delta-client.js";
 import { bodyChunks } from "./body-chunks.js";
 import { clientIoBlocking, hashFileRange, HashingWriter } from "./hashing-io.js";
@@ -66,102 +66,135 @@ export async function getFile(conn: Connection, remote: string, local: string, o
   }
 }
 
-async function attemptGet(conn: Connection, remote: string, local: string, options: TransferOptions): Promise<Omit<TransferResult, "seconds">> {
-  const { signal, onProgress } = options;
-  const paths = downloadPartialPaths(local);
-  const known = await readDownloadInfo(paths);
-  const hashes = offeredAlgorithms(options.hash);
-  // An older version under the name: describe it by its chunks, so that only what changed is sent (issue 15).
-  const base = options.delta === false ? null : await describeDownloadBase(local, hashes[0]);
-  const deltaFields = base === null ? {} : { delta: base.algorithm };
-  let reply;
-  try {
-    reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, hash: known?.hash, hashes, ...deltaFields }, base?.list, { signal });
-  } catch (err) {
-    await base?.file.close();
-    throw err;
-  }
-  const header = reply.header;
+/** A download's local side, once the server has said what it sends: the partial it lands in, and its hash. */
+interface Landing {
+  info: DownloadInfo;
+  named: { algorithm: HashAlgorithm; hex: string };
+  mtime: number;
+  /** Bytes of the partial kept from before (a resume). */
+  offset: number;
+  file: FileHandle;
+  /** The content hash, fed the kept prefix and then every byte written. */
+  hash: ContentHash;
+  /** Bytes of the file in the partial so far. */
+  done: number;
+  /** Counts bytes written and reports progress. */
+  count(bytes: number): void;
+}
+
+/**
+ * Opens the partial for what `header` describes: the kept prefix when the server resumes from it (hashed again),
+ * else a fresh one, its description written first (bytes without one are never trusted for a resume).
+ */
+async function openLanding(header: ReplyHeader, paths: { data: string; info: string }, resumable: boolean, options: TransferOptions): Promise<Landing> {
   // A server from before issue 15 names only `sha256`.
   const named = parseHash(header.hash ?? header.sha256);
   if (named === null) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${String(header.path)}: the server named no usable content hash`);
   const info: DownloadInfo = { path: String(header.path), fileSize: Number(header.fileSize), hash: `${named.algorithm}:${named.hex}` };
-  const mtime = Number(header.mtime);
   const offset = Number(header.offset);
-  const body = reply.body;
   let file: FileHandle | undefined;
-  let bodyRead = false;
   try {
-    if (offset > 0 && known !== null) {
+    if (offset > 0 && resumable) {
       file = await open(paths.data, constants.O_RDWR | constants.O_NOFOLLOW);
       await file.truncate(offset);
     } else {
-      // The description first: bytes without one are never trusted for a resume.
       await writeAtomically(paths.info, `${JSON.stringify(info)}\n`);
       file = await open(paths.data, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     }
     const hash = createContentHash(named.algorithm);
-    await hashFileRange(file, 0, offset, hash, signal, { blocking: clientIoBlocking() });
-    let done = offset;
-    const count = (bytes: number): void => {
-      done += bytes;
-      onProgress?.({ done, total: info.fileSize, resumedFrom: offset });
+    await hashFileRange(file, 0, offset, hash, options.signal, { blocking: clientIoBlocking() });
+    const landing: Landing = {
+      info, named, mtime: Number(header.mtime), offset, file, hash, done: offset,
+      count: (bytes) => {
+        landing.done += bytes;
+        options.onProgress?.({ done: landing.done, total: info.fileSize, resumedFrom: offset });
+      },
     };
-    count(0);
-    // The body lands in the file: a recipe through a writer (its COPY ranges are read from the old version), the
-    // plain bytes straight from the connection's reads into a sink.
-    let recipe: ReturnType<typeof recipeBuilder> | null = null;
-    let output: { finish(): Promise<void> };
-    let receive: () => Promise<void>;
-    if (header.delta === true && base !== null) {
-      const writer = new HashingWriter(file, offset, hash);
-      const decoder = (recipe = recipeBuilder(base.file, base.size, (chunk) => writer.write(chunk).then(() => count(chunk.length)), () => writer.finish())).decoder;
-      output = writer;
-      receive = async () => {
-        for await (const chunk of bodyChunks(body)) {
-          signal?.throwIfAborted();
-          await decoder.push(chunk);
-        }
-        decoder.end();
-      };
-    } else {
-      const sink = new HashingFileSink(file, offset, hash, { onBytes: count, blocking: clientIoBlocking() });
-      output = sink;
-      receive = () => body.drainInto(sink, signal);
-    }
-    try {
-      await receive();
-      bodyRead = true;
-      await output.finish();
-    } catch (err) {
-      await output.finish().catch(() => {}); // keep every byte that arrived, for the resume
-      throw err;
-    }
-    const hex = hash.digest();
-    if (hex !== named.hex || done !== info.fileSize) {
-      await file.close();
-      file = undefined;
-      await rm(paths.data, { force: true });
-      await rm(paths.info, { force: true });
-      const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with ${named.algorithm} ${hex}, the server sent ${named.hex}; nothing was kept`, {
-        data: { expected: info.hash, actual: `${named.algorithm}:${hex}` },
-      });
-      throw Object.assign(error, { resumed: offset > 0 || recipe !== null });
-    }
-    await file.sync();
-    await file.close();
-    file = undefined;
-    await utimes(paths.data, mtime / 1000, mtime / 1000); // a Date would drop the sub-millisecond part
-    await chmod(paths.data, await modeFor(local));
-    await rename(paths.data, resolve(local));
-    await rm(paths.info, { force: true });
-    await syncDir(dirname(resolve(local)));
-    const sent = recipe === null ? done - offset : recipe.literal();
-    return { path: info.path, size: info.fileSize, ...hashFields(named.algorithm, hex), resumedFrom: offset, sent, mtime };
+    landing.count(0);
+    return landing;
   } catch (err) {
     await file?.close();
+    throw err;
+  }
+}
+
+async function attemptGet(conn: Connection, remote: string, local: string, options: TransferOptions): Promise<Omit<TransferResult, "seconds">> {
+  const { signal } = options;
+  const paths = downloadPartialPaths(local);
+  const known = await readDownloadInfo(paths);
+  const hashes = offeredAlgorithms(options.hash);
+  // An older version under the name: describe it by its blocks, so that only what changed is sent (issue 15).
+  const base = options.delta === false ? null : await describeDownloadBase(local);
+  const deltaFields = base === null ? {} : { deltaBlocks: base.blockHash, block: base.block, baseSize: base.size };
+  const state: {
+    landing: Landing | null;
+    /** The build of a delta: its recipe comes in intermediate frames, and lands through a writer. */
+    build: { writer: HashingWriter; recipe: ReturnType<typeof recipeBuilder> } | null;
+    /** What failed here while the frames came (the request itself then fails only with E_CANCELLED). */
+    localError: unknown;
+  } = { landing: null, build: null, localError: null };
+  // The first intermediate frame names the file, as a reply header does; the others carry the recipe, cut anywhere.
+  // Frames are handled one after the other: the connection stops reading while one is handled, but hands on the
+  // frames it had already read (and the final reply) meanwhile.
+  let frames: Promise<void> = Promise.resolve();
+  const onFrame = (header: ReplyHeader, body: Buffer): Promise<void> => {
+    const bytes = Buffer.from(body); // the frame's buffer is not ours to keep
+    frames = frames.then(() => handleFrame(header, bytes));
+    return frames;
+  };
+  const handleFrame = async (header: ReplyHeader, body: Buffer): Promise<void> => {
+    if (state.localError !== null) return;
+    try {
+      if (state.build === null) {
+        if (base === null || header.delta !== "blocks") throw new WharfError(FileErrorCode.INVALID_PARAMS, `${remote}: the server sent a delta this get did not ask for`);
+        const started = (state.landing = await openLanding(header, paths, known !== null, options));
+        const writer = new HashingWriter(started.file, started.offset, started.hash);
+        const write = (chunk: Buffer): Promise<void> => writer.write(chunk).then(() => started.count(chunk.length));
+        state.build = { writer, recipe: recipeBuilder(base.file, base.size, write, () => writer.finish()) };
+        return;
+      }
+      signal?.throwIfAborted();
+      await state.build.recipe.decoder.push(body);
+    } catch (err) {
+      state.localError ??= err;
+      throw err;
+    }
+  };
+  let reply: Reply<IncomingBody> | undefined;
+  let bodyRead = false;
+  try {
+    try {
+      reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: known?.have ?? 0, hash: known?.hash, hashes, ...deltaFields }, base?.list, { signal, onFrame });
+      await frames;
+    } catch (err) {
+      bodyRead = true; // no body, or the frames' request is over
+      await frames.catch(() => {});
+      throw state.localError ?? err;
+    }
+    const { build } = state;
+    let output: { finish(): Promise<void> };
+    let landing: Landing;
+    if (build !== null && state.landing !== null) {
+      landing = state.landing;
+      output = build.writer;
+      bodyRead = true;
+      build.recipe.decoder.end();
+    } else {
+      // The plain bytes, straight from the connection's reads into a sink.
+      const started = (landing = state.landing = await openLanding(reply.header, paths, known !== null, options));
+      const sink = new HashingFileSink(started.file, started.offset, started.hash, { onBytes: started.count, blocking: clientIoBlocking() });
+      output = sink;
+      await reply.body.drainInto(sink, signal);
+      bodyRead = true;
+    }
+    await output.finish();
+    return await keepDownload(landing, local, paths, build?.recipe.literal() ?? null);
+  } catch (err) {
+    // Every byte that arrived stays for a resume.
+    await state.build?.writer.finish().catch(() => {});
+    await state.landing?.file.close().catch(() => {});
     if (!bodyRead) {
-      body.destroy();
+      reply?.body.destroy();
       conn.destroy();
     }
     if (signal?.aborted && !(err instanceof WharfError)) throw new WharfError("E_CANCELLED", "the download was aborted", { cause: err });
@@ -169,6 +202,34 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
   } finally {
     await base?.file.close();
   }
+}
+
+/**
+ * Checks what landed against the server's hash; when it matches, flushes it and renames it over `local` with the
+ * file's mtime. Else deletes the partial and fails with E_INTEGRITY (`resumed` when a kept prefix or a local base
+ * may be what differed: worth one more try from nothing). `literal`: the DATA bytes of a delta, null for a plain get.
+ */
+async function keepDownload(landing: Landing, local: string, paths: { data: string; info: string }, literal: number | null): Promise<Omit<TransferResult, "seconds">> {
+  const { info, named, file, offset, done } = landing;
+  const hex = landing.hash.digest();
+  if (hex !== named.hex || done !== info.fileSize) {
+    await file.close();
+    await rm(paths.data, { force: true });
+    await rm(paths.info, { force: true });
+    const error = new WharfError(FileErrorCode.INTEGRITY, `${info.path}: received ${done} bytes with ${named.algorithm} ${hex}, the server sent ${named.hex}; nothing was kept`, {
+      data: { expected: info.hash, actual: `${named.algorithm}:${hex}` },
+    });
+    throw Object.assign(error, { resumed: offset > 0 || literal !== null });
+  }
+  await file.sync();
+  await file.close();
+  await utimes(paths.data, landing.mtime / 1000, landing.mtime / 1000); // a Date would drop the sub-millisecond part
+  await chmod(paths.data, await modeFor(local));
+  await rename(paths.data, resolve(local));
+  await rm(paths.info, { force: true });
+  await syncDir(dirname(resolve(local)));
+  const sent = literal ?? done - offset;
+  return { path: info.path, size: info.fileSize, ...hashFields(named.algorithm, hex), resumedFrom: offset, sent, mtime: landing.mtime };
 }
 
 /**

@@ -11,16 +11,23 @@
  * sender can roll it over its file one byte at a time and look each position up, and verify a hit with the hash.
  */
 import type { FileHandle } from "node:fs/promises";
-import { blockHasherWithBuffer, type BlockHasher } from "./block-hash.js";
+import { blockHasherWithBuffer, type BlockHasher, type BlockHashName } from "./block-hash.js";
 import { GEAR } from "./chunker-gear.js";
 import { BIT_WORDS } from "./delta-roller.js";
-import type { ChunkLister } from "./delta-list-cache.js";
+import type { OnListPart } from "./delta-list-cache.js";
+import type { ContentHash } from "./hash.js";
 
 /** The size of the blocks a receiver lists (the reply says it: `block`). */
 export const BLOCK_SIZE = 64 * 1024;
 
 /** The bytes at the end of a block that its fingerprint covers. */
 export const FINGERPRINT_BYTES = 32;
+
+/**
+ * The largest block list a client may send with a get: 8 MiB, 26 GiB of base in 64 KiB blocks of XXH3-128 (a
+ * larger base is listed in larger blocks).
+ */
+export const MAX_GET_BLOCK_LIST = 8 * 1024 * 1024;
 
 /** Blocks read at once by the lister: 4 MiB. */
 const READ_BLOCKS = 64;
@@ -70,17 +77,17 @@ export function blockListOf(data: Uint8Array, hasher: BlockHasher, blockSize = B
 /**
  * The block list of a whole file (a {@link ChunkLister}): read once in 4 MiB steps (for xxh128 into the memory its
  * hasher hashes in place), each step's blocks listed ({@link blockListOf}) and that part of the list handed to
- * `onPart` as it is made.
+ * `onPart` as it is made. Blocks are BLOCK_SIZE unless `blockSize` says otherwise (a power of two).
  */
-export const listBlocks: ChunkLister = async (file: FileHandle, size, algorithm, whole, onPart) => {
-  const { hasher, buffer } = await blockHasherWithBuffer(algorithm, Math.max(1, Math.min(size, READ_BLOCKS * BLOCK_SIZE)));
+export const listBlocks = async (file: FileHandle, size: number, algorithm: BlockHashName, whole?: Pick<ContentHash, "update">, onPart?: OnListPart, blockSize = BLOCK_SIZE): Promise<Buffer> => {
+  const { hasher, buffer } = await blockHasherWithBuffer(algorithm, Math.max(1, Math.min(size, Math.max(blockSize, READ_BLOCKS * BLOCK_SIZE))));
   const parts: Buffer[] = [];
   for (let at = 0; at < size; ) {
     const want = Math.min(buffer.length, size - at);
     const { bytesRead } = await file.read(buffer, 0, want, at);
     if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${size}`);
     whole?.update(buffer.subarray(0, want));
-    const part = blockListOf(buffer.subarray(0, want), hasher);
+    const part = blockListOf(buffer.subarray(0, want), hasher, blockSize);
     parts.push(part);
     at += want;
     if (part.length > 0) await onPart?.(part);

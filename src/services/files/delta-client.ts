@@ -1,8 +1,10 @@
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { AVG_CHUNK, chunkFile } from "./chunker.js";
-import { encodeChunkList, encodeCopy, encodeDataHead, RecipeDecoder, type Step } from "./delta-ops.js";
-import type { HashAlgorithm } from "./hash.js";
+import { listEntryBytes } from "./block-hash.js";
+import { AVG_CHUNK } from "./chunker.js";
+import { BLOCK_SIZE, listBlocks, MAX_GET_BLOCK_LIST } from "./delta-blocks.js";
+import { MAX_BLOCK } from "./delta-search.js";
+import { encodeCopy, encodeDataHead, RecipeDecoder, type Step } from "./delta-ops.js";
 import type { ChunkPool } from "./chunk-pool.js";
 import { copyThrough, COPY_BLOCK, readChunks } from "./hashing-io.js";
 
@@ -37,36 +39,49 @@ export async function* recipeStream(file: FileHandle, steps: readonly Step[], on
   }
 }
 
-/** The receiver's side of a delta download: the base it builds from, and what it sent to describe it. */
+/** The receiver's side of a delta download: the base it builds from, and its block list (delta-blocks.ts). */
 export interface DownloadBase {
   file: FileHandle;
   size: number;
-  algorithm: HashAlgorithm;
+  /** The blocks' hash: XXH3-128. */
+  blockHash: "xxh128";
+  /** The blocks' size: BLOCK_SIZE, or more for a base whose list would pass MAX_GET_BLOCK_LIST. */
+  block: number;
   list: Buffer;
 }
 
 /**
- * Opens the local file a get would replace and describes it by its chunks, when it is worth a delta (at least
- * DELTA_MIN_SIZE bytes); null otherwise. The caller closes `file`.
+ * The block size a base of `size` bytes is listed in: BLOCK_SIZE, doubled until its list fits in
+ * MAX_GET_BLOCK_LIST; null when not even MAX_BLOCK does (a base of more than 6 TiB goes whole).
  */
-export async function describeDownloadBase(path: string, algorithm: HashAlgorithm): Promise<DownloadBase | null> {
+export function downloadBlockSize(size: number): number | null {
+  const entry = listEntryBytes("xxh128");
+  for (let block = BLOCK_SIZE; block <= MAX_BLOCK; block *= 2) if (Math.ceil(size / block) * entry <= MAX_GET_BLOCK_LIST) return block;
+  return null;
+}
+
+/**
+ * Opens the local file a get would replace and describes it by its fixed blocks (XXH3-128 each, read once), when
+ * it is worth a delta (at least DELTA_MIN_SIZE bytes); null otherwise. The caller closes `file`.
+ */
+export async function describeDownloadBase(path: string): Promise<DownloadBase | null> {
   let file: FileHandle | undefined;
   try {
     file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     const info = await file.stat();
-    if (!info.isFile() || info.size < DELTA_MIN_SIZE) {
+    const block = downloadBlockSize(info.size);
+    if (!info.isFile() || info.size < DELTA_MIN_SIZE || block === null) {
       await file.close();
       return null;
     }
-    const list = encodeChunkList(await chunkFile(file, 0, info.size, algorithm));
-    return { file, size: info.size, algorithm, list };
+    const list = await listBlocks(file, info.size, "xxh128", undefined, undefined, block);
+    return { file, size: info.size, blockHash: "xxh128", block, list };
   } catch (err) {
     await file?.close();
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ELOOP") return null;
     throw err;
   }
 }
-
 
 /**
  * A decoder that builds the new version from a recipe: COPY ranges read from `base`, DATA bytes as they come, all

@@ -4,10 +4,10 @@ import type { Connection, Reply } from "../../client/index.js";
 import type { ReplyHeader } from "../../wire/index.js";
 import { chunkFile } from "./chunker.js";
 import { blockHashBytes, createBlockHasher, isBlockHashName, type BlockHasher, type BlockHashName } from "./block-hash.js";
-import { BlockMatcher } from "./delta-block-match.js";
 import { BlockIndex } from "./delta-blocks.js";
 import { recipeStream, type DeltaOutcome } from "./delta-client.js";
-import { decodeChunkList, planSteps, pushCopy, pushData, recipeSize, type Step } from "./delta-ops.js";
+import { decodeChunkList, planSteps, recipeSize, type Step } from "./delta-ops.js";
+import { MAX_BLOCK, SEARCH_READ, searchBlocks, type RecipeSlice } from "./delta-search.js";
 import { createRoller, type Roller } from "./delta-roller.js";
 import type { ContentHash, HashAlgorithm } from "./hash.js";
 import { clientIoBlocking, hashFileRange, nextTurn, sendPool } from "./hashing-io.js";
@@ -24,12 +24,6 @@ const SLICES_IN_FLIGHT = 2;
 
 /** Recipe slices held back while the server still lists (16 GiB of the file). */
 const MAX_HELD = 256;
-
-/** Bytes of the new version read at once by the block search. */
-const SEARCH_READ = 4 * 1024 * 1024;
-
-/** The largest block a server may list that the search takes on (its buffer holds two blocks beyond a read). */
-const MAX_BLOCK = 16 * 1024 * 1024;
 
 /** Tuning of {@link sendDelta}, for tests: smaller slices and lookahead exercise them on small files. */
 export interface DeltaTuning {
@@ -211,44 +205,34 @@ class DeltaSender {
     this.#check();
   }
 
-  /** Reads the file from `offset` into the roller's buffer, searching it for the server's blocks, slice by slice. */
+  /** Searches the file from `offset` for the server's blocks (delta-search.ts), sending the recipe slice by slice. */
   async #search(blocks: BlockIndex, roller: Roller, hasher: BlockHasher, offset: number, size: number): Promise<void> {
-    let steps: Step[] = [];
-    const matcher = new BlockMatcher(blocks, roller, hasher, offset, { copy: (at, n) => pushCopy(steps, at, n), data: (at, n) => pushData(steps, at, n) }, { lookahead: this.#lookahead });
-    const buffer = roller.buffer;
-    let bufferStart = offset; // the file offset of buffer[0]
-    let filled = 0;
-    let sliceStart = offset;
-    const held: { from: number; to: number; steps: Step[] }[] = [];
-    for (let position = offset; ; ) {
-      this.#check();
-      const want = Math.min(buffer.length - filled, size - position);
-      if (want > 0) {
-        if (this.#blocking) await nextTurn(); // replies and errors are read between blocking reads (hashing-io.ts)
-        const bytesRead = this.#blocking ? readSync(this.#file.fd, buffer, filled, want, position) : (await this.#file.read(buffer, filled, want, position)).bytesRead;
-        if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${position + bytesRead}, before ${size}`);
-        this.#whole.update(buffer.subarray(filled, filled + want));
-        filled += want;
-        position += want;
-      }
-      const atEnd = position >= size;
-      const keep = await matcher.feed(buffer.subarray(0, filled), bufferStart, atEnd);
-      if (matcher.position - sliceStart >= this.#slice || (atEnd && matcher.position > sliceStart)) {
-        held.push({ from: sliceStart, to: matcher.position, steps });
-        steps = [];
-        sliceStart = matcher.position;
-      }
+    const held: RecipeSlice[] = [];
+    await searchBlocks({
+      read: async (buffer, at, want, position) => {
+        this.#check();
+        if (!this.#blocking) return (await this.#file.read(buffer, at, want, position)).bytesRead;
+        await nextTurn(); // replies and errors are read between blocking reads (hashing-io.ts)
+        return readSync(this.#file.fd, buffer, at, want, position);
+      },
+      blocks,
+      roller,
+      hasher,
+      offset,
+      size,
+      whole: this.#whole,
+      slice: this.#slice,
+      lookahead: this.#lookahead,
       // Slices wait until the server has listed its whole version: it lists with its core to itself, and builds
       // them after (the client searches on meanwhile). They are small, DATA being read from the file as it is sent;
       // beyond MAX_HELD of them (a very large file) they go anyway.
-      while (held.length > 0 && (blocks.complete || atEnd || held.length > MAX_HELD)) {
-        const next = held.shift()!;
-        await this.#sendSlice(next.from, next.steps, next.to);
-      }
-      if (atEnd) return;
-      buffer.copyWithin(0, keep - bufferStart, filled);
-      filled -= keep - bufferStart;
-      bufferStart = keep;
-    }
+      onSearched: async (slice, atEnd) => {
+        if (slice !== null) held.push(slice);
+        while (held.length > 0 && (blocks.complete || atEnd || held.length > MAX_HELD)) {
+          const next = held.shift()!;
+          await this.#sendSlice(next.from, next.steps, next.to);
+        }
+      },
+    });
   }
 }

@@ -54,6 +54,13 @@ export const getRequest = z.object({
   hashes: offeredHashes,
   /** With a body: the chunk list of the client's older version, hashed with this algorithm (issue 15). */
   delta: z.enum(["blake3", "sha256"]).optional(),
+  /**
+   * With a body: the block list (delta-blocks.ts) of the client's older version, its blocks hashed with this;
+   * `block` and `baseSize` say what it lists (issue 15). The recipe then comes in intermediate frames.
+   */
+  deltaBlocks: z.enum(["xxh128", "blake3", "sha256"]).optional(),
+  block: z.number().int().positive().optional(),
+  baseSize: fileSize.optional(),
 });
 
 /** Validates a request's fields, or throws `E_INVALID_PARAMS` naming what is wrong. */
