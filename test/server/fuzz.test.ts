@@ -9,14 +9,18 @@
  * time budget (default 30 s), `WHARF_FUZZ_TYPES=a,b` restricts the run to those request types.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
+import { connect } from "../../src/client/index.js";
 import { buildServer } from "../../src/cli/serve.js";
+import { login } from "../../src/services/accounts/index.js";
+import { FilesClient } from "../../src/services/files/index.js";
 import { addUsers, fdsSettle, serveOptionsFor, startWharfServe, type UserSpec, type WharfServe } from "../helpers/serve-process.js";
 import { RawTcp, frameOf, rawLogin, tcpPing, udpFire, udpPing } from "../helpers/wire-peer.js";
 
@@ -106,6 +110,23 @@ function plausible(type: string): fc.Arbitrary<Record<string, unknown>> {
     fc.array(hostileValue, { maxLength: 4 }),
     hostileValue,
   );
+  if (type === "files.get") {
+    // Mostly valid, so that most gets reach the stored files (storeFuzzFiles) and a delta get's search, in blocks
+    // or in content-defined chunks (issue 15), with a hostile value here and there.
+    const mostly = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 6, arbitrary: good }, { weight: 1, arbitrary: hostileValue });
+    return fc.record(
+      {
+        path: fc.oneof({ weight: 6, arbitrary: fc.constantFrom("a.txt", "d/e.txt") }, { weight: 1, arbitrary: path }),
+        offset: mostly(fc.oneof(fc.constant(0), fc.nat(400_000))),
+        hashes: mostly(fc.constantFrom(["blake3"], ["sha256"], ["blake3", "sha256"])),
+        deltaBlocks: mostly(fc.constantFrom("xxh128", "blake3", "sha256")),
+        block: mostly(fc.oneof(fc.constantFrom(32, 64, 4_096, 65_536), fc.nat(1 << 20))),
+        baseSize: mostly(fc.nat(1 << 20)),
+        delta: mostly(fc.constantFrom("blake3", "sha256")),
+      },
+      { requiredKeys: ["path"] },
+    );
+  }
   if (type.startsWith("files.")) {
     return fc.record(
       { path, from: path, to: path, upload: fc.oneof(fieldString, fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 32, maxLength: 32 })), offset: hostileNumber, end: fc.oneof(fc.nat(5_000), hostileNumber), blocks: fc.oneof(fc.boolean(), hostileValue), fileSize: fc.oneof(fc.nat(5_000), hostileNumber), sha256: fieldString, recursive: fc.boolean(), parents: fc.boolean() },
@@ -153,6 +174,12 @@ const compareBody = (() => {
   return fc.oneof({ weight: 4, arbitrary: fc.array(group, { maxLength: 5 }) }, { weight: 1, arbitrary: hostileValue }).map((body) => Buffer.from(JSON.stringify(body) ?? ""));
 })();
 
+/** A `files.get` body: entries of 20 bytes (a block list of XXH3-128) or 36 (of blake3, or a chunk list), random. */
+const blockListBody = fc
+  .tuple(fc.constantFrom(20, 36), fc.nat(60))
+  .chain(([entry, count]) => fc.uint8Array({ minLength: entry * count, maxLength: entry * count }))
+  .map((bytes) => Buffer.from(bytes));
+
 /** How a frame is put on the wire. */
 type Mode = "exact" | "padded" | "lie" | "truncate" | "garbage";
 /** How the `size` field relates to the body sent. */
@@ -196,6 +223,8 @@ function frameSpec(type: string): fc.Arbitrary<FrameSpec> {
     ? fc.oneof({ weight: 4, arbitrary: jsonRpcBody }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)) })
     : type === "files.compare"
     ? fc.oneof({ weight: 4, arbitrary: compareBody }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)) })
+    : type === "files.get"
+    ? fc.oneof({ weight: 2, arbitrary: blockListBody }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)) })
     : fc.oneof(fc.constant(Buffer.alloc(0)), fc.uint8Array({ maxLength: 2_048 }).map((b) => Buffer.from(b)), fc.constant(Buffer.alloc(20_000, 0x62)));
   return fc.record({
     header,
@@ -405,6 +434,7 @@ before(async () => {
     usersFrom: usersDir,
     args: ["--exec-allow", EXEC_ALLOW, "--exec-timeout", "5", "--exec-max-output", "1M", "--chat-history", "100"],
   });
+  await storeFuzzFiles(server.tcpUrl);
   await sleep(300);
   fdBaseline = server.fdCount() ?? 0;
 });
@@ -413,6 +443,25 @@ after(async () => {
   await server?.stop(3_000);
   rmSync(usersDir, { recursive: true, force: true });
 });
+
+/**
+ * Files the fuzzer's requests name (`a.txt`, `d/e.txt`), stored for its user, so that a files.get reaches past
+ * E_NOT_FOUND into what reads them: a plain get, and a delta get's search in blocks or in chunks (issue 15).
+ */
+async function storeFuzzFiles(url: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "wharf-fuzz-files-"));
+  const conn = await connect(url);
+  try {
+    await login(conn, USER.name, USER.password);
+    const files = new FilesClient(conn);
+    writeFileSync(join(dir, "f"), randomBytes(300 * 1024));
+    await files.put(join(dir, "f"), "a.txt");
+    await files.put(join(dir, "f"), "d/e.txt", { delta: false });
+  } finally {
+    conn.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function context(batch: number): string {
   const stderr = server.stderr().trim();

@@ -1,4 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
+import { WharfError } from "../../wire/index.js";
+import { FileErrorCode } from "./errors.js";
 import { chunkFile, type Chunk } from "./chunker.js";
 import { recipeStream } from "./delta-client.js";
 import { ChunkListCache } from "./delta-list-cache.js";
@@ -30,7 +32,12 @@ export async function deltaReplyBody(
   clientList: Buffer,
   verify: () => void,
 ): Promise<{ size: number; literal: number; stream: AsyncIterable<Buffer> & { destroy(): void } }> {
-  const theirs = decodeChunkList(clientList);
+  let theirs: ReturnType<typeof decodeChunkList>;
+  try {
+    theirs = decodeChunkList(clientList);
+  } catch (err) {
+    throw new WharfError(FileErrorCode.INVALID_PARAMS, `a get's chunk list is malformed: ${(err as Error).message}`);
+  }
   let chunks: Chunk[];
   if (offset === 0) {
     const listing = await storedListings.listing(file, chunkAlgorithm, whole);

@@ -141,6 +141,9 @@ describe("delta get in blocks (issue 15)", () => {
     assert.ok(refused(await ask({ block: BLOCK_SIZE, baseSize: 2 * BLOCK_SIZE }, good)), "more blocks than the base has");
     assert.ok(refused(await ask({ block: BLOCK_SIZE, baseSize: stored.length }, good.subarray(0, 30))), "a list cut inside an entry");
     assert.ok(refused(await ask({ block: BLOCK_SIZE, baseSize: 1e15 }, Buffer.alloc(MAX_GET_BLOCK_LIST + 20))), "a list past its limit");
+    // A client from before block lists sends a chunk list instead (36 bytes an entry): a cut one is refused alike.
+    const chunks = await conn.requestStream(FileRequest.GET, { path: "m.bin", offset: 0, hashes: ["blake3"], delta: "blake3" }, Buffer.alloc(740)).catch((err: unknown) => err);
+    assert.ok(refused(chunks), String(chunks));
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 * MiB }), fc.integer({ min: 0, max: 4 * MiB }), fc.uint8Array({ minLength: 1, maxLength: 400 }), async (block, baseSize, list) => {
         const reply = await ask({ block, baseSize }, Buffer.from(list));
