@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
-import type { ServeOptions } from "../../src/cli/serve.js";
+import type { ServeOptions } from "../../src/cli/serve-lifecycle.js";
 import { AccountStore } from "../../src/services/accounts/index.js";
 import { WHARF_BIN } from "./cli.js";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { pino } from "pino";
-import { buildServerWithServices } from "../../src/cli/serve.js";
+import { buildServerWithServices } from "../../src/cli/serve-lifecycle.js";
 import { redisOf } from "../../src/cli/serve-redis.js";
 import { RedisAccountStore } from "../../src/services/accounts/redis-store.js";
 import { startRedis } from "../helpers/redis-server.js";

@@ -18,7 +18,7 @@ import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { pino } from "pino";
 import { connect } from "../../src/client/index.js";
-import { buildServer } from "../../src/cli/serve.js";
+import { buildServer } from "../../src/cli/serve-lifecycle.js";
 import { login } from "../../src/services/accounts/index.js";
 import { FilesClient } from "../../src/services/files/index.js";
 import { addUsers, fdsSettle, serveOptionsFor, startWharfServe, type UserSpec, type WharfServe } from "../helpers/serve-process.js";
