@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
@@ -59,6 +59,28 @@ describe("delta get in blocks (issue 15)", () => {
     assert.ok(got.sent >= changed * 0.9 && got.sent <= bound, `sent ${got.sent} for ${changed} changed bytes`);
     assert.equal(progress.at(-1), next.length, "progress reaches the whole file");
     assert.ok(progress.length > 2, "progress is told as the file is built");
+  });
+
+  test("a stored file changed behind the server's back fails the delta get with E_INTEGRITY, and the local copy is untouched", async (t) => {
+    const { url, dataDir } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const dir = tempDir(t);
+    const old = randomBytes(3 * MiB);
+    const next = Buffer.from(old);
+    randomBytes(8 * KiB).copy(next, MiB);
+    writeFileSync(join(dir, "src"), next);
+    await files.put(join(dir, "src"), "x.bin");
+    // Bytes rewritten in place, size and mtime put back: nothing but the content says it changed.
+    const stored = join(dataDir, "homes", "alice", "x.bin");
+    const { mtime } = statSync(stored);
+    const fd = openSync(stored, "r+");
+    writeSync(fd, Buffer.from("not what was stored"), 0, 19, 2 * MiB);
+    closeSync(fd);
+    utimesSync(stored, mtime, mtime);
+    writeFileSync(join(dir, "copy"), old);
+    const failed = await files.get("x.bin", join(dir, "copy")).catch((err: unknown) => err);
+    assert.ok(failed instanceof WharfError && failed.code === "E_INTEGRITY", String(failed));
+    assert.deepEqual(readFileSync(join(dir, "copy")), old, "the older copy is untouched");
   });
 
   test("a server from before block lists sends the file whole, and the copy is still right", async (t) => {
