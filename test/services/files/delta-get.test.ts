@@ -11,7 +11,7 @@ import { SPARSE_STRIDE } from "../../../src/services/files/delta-block-match.js"
 import { downloadBlockSize } from "../../../src/services/files/delta-client.js";
 import { BLOCK_SIZE, blockListOf, MAX_GET_BLOCK_LIST } from "../../../src/services/files/delta-blocks.js";
 import { encodeChunkList, RecipeDecoder } from "../../../src/services/files/delta-ops.js";
-import { FileRequest } from "../../../src/services/files/index.js";
+import { FileRequest, FilesClient } from "../../../src/services/files/index.js";
 import { tempDir } from "../../helpers/cli.js";
 import { blake3Of, session, startFilesServer, startFilesServerWithout } from "./helpers.js";
 
@@ -36,6 +36,21 @@ function benchEdit(old: Buffer): { next: Buffer; changed: number } {
   for (let k = 0; k < 100; k += 1) randomBytes(64 * KiB).copy(next, Math.floor(((k + 0.5) / 100) * (old.length - 64 * KiB)));
   const at = 3 * MiB + 12_345;
   return { next: Buffer.concat([next.subarray(0, at), randomBytes(MiB), next.subarray(at)]), changed: 100 * 64 * KiB + MiB };
+}
+
+/**
+ * Stores as `name` a new version of a random file of `size` bytes (8 KiB rewritten at 1 MiB), and writes the old
+ * version as the local copy a get would update.
+ */
+async function storedOverOlderCopy(files: FilesClient, dir: string, name: string, size: number): Promise<{ old: Buffer; next: Buffer; copy: string }> {
+  const old = randomBytes(size);
+  const next = Buffer.from(old);
+  randomBytes(8 * KiB).copy(next, MiB);
+  writeFileSync(join(dir, "src"), next);
+  await files.put(join(dir, "src"), name);
+  const copy = join(dir, "copy");
+  writeFileSync(copy, old);
+  return { old, next, copy };
 }
 
 describe("delta get in blocks (issue 15)", () => {
@@ -64,12 +79,7 @@ describe("delta get in blocks (issue 15)", () => {
   test("a stored file changed behind the server's back fails the delta get with E_INTEGRITY, and the local copy is untouched", async (t) => {
     const { url, dataDir } = await startFilesServer(t);
     const { files } = await session(t, url);
-    const dir = tempDir(t);
-    const old = randomBytes(3 * MiB);
-    const next = Buffer.from(old);
-    randomBytes(8 * KiB).copy(next, MiB);
-    writeFileSync(join(dir, "src"), next);
-    await files.put(join(dir, "src"), "x.bin");
+    const { old, copy } = await storedOverOlderCopy(files, tempDir(t), "x.bin", 3 * MiB);
     // Bytes rewritten in place, size and mtime put back: nothing but the content says it changed.
     const stored = join(dataDir, "homes", "alice", "x.bin");
     const { mtime } = statSync(stored);
@@ -77,25 +87,18 @@ describe("delta get in blocks (issue 15)", () => {
     writeSync(fd, Buffer.from("not what was stored"), 0, 19, 2 * MiB);
     closeSync(fd);
     utimesSync(stored, mtime, mtime);
-    writeFileSync(join(dir, "copy"), old);
-    const failed = await files.get("x.bin", join(dir, "copy")).catch((err: unknown) => err);
+    const failed = await files.get("x.bin", copy).catch((err: unknown) => err);
     assert.ok(failed instanceof WharfError && failed.code === "E_INTEGRITY", String(failed));
-    assert.deepEqual(readFileSync(join(dir, "copy")), old, "the older copy is untouched");
+    assert.deepEqual(readFileSync(copy), old, "the older copy is untouched");
   });
 
   test("a server from before block lists sends the file whole, and the copy is still right", async (t) => {
     const { url } = await startFilesServerWithout(t, [], { [FileRequest.GET]: ["deltaBlocks", "block", "baseSize"] });
     const { files } = await session(t, url);
-    const dir = tempDir(t);
-    const old = randomBytes(2 * MiB);
-    const next = Buffer.from(old);
-    randomBytes(4 * KiB).copy(next, MiB);
-    writeFileSync(join(dir, "src"), next);
-    await files.put(join(dir, "src"), "f.bin");
-    writeFileSync(join(dir, "copy"), old);
-    const got = await files.get("f.bin", join(dir, "copy"));
+    const { next, copy } = await storedOverOlderCopy(files, tempDir(t), "f.bin", 2 * MiB);
+    const got = await files.get("f.bin", copy);
     assert.equal(got.sent, next.length);
-    assert.deepEqual(readFileSync(join(dir, "copy")), next);
+    assert.deepEqual(readFileSync(copy), next);
   });
 
   test("a client from before block lists still gets a delta in content-defined chunks", async (t) => {
