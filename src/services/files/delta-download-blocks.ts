@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import type { RequestContext } from "../../server/index.js";
+import { Semaphore } from "../../sync/index.js";
 import { WharfError } from "../../wire/index.js";
 import { blockHashBytes, createBlockHasher, type BlockHashName } from "./block-hash.js";
 import { recipeStream } from "./delta-client.js";
@@ -34,15 +35,29 @@ export interface BlockDeltaOutcome {
 }
 
 /**
- * Checks a client's description of its older version and indexes it for a search; a malformed one is the client's
- * error (`E_INVALID_PARAMS`).
+ * Block searches for delta gets that one process runs at once; more wait their turn, first come first served. Each
+ * holds about 7 MiB while it runs (its roller's buffer, 4 MiB and two blocks, and the fingerprints' bit table, 2
+ * MiB) and a core's worth of work: more at once would only share the cores and hold more memory.
  */
-function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: ReturnType<typeof createRoller> } {
-  const { block, baseSize, list } = base;
+export const MAX_BLOCK_SEARCHES = 4;
+
+const searchSlots = new Semaphore(MAX_BLOCK_SEARCHES);
+
+/** Checks what a client says of its older version before anything is allocated for it (`E_INVALID_PARAMS`). */
+function checkClientBlocks(base: ClientBlocks): void {
+  const { block, list } = base;
   if (!Number.isSafeInteger(block) || block < FINGERPRINT_BYTES || block > MAX_BLOCK) {
     throw new WharfError(FileErrorCode.INVALID_PARAMS, `a get's block list has blocks of ${FINGERPRINT_BYTES} to ${MAX_BLOCK} bytes, not ${block}`);
   }
   if (list.length > MAX_GET_BLOCK_LIST) throw new WharfError(FileErrorCode.INVALID_PARAMS, `a get's block list is at most ${MAX_GET_BLOCK_LIST} bytes, not ${list.length}`);
+}
+
+/**
+ * Indexes a client's description of its older version for a search; one that does not fit its base is the client's
+ * error (`E_INVALID_PARAMS`).
+ */
+function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: ReturnType<typeof createRoller> } {
+  const { block, baseSize, list } = base;
   const roller = createRoller(SEARCH_READ + 2 * block);
   let index: BlockIndex;
   try {
@@ -62,9 +77,20 @@ function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: Ret
  * `first` (the reply's header fields, so that the client can start), then intermediate frames whose bodies are
  * consecutive pieces of the recipe (delta-ops.ts encoding, cut anywhere), each sent once the connection takes it.
  * Bytes [offset, size) of `file` are searched; every byte of it from 0 goes to `whole` (unless null: checked
- * before, verified-reads.ts). The caller sends the final frame and closes `file`.
+ * before, verified-reads.ts). The caller sends the final frame and closes `file`. At most MAX_BLOCK_SEARCHES run at
+ * once; the others wait (a cancelled request stops waiting).
  */
 export async function sendBlockDelta(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
+  checkClientBlocks(base);
+  await searchSlots.acquire({ signal: ctx.signal });
+  try {
+    return await searchForClient(file, offset, size, whole, base, ctx, first);
+  } finally {
+    searchSlots.release();
+  }
+}
+
+async function searchForClient(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
   const { index, roller } = indexClientBlocks(base);
   const hasher = await createBlockHasher(base.blockHash, roller.hasherHome);
   const update = whole === null ? () => {} : (bytes: Uint8Array) => whole.update(bytes);

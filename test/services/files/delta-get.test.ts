@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
@@ -9,6 +9,7 @@ import { createBlockHasher } from "../../../src/services/files/block-hash.js";
 import { chunkBuffer } from "../../../src/services/files/chunker.js";
 import { SPARSE_STRIDE } from "../../../src/services/files/delta-block-match.js";
 import { downloadBlockSize } from "../../../src/services/files/delta-client.js";
+import { MAX_BLOCK_SEARCHES } from "../../../src/services/files/delta-download-blocks.js";
 import { BLOCK_SIZE, blockListOf, MAX_GET_BLOCK_LIST } from "../../../src/services/files/delta-blocks.js";
 import { encodeChunkList, RecipeDecoder } from "../../../src/services/files/delta-ops.js";
 import { FileRequest, FilesClient } from "../../../src/services/files/index.js";
@@ -90,6 +91,30 @@ describe("delta get in blocks (issue 15)", () => {
     const failed = await files.get("x.bin", copy).catch((err: unknown) => err);
     assert.ok(failed instanceof WharfError && failed.code === "E_INTEGRITY", String(failed));
     assert.deepEqual(readFileSync(copy), old, "the older copy is untouched");
+  });
+
+  test("more delta gets at once than the server searches for at once wait their turn, and each builds its file", async (t) => {
+    const { url } = await startFilesServer(t);
+    const { files } = await session(t, url);
+    const dir = tempDir(t);
+    const count = MAX_BLOCK_SEARCHES + 3;
+    const versions = await Promise.all(
+      Array.from({ length: count }, (_, k) => {
+        mkdirSync(join(dir, `v${k}`));
+        return storedOverOlderCopy(files, join(dir, `v${k}`), `c${k}.bin`, 6 * MiB);
+      }),
+    );
+    // Each get on a connection of its own, all at once.
+    const results = await Promise.all(
+      versions.map(async ({ copy }, k) => {
+        const own = await session(t, url);
+        return own.files.get(`c${k}.bin`, copy);
+      }),
+    );
+    for (const [k, { next, copy }] of versions.entries()) {
+      assert.deepEqual(readFileSync(copy), next, `copy ${k}`);
+      assert.ok(results[k].sent <= 2 * BLOCK_SIZE, `copy ${k}: sent ${results[k].sent}`);
+    }
   });
 
   test("a server from before block lists sends the file whole, and the copy is still right", async (t) => {
