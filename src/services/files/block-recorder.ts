@@ -18,6 +18,16 @@ import { COPY_BLOCK } from "./hashing-io.js";
 export const RECORDER_AREA = Math.max(COPY_BLOCK, 2 * SINK_BATCH);
 
 /**
+ * Recorders alive at once in one process. Each holds its RECORDER_AREA and its list (up to 5 MiB for a file of
+ * 16 GiB) from the upload's begin to its end, and a begin costs a client nothing but a request: without a bound, a
+ * user beginning upload after upload could make the server hold any amount. An upload begun while MAX_RECORDERS are
+ * alive is not recorded; the next delta put onto it reads the file instead.
+ */
+export const MAX_RECORDERS = 8;
+
+let liveRecorders = 0;
+
+/**
  * Lists the blocks of the bytes given to {@link update}, in order from the file's start: per BLOCK_SIZE bytes a
  * fingerprint and an XXH3-128 hash, as `files.put.chunks {blocks: true, blockHash: "xxh128"}` lists them. Bytes
  * that lie in its {@link area} (a writer's buffers lent from it) are hashed where they lie; others pass through a
@@ -28,6 +38,7 @@ export const RECORDER_AREA = Math.max(COPY_BLOCK, 2 * SINK_BATCH);
  * const recorder = await BlockRecorder.create(fileSize);
  * recorder?.update(bytes); // every byte of the file, in order
  * const list = recorder?.finish(); // the block list, once every byte has passed
+ * recorder?.release(); // the upload is over
  * ```
  */
 export class BlockRecorder {
@@ -43,6 +54,7 @@ export class BlockRecorder {
   #entries = 0;
   #bytes = 0;
   readonly #size: number;
+  #released = false;
 
   private constructor(hasher: BlockHasher, memory: ArrayBuffer, size: number, block: number) {
     this.#hasher = hasher;
@@ -56,14 +68,36 @@ export class BlockRecorder {
   }
 
   /**
-   * A recorder for a file of `size` bytes (in blocks of `block` bytes: BLOCK_SIZE but in tests); null where the
-   * WebAssembly hash does not load (nothing is recorded).
+   * A recorder for a file of `size` bytes (in blocks of `block` bytes: BLOCK_SIZE but in tests), to be given back
+   * with {@link release} when its upload ends; null while MAX_RECORDERS are alive, or where the WebAssembly hash does
+   * not load (nothing is recorded).
    */
   static async create(size: number, block = BLOCK_SIZE): Promise<BlockRecorder | null> {
     if (!Number.isSafeInteger(block) || block < FINGERPRINT_BYTES) throw new RangeError(`a block is at least ${FINGERPRINT_BYTES} bytes, not ${block}`);
-    const memory = wasmMemoryOf(XXH128_SCRATCH + block + RECORDER_AREA);
-    const hasher = await createBlockHasher("xxh128", { memory, scratch: 0 });
-    return hasher.kind === "wasm" ? new BlockRecorder(hasher, memory.buffer, size, block) : null;
+    if (liveRecorders >= MAX_RECORDERS) return null;
+    liveRecorders += 1; // counted before the wait: recorders made at once must not all pass the check
+    try {
+      const memory = wasmMemoryOf(XXH128_SCRATCH + block + RECORDER_AREA);
+      const hasher = await createBlockHasher("xxh128", { memory, scratch: 0 });
+      if (hasher.kind === "wasm") return new BlockRecorder(hasher, memory.buffer, size, block);
+    } catch (err) {
+      liveRecorders -= 1;
+      throw err;
+    }
+    liveRecorders -= 1;
+    return null;
+  }
+
+  /** Recorders alive in this process (made and not released). */
+  static get live(): number {
+    return liveRecorders;
+  }
+
+  /** Its upload is over: another may be recorded in its place. Once only; the recorder is not to be used after. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    liveRecorders -= 1;
   }
 
   /** Bytes given so far. */

@@ -169,6 +169,7 @@ export async function endSlice(upload: Upload, file: FileHandle, hash: ContentHa
 export function endUpload(upload: Upload): Promise<void> {
   upload.ending ??= (async () => {
     clearInterval(upload.watchdog);
+    upload.blocks?.release();
     upload.blocks = null; // its memory (4 MiB and more) goes now, not when the upload object does
     upload.ofConnection.delete(upload.token);
     try {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { createBlockHasher } from "../../../src/services/files/block-hash.js";
-import { BlockRecorder, RECORDER_AREA } from "../../../src/services/files/block-recorder.js";
+import { BlockRecorder, MAX_RECORDERS, RECORDER_AREA } from "../../../src/services/files/block-recorder.js";
 import { BLOCK_SIZE, blockListOf } from "../../../src/services/files/delta-blocks.js";
 import { FileRequest } from "../../../src/services/files/index.js";
 import { RecentMap } from "../../../src/services/files/file-version.js";
@@ -48,6 +48,7 @@ describe("block lists made as files are stored", () => {
           }
           assert.equal(recorder.bytes, data.length);
           assert.deepEqual(recorder.finish(), blockListOf(data, xxh, block));
+          recorder.release();
         },
       ),
       { numRuns: 200 },
@@ -60,6 +61,40 @@ describe("block lists made as files are stored", () => {
     assert.throws(() => recorder.finish(), RangeError);
     assert.throws(() => recorder.update(Buffer.alloc(41)), RangeError);
     assert.equal(recorder.area.length, RECORDER_AREA);
+    recorder.release();
+  });
+
+  test("at most MAX_RECORDERS are alive at once, made together or not; one released makes room, once", async () => {
+    assert.equal(BlockRecorder.live, 0, "every test before gave its recorders back");
+    const made = await Promise.all(Array.from({ length: MAX_RECORDERS + 3 }, () => BlockRecorder.create(1_000, 64)));
+    const alive = made.filter((recorder) => recorder !== null);
+    assert.equal(alive.length, MAX_RECORDERS);
+    assert.equal(BlockRecorder.live, MAX_RECORDERS);
+    assert.equal(await BlockRecorder.create(1_000, 64), null, "past the bound, none is made");
+    alive[0]!.release();
+    alive[0]!.release(); // twice is once
+    const again = await BlockRecorder.create(1_000, 64);
+    assert.ok(again !== null);
+    assert.equal(await BlockRecorder.create(1_000, 64), null);
+    for (const recorder of [again, ...alive.slice(1)]) recorder!.release();
+    assert.equal(BlockRecorder.live, 0);
+  });
+
+  test("uploads begun past MAX_RECORDERS are not recorded, and each recorder is given back when its upload ends", async (t) => {
+    const { url } = await startFilesServer(t);
+    const begin = async (conn: Awaited<ReturnType<typeof session>>["conn"], name: string): Promise<string> =>
+      String((await conn.request(FileRequest.PUT_BEGIN, { path: name, fileSize: 16 * 1024 * 1024, stamp: "s", hashes: ["blake3"] })).header.upload);
+    const first = await session(t, url);
+    for (let k = 0; k < MAX_RECORDERS + 3; k += 1) await begin(first.conn, `big${k}.bin`);
+    assert.equal(BlockRecorder.live, MAX_RECORDERS, "the server holds no more recorders than its bound");
+    first.conn.destroy(); // its uploads end with it
+    for (const deadline = Date.now() + 10_000; BlockRecorder.live > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(BlockRecorder.live, 0, "every ended upload gave its recorder back");
+    const second = await session(t, url);
+    const upload = await begin(second.conn, "again.bin");
+    assert.equal(BlockRecorder.live, 1, "an upload begun then is recorded again");
+    await second.conn.request(FileRequest.PUT_ABORT, { upload });
+    assert.equal(BlockRecorder.live, 0);
   });
 
   test("a recent map held to a weight forgets the oldest entries past it, and keeps none heavier than it", () => {

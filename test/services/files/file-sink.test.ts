@@ -58,6 +58,7 @@ describe("HashingFileSink", () => {
           assert.equal(counted, data.length);
           assert.equal(sink.received, data.length);
           if (recorder !== null) assert.deepEqual(recorder.finish(), blockListOf(data, await createBlockHasher("xxh128"), 1024));
+          recorder?.release();
         },
       ),
       { numRuns: 150 },
