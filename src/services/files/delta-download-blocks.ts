@@ -43,6 +43,19 @@ export const MAX_BLOCK_SEARCHES = 4;
 
 const searchSlots = new Semaphore(MAX_BLOCK_SEARCHES);
 
+/**
+ * Runs `work` (a delta get's pass over its file) once one of the MAX_BLOCK_SEARCHES slots is free; rejects without
+ * running it when `signal` aborts first (the client went away while it waited).
+ */
+export async function inSearchSlot<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  await searchSlots.acquire({ signal });
+  try {
+    return await work();
+  } finally {
+    searchSlots.release();
+  }
+}
+
 /** Checks what a client says of its older version before anything is allocated for it (`E_INVALID_PARAMS`). */
 function checkClientBlocks(base: ClientBlocks): void {
   const { block, list } = base;
@@ -82,12 +95,7 @@ function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: Ret
  */
 export async function sendBlockDelta(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
   checkClientBlocks(base);
-  await searchSlots.acquire({ signal: ctx.signal });
-  try {
-    return await searchForClient(file, offset, size, whole, base, ctx, first);
-  } finally {
-    searchSlots.release();
-  }
+  return inSearchSlot(ctx.signal, () => searchForClient(file, offset, size, whole, base, ctx, first));
 }
 
 async function searchForClient(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {

@@ -6,7 +6,7 @@ import { WharfError, type RequestHeader } from "../../wire/index.js";
 import { FileErrorCode, fsFailure } from "./errors.js";
 import { canHash, createContentHash, hashFields, isHashAlgorithm, parseHash, type ContentHash, type HashAlgorithm } from "./hash.js";
 import { deltaReplyBody } from "./delta-download.js";
-import { sendBlockDelta } from "./delta-download-blocks.js";
+import { inSearchSlot, sendBlockDelta } from "./delta-download-blocks.js";
 import { hashFileRange, hashingReader, sendPool } from "./hashing-io.js";
 import type { FileMeta } from "./meta.js";
 import { userHome, type FilesDeps } from "./home.js";
@@ -85,7 +85,9 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
       verifiedReads.add(info, algorithm, hex);
     };
     if (delta !== null && body !== undefined && hash !== null) {
-      const reply = await deltaReplyBody(file, offset, fileSize, hash, delta, body, check);
+      // Its chunking pass (about a CPU second per GiB) takes a search slot, as a search in blocks does.
+      const opened = file;
+      const reply = await inSearchSlot(ctx.signal, () => deltaReplyBody(opened, offset, fileSize, hash, delta, body, check));
       file = undefined; // the stream owns it now
       return { header: { ...replyHeader, delta: true, literal: reply.literal }, body: { size: reply.size, stream: reply.stream } };
     }
