@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, posix } from "node:path";
 import type { Connection } from "../client/index.js";
@@ -38,25 +37,17 @@ let tuned = false;
 export const TUNE_FROM_BYTES = 64 * 1024 * 1024;
 
 /**
- * Tunes the process for moving bytes (process-tuning.ts) before its first big transfer, not at start-up. The
- * tuning costs ~20 ms of CPU (page faults of a few MiB); a command that sends a few small files, or a `put -r`
- * that finds everything already there, does not pay it. Measured on 1 GiB gets without it, one run in three
- * faulted 30,000 pages instead of 11,000 (glibc trimming and refaulting its heap): big transfers keep it.
- * `size` undefined (not known before the transfer) tunes too.
+ * Tunes the process for moving bytes (process-tuning.ts) before its first big get, not at start-up. The tuning
+ * costs ~20 ms of CPU (page faults of a few MiB); a command that fetches a few small files does not pay it.
+ * Measured on 1 GiB gets without it, one run in three faulted 30,000 pages instead of 11,000 (glibc trimming and
+ * refaulting its heap): big gets keep it. `size` undefined (not known before the transfer) tunes too. A put does
+ * not tune: it reads into reused buffers and mallocs nothing per chunk, so the tuning only cost it, about 1,300
+ * page faults and 0.02-0.05 CPU s per put of 1 GiB (docs/architecture.md).
  */
 function tuneFor(size: number | undefined): void {
   if (tuned || (size !== undefined && size < TUNE_FROM_BYTES)) return;
   tuned = true;
   tuneForThroughput("throughput");
-}
-
-/** The size of a local file, or undefined when it cannot be read (the transfer then reports why). */
-function localSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
 }
 
 let corked = false;
@@ -155,19 +146,15 @@ function count(tally: TreeTally | undefined, result: TransferResult): void {
 }
 
 export async function putOne(session: PutSession, options: OutputOptions, local: string, remote: string, tally?: TreeTally, shown = local): Promise<void> {
-  (await putTransfer(session, options, local, remote, tally, shown, true, localSize(local)))();
+  (await putTransfer(session, options, local, remote, tally, shown, true))();
 }
 
-/**
- * Puts one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. `size`, when the
- * caller knows it, decides whether the process tunes itself first.
- */
-export async function putTransfer(session: PutSession, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean, size?: number): Promise<() => void> {
+/** Puts one file (with a progress bar on a terminal when `withBar`); resolves what to print of it. */
+export async function putTransfer(session: PutSession, options: OutputOptions, local: string, remote: string, tally: TreeTally | undefined, shown: string, withBar: boolean): Promise<() => void> {
   if (options.dryRun === true) {
     const size = (await stat(local)).size;
     return () => wouldSend(options, "put", shown, remote, size, tally);
   }
-  tuneFor(size);
   // Loaded with the first transfer, not at start-up (see FilesClient.put).
   const { putFileReconnecting } = await import("../services/files/client-put.js");
   return barredTransfer(options, "put", basename(shown), shown, tally, withBar, (bar) => {

@@ -155,7 +155,7 @@ export async function putTree(session: PutSession, options: OutputOptions, local
       } else {
         skipped -= 1;
         notSent -= entry.size;
-        await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar, entry.size));
+        await treeTransfer(run, entry.size, (bar) => putTransfer(session, options, entry.path, entry.remote, run.tally, entry.path, bar));
       }
     }
   } finally {
