@@ -108,7 +108,7 @@ async function searchForClient(file: FileHandle, offset: number, size: number, w
     for (let at = 0; at < offset; ) {
       const want = Math.min(roller.buffer.length, offset - at);
       const { bytesRead } = await file.read(roller.buffer, 0, want, at);
-      if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${size}`);
+      if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${offset}`);
       update(roller.buffer.subarray(0, want));
       at += want;
     }
