@@ -34,6 +34,13 @@ export interface MatchOptions {
   /** Bytes of scan after which it looks at every `farStride`-th position (default FAR_SCAN, FAR_STRIDE). */
   farScan?: number;
   farStride?: number;
+  /**
+   * Positions whose candidates a scan may hash without a match (default: no bound). A list comes from the other
+   * side, and one that names a fingerprint the file has everywhere (a file of zeros) with hashes it never has would
+   * make the scan hash a block at every position it looks at; past this many, the scan only rolls on, and blocks are
+   * still found where they follow a match.
+   */
+  maxFalseHits?: number;
 }
 
 /** Where a {@link BlockMatcher} puts what it decided, in file order: a block of the base, or a range to send. */
@@ -75,6 +82,9 @@ export class BlockMatcher {
   #stride: number;
   #farScan: number;
   #farStride: number;
+  #maxFalseHits: number;
+  /** Positions whose candidates were hashed without a match. */
+  #falseHits = 0;
   #position: number;
   /** The block expected at `position` after a match, or -1 while scanning. */
   #expect = 0;
@@ -97,6 +107,7 @@ export class BlockMatcher {
     this.#stride = options.stride ?? SPARSE_STRIDE;
     this.#farScan = Math.max(options.farScan ?? FAR_SCAN, this.#denseScan);
     this.#farStride = options.farStride ?? FAR_STRIDE;
+    this.#maxFalseHits = options.maxFalseHits ?? Number.POSITIVE_INFINITY;
     this.#position = start;
     // A resumed put's first byte is the one after the last built: the block there is the likeliest guess.
     this.#expect = start % index.blockSize === 0 ? start / index.blockSize : -1;
@@ -207,18 +218,27 @@ export class BlockMatcher {
       i = roller.roll(i, until, i < dense ? 1 : i < far ? this.#stride : this.#farStride);
       const print = roller.print;
       if (i === until && !index.mayHave(print)) continue;
+      if (this.#falseHits >= this.#maxFalseHits) continue; // out of hashes: roll on
       const blockEnd = dataStart + i;
+      // The bytes before this position are hashed once per length, however many blocks share the fingerprint.
+      let digest: Buffer | null = null;
+      let digestLength = -1;
       for (let k = index.firstWith(print); k >= 0; k = index.nextWith(k)) {
         const length = index.length(k);
         const start = blockEnd - length;
         if (start < this.#position) continue; // overlaps what is decided (or too few bytes rolled for this print)
-        if (!index.matches(k, this.#hasher.digest(data.subarray(start - dataStart, blockEnd - dataStart)))) continue;
+        if (length !== digestLength) {
+          digest = this.#hasher.digest(data.subarray(start - dataStart, blockEnd - dataStart));
+          digestLength = length;
+        }
+        if (!index.matches(k, digest!)) continue;
         if (start > this.#position) this.#sink.data(this.#position, start - this.#position);
         this.#sink.copy(k * index.blockSize, length);
         this.#position = blockEnd;
         this.#expect = k + 1;
         return true;
       }
+      if (digestLength >= 0) this.#falseHits += 1;
     }
     this.#rolled = end;
     return false;

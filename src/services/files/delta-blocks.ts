@@ -96,9 +96,19 @@ export const listBlocks = async (file: FileHandle, size: number, algorithm: Bloc
 };
 
 /**
+ * The most blocks of one fingerprint a scan tries at a position. A list comes from the other side: one whose blocks
+ * all share a fingerprint (a file of zeros has one, and a list may name it for every block with a different hash)
+ * would make every position of a scan try them all, a core's work for hours. Blocks of the same content are linked
+ * once; past this many of one fingerprint, the others are found only where they follow a match (the next block is
+ * always tried there).
+ */
+export const MAX_FINGERPRINT_CHAIN = 32;
+
+/**
  * The sender's view of a receiver's block list as it streams in: each block's hash and length, the blocks by
- * fingerprint (a bit table of fingerprints first, so that most positions of a scan cost one read of it), how much
- * of the base is listed, and a wait for more.
+ * fingerprint (a bit table of fingerprints first, so that most positions of a scan cost one read of it; at most
+ * MAX_FINGERPRINT_CHAIN of one fingerprint, each of another content), how much of the base is listed, and a wait
+ * for more.
  */
 export class BlockIndex {
   readonly blockSize: number;
@@ -147,12 +157,27 @@ export class BlockIndex {
       const k = this.#hashes.length;
       if (this.length(k) < FINGERPRINT_BYTES) throw new RangeError(`a block list of a ${this.baseSize}-byte base has no block ${k}`);
       const print = owned.readInt32BE(at);
-      this.#hashes.push(owned.subarray(at + 4, at + entry));
-      this.#next.push(this.#first.get(print) ?? -1);
-      this.#first.set(print, k);
-      this.#bits[print >>> 13] |= 1 << ((print >>> 8) & 31);
+      const hash = owned.subarray(at + 4, at + entry);
+      this.#hashes.push(hash);
+      if (this.#linkable(print, hash)) {
+        this.#next.push(this.#first.get(print) ?? -1);
+        this.#first.set(print, k);
+        this.#bits[print >>> 13] |= 1 << ((print >>> 8) & 31);
+      } else {
+        this.#next.push(-1); // not in its fingerprint's chain: found only right after a match
+      }
     }
     this.#notify();
+  }
+
+  /** Whether a block of fingerprint `print` and hash `hash` is to be linked: its chain is short, and has no block like it. */
+  #linkable(print: number, hash: Buffer): boolean {
+    let length = 0;
+    for (let k = this.#first.get(print) ?? -1; k >= 0; k = this.#next[k]) {
+      if (this.#hashes[k].equals(hash)) return false;
+      length += 1;
+    }
+    return length < MAX_FINGERPRINT_CHAIN;
   }
 
   /** Whether the list is complete. */

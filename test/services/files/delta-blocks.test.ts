@@ -10,7 +10,7 @@ import { WharfError } from "../../../src/client/index.js";
 import { createBlockHasher, type BlockHashName } from "../../../src/services/files/block-hash.js";
 import { MAX_CHUNK } from "../../../src/services/files/chunker.js";
 import { BlockMatcher } from "../../../src/services/files/delta-block-match.js";
-import { BLOCK_SIZE, BlockIndex, blockListOf, fingerprint } from "../../../src/services/files/delta-blocks.js";
+import { BLOCK_SIZE, BlockIndex, blockListOf, fingerprint, MAX_FINGERPRINT_CHAIN } from "../../../src/services/files/delta-blocks.js";
 import { sendDelta } from "../../../src/services/files/delta-send.js";
 import { encodeCopy, encodeDataHead, pushCopy, pushData, type Step } from "../../../src/services/files/delta-ops.js";
 import { createRoller, rollToCandidate } from "../../../src/services/files/delta-roller.js";
@@ -189,6 +189,52 @@ describe("delta puts in blocks (issue 15)", () => {
     index.add(list);
     assert.equal(index.count, 3);
     assert.ok(index.mayHave(fingerprint(base, KiB)));
+  });
+
+  test("a list whose blocks all share the fingerprint of the file's content costs the scan a bounded number of hashes", async () => {
+    // A file of zeros: every position's fingerprint is the zero block's. The list names that fingerprint for every
+    // block, each with a hash the file never has (what another side could send to keep a scan hashing).
+    const block = 4 * KiB;
+    const next = Buffer.alloc(MiB);
+    const count = 2_000;
+    const list = Buffer.alloc(count * 20);
+    for (let k = 0; k < count; k += 1) {
+      list.writeInt32BE(fingerprint(next, block), k * 20);
+      randomBytes(16).copy(list, k * 20 + 4);
+    }
+    const roller = createRoller(MiB + 2 * block);
+    const hasher = await createBlockHasher("xxh128", roller.hasherHome);
+    let digests = 0;
+    const counted = { ...hasher, digest: (data: Uint8Array) => ((digests += 1), hasher.digest(data)) };
+    const index = new BlockIndex(block, count * block, roller.bits, 16);
+    index.add(list);
+    index.finish();
+    assert.ok(index.mayHave(fingerprint(next, block)));
+    const steps: Step[] = [];
+    const maxFalseHits = 500;
+    const matcher = new BlockMatcher(index, roller, counted, 0, { copy: (at, n) => pushCopy(steps, at, n), data: (at, n) => pushData(steps, at, n) }, { lookahead: 0, maxFalseHits });
+    next.copy(roller.buffer);
+    await matcher.feed(roller.buffer.subarray(0, next.length), 0, true);
+    assert.equal(matcher.position, next.length);
+    assert.deepEqual(steps, [{ copy: false, offset: 0, length: next.length }], "nothing matched: all of it is DATA");
+    // Without the bounds: a hash per listed block at each of the scan's positions (2,000 x 256 Ki of them).
+    assert.ok(digests <= maxFalseHits + 1 + 4, `${digests} hashes`);
+  });
+
+  test("a block index links each content of a fingerprint once, and at most MAX_FINGERPRINT_CHAIN of them", () => {
+    const index = new BlockIndex(KiB, 100 * KiB, undefined, 16);
+    const list = Buffer.alloc(100 * 20);
+    const same = randomBytes(16);
+    for (let k = 0; k < 100; k += 1) {
+      list.writeInt32BE(12345, k * 20);
+      (k < 50 ? same : randomBytes(16)).copy(list, k * 20 + 4); // 50 alike, then 50 of other contents
+    }
+    index.add(list);
+    const linked: number[] = [];
+    for (let k = index.firstWith(12345); k >= 0; k = index.nextWith(k)) linked.push(k);
+    assert.equal(linked.length, MAX_FINGERPRINT_CHAIN);
+    assert.ok(linked.includes(0) && !linked.some((k) => k > 0 && k < 50), "of the alike blocks, the first only");
+    assert.ok(index.matches(77, list.subarray(77 * 20 + 4, 78 * 20)), "a block left out of the chain is still listed (found after a match)");
   });
 
   test("files.put.chunks with blocks streams the block list while it reads the stored file", async (t) => {

@@ -10,7 +10,7 @@ import { chunkBuffer } from "../../../src/services/files/chunker.js";
 import { SPARSE_STRIDE } from "../../../src/services/files/delta-block-match.js";
 import { downloadBlockSize } from "../../../src/services/files/delta-client.js";
 import { MAX_BLOCK_SEARCHES } from "../../../src/services/files/delta-download-blocks.js";
-import { BLOCK_SIZE, blockListOf, MAX_GET_BLOCK_LIST } from "../../../src/services/files/delta-blocks.js";
+import { BLOCK_SIZE, blockListOf, fingerprint, MAX_GET_BLOCK_LIST } from "../../../src/services/files/delta-blocks.js";
 import { encodeChunkList, RecipeDecoder } from "../../../src/services/files/delta-ops.js";
 import { FileRequest, FilesClient } from "../../../src/services/files/index.js";
 import { tempDir } from "../../helpers/cli.js";
@@ -204,6 +204,27 @@ describe("delta get in blocks (issue 15)", () => {
     );
     const after = await files.get("m.bin", join(dir, "after"), { delta: false });
     assert.equal(after.size, stored.length, "the connection still serves");
+  });
+
+  test("a list made to keep the server's search hashing (one fingerprint the stored file has everywhere) still gets its answer", { timeout: 120_000 }, async (t) => {
+    const { url } = await startFilesServer(t);
+    const { conn, files } = await session(t, url);
+    const dir = tempDir(t);
+    const zeros = Buffer.alloc(8 * MiB);
+    writeFileSync(join(dir, "zeros"), zeros);
+    await files.put(join(dir, "zeros"), "zeros.bin");
+    const count = 20_000;
+    const list = Buffer.alloc(count * 20);
+    for (let k = 0; k < count; k += 1) {
+      list.writeInt32BE(fingerprint(zeros, BLOCK_SIZE), k * 20);
+      randomBytes(16).copy(list, k * 20 + 4);
+    }
+    const frames: Buffer[] = [];
+    const reply = await conn.requestStream(FileRequest.GET, { path: "zeros.bin", offset: 0, hashes: ["blake3"], deltaBlocks: "xxh128", block: BLOCK_SIZE, baseSize: count * BLOCK_SIZE }, list, {
+      onFrame: (_header, body) => void frames.push(Buffer.from(body)),
+    });
+    assert.equal(reply.header.literal, zeros.length, "nothing matched: the whole file came as DATA");
+    assert.deepEqual(await applyRecipe(Buffer.alloc(0), frames.slice(1)), zeros);
   });
 
   test("a base too large for a list of 64 KiB blocks is listed in larger ones", () => {
