@@ -5,7 +5,7 @@ import { WharfError } from "../../wire/index.js";
 import { blockHashBytes, createBlockHasher, type BlockHashName } from "./block-hash.js";
 import { recipeStream } from "./delta-client.js";
 import { BlockIndex, FINGERPRINT_BYTES, MAX_GET_BLOCK_LIST } from "./delta-blocks.js";
-import { recipeSize } from "./delta-ops.js";
+import { recipeSize, type Step } from "./delta-ops.js";
 import { createRoller } from "./delta-roller.js";
 import { MAX_BLOCK, SEARCH_READ, searchBlocks } from "./delta-search.js";
 import { FileErrorCode } from "./errors.js";
@@ -89,30 +89,18 @@ function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: Ret
  * with the same matcher a delta put's sender uses (delta-search.ts), sending the recipe as it decides it: first
  * `first` (the reply's header fields, so that the client can start), then intermediate frames whose bodies are
  * consecutive pieces of the recipe (delta-ops.ts encoding, cut anywhere), each sent once the connection takes it.
- * Bytes [offset, size) of `file` are searched; every byte of it from 0 goes to `whole` (unless null: checked
- * before, verified-reads.ts). The caller sends the final frame and closes `file`. At most MAX_BLOCK_SEARCHES run at
+ * Bytes [offset, size) of `file` are searched, and go to `whole` (the caller hashed the prefix before `offset`). The caller sends the final frame and closes `file`. At most MAX_BLOCK_SEARCHES run at
  * once; the others wait (a cancelled request stops waiting).
  */
-export async function sendBlockDelta(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
+export async function sendBlockDelta(file: FileHandle, offset: number, size: number, whole: Pick<ContentHash, "update">, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
   checkClientBlocks(base);
   return inSearchSlot(ctx.signal, () => searchForClient(file, offset, size, whole, base, ctx, first));
 }
 
-async function searchForClient(file: FileHandle, offset: number, size: number, whole: ContentHash | null, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
+async function searchForClient(file: FileHandle, offset: number, size: number, whole: Pick<ContentHash, "update">, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
   const { index, roller } = indexClientBlocks(base);
   const hasher = await createBlockHasher(base.blockHash, roller.hasherHome);
-  const update = whole === null ? () => {} : (bytes: Uint8Array) => whole.update(bytes);
   await ctx.send(first);
-  if (whole !== null && offset > 0) {
-    // The prefix the client kept is hashed through the roller's buffer before the search reads into it.
-    for (let at = 0; at < offset; ) {
-      const want = Math.min(roller.buffer.length, offset - at);
-      const { bytesRead } = await file.read(roller.buffer, 0, want, at);
-      if (bytesRead !== want) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${offset}`);
-      update(roller.buffer.subarray(0, want));
-      at += want;
-    }
-  }
   const outcome: BlockDeltaOutcome = { literal: 0, recipeBytes: 0 };
   await searchBlocks({
     read: async (buffer, at, want, position) => {
@@ -124,7 +112,7 @@ async function searchForClient(file: FileHandle, offset: number, size: number, w
     hasher,
     offset,
     size,
-    whole: { update },
+    whole,
     slice: GET_SLICE,
     lookahead: 0, // the list is complete
     onSearched: async (slice) => {
@@ -139,7 +127,7 @@ async function searchForClient(file: FileHandle, offset: number, size: number, w
 }
 
 /** Sends the encoded recipe for `steps` in intermediate frames of about FRAME_BYTES, DATA read from `file`. */
-async function sendRecipe(file: FileHandle, steps: Parameters<typeof recipeStream>[1], ctx: RequestContext): Promise<void> {
+async function sendRecipe(file: FileHandle, steps: readonly Step[], ctx: RequestContext): Promise<void> {
   let pieces: Buffer[] = [];
   let held = 0;
   const flush = async (): Promise<void> => {

@@ -60,23 +60,12 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
     const samePrefix = prefixOf !== null && (await meta.hashOf(file, info, prefixOf.algorithm, ctx.signal)).hex === prefixOf.hex;
     if (offset > fileSize || (offset > 0 && !samePrefix)) offset = 0;
     const replyHeader = { path: rel, fileSize, ...hashFields(algorithm, hex), mtime: Number((info.mtimeNs + 500_000n) / 1_000_000n), offset }; // whole ms, rounded (see tree-handlers)
-    // A client that has an older version describes it by its blocks: it gets a recipe, in intermediate frames.
-    if (fields.deltaBlocks !== undefined && body !== undefined && body.length > 0 && offset < fileSize) {
-      if (fields.block === undefined || fields.baseSize === undefined) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${rel}: a get with deltaBlocks names its block and baseSize`);
-      const whole = verifiedReads.has(info, algorithm, hex) ? null : createContentHash(algorithm);
-      const base = { blockHash: fields.deltaBlocks, block: fields.block, baseSize: fields.baseSize, list: body };
-      const header = { ...replyHeader, delta: "blocks" };
-      const outcome = await sendBlockDelta(file, offset, fileSize, whole, base, ctx, header);
-      await file.close();
-      file = undefined;
-      if (whole !== null) {
-        checkSent(whole, hex, rel, ctx.logger);
-        verifiedReads.add(info, algorithm, hex);
-      }
-      return { header: { ...header, literal: outcome.literal } };
-    }
-    // A client from before block lists sends its content-defined chunk list instead.
-    const delta = isHashAlgorithm(fields.delta) && canHash(fields.delta) && body !== undefined && body.length > 0 && offset < fileSize ? fields.delta : null;
+    // A client that has an older version describes it by its blocks (from before block lists, by content-defined
+    // chunks): it gets a recipe instead of the bytes.
+    const described = body !== undefined && body.length > 0 && offset < fileSize;
+    const blocks = described && fields.deltaBlocks !== undefined ? fields.deltaBlocks : null;
+    if (blocks !== null && (fields.block === undefined || fields.baseSize === undefined)) throw new WharfError(FileErrorCode.INVALID_PARAMS, `${rel}: a get with deltaBlocks names its block and baseSize`);
+    const delta = described && blocks === null && isHashAlgorithm(fields.delta) && canHash(fields.delta) ? fields.delta : null;
     const hash = delta === null && verifiedReads.has(info, algorithm, hex) ? null : createContentHash(algorithm);
     if (hash !== null) await hashFileRange(file, 0, offset, hash, ctx.signal);
     const check = (): void => {
@@ -84,6 +73,15 @@ export async function sendDownload(deps: FilesDeps, header: RequestHeader, body:
       checkSent(hash, hex, rel, ctx.logger);
       verifiedReads.add(info, algorithm, hex);
     };
+    if (blocks !== null && body !== undefined) {
+      const header = { ...replyHeader, delta: "blocks" };
+      const base = { blockHash: blocks, block: fields.block!, baseSize: fields.baseSize!, list: body };
+      const outcome = await sendBlockDelta(file, offset, fileSize, hash ?? NO_HASH, base, ctx, header);
+      await file.close();
+      file = undefined;
+      check();
+      return { header: { ...header, literal: outcome.literal } };
+    }
     if (delta !== null && body !== undefined && hash !== null) {
       // Its chunking pass (about a CPU second per GiB) takes a search slot, as a search in blocks does.
       const opened = file;
