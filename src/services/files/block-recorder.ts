@@ -76,16 +76,15 @@ export class BlockRecorder {
     if (!Number.isSafeInteger(block) || block < FINGERPRINT_BYTES) throw new RangeError(`a block is at least ${FINGERPRINT_BYTES} bytes, not ${block}`);
     if (liveRecorders >= MAX_RECORDERS) return null;
     liveRecorders += 1; // counted before the wait: recorders made at once must not all pass the check
+    let made: BlockRecorder | null = null;
     try {
       const memory = wasmMemoryOf(XXH128_SCRATCH + block + RECORDER_AREA);
       const hasher = await createBlockHasher("xxh128", { memory, scratch: 0 });
-      if (hasher.kind === "wasm") return new BlockRecorder(hasher, memory.buffer, size, block);
-    } catch (err) {
-      liveRecorders -= 1;
-      throw err;
+      if (hasher.kind === "wasm") made = new BlockRecorder(hasher, memory.buffer, size, block);
+    } finally {
+      if (made === null) liveRecorders -= 1;
     }
-    liveRecorders -= 1;
-    return null;
+    return made;
   }
 
   /** Recorders alive in this process (made and not released). */

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { chmod, open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import type { Connection, Reply } from "../../client/index.js";
 import { WharfError, type IncomingBody, type ReplyHeader } from "../../wire/index.js";
 import { writeAtomically } from "../shared/atomic-write.js";
@@ -142,8 +142,8 @@ async function attemptGet(conn: Connection, remote: string, local: string, optio
     frames = frames.then(() => handleFrame(header, bytes));
     return frames;
   };
+  // After a frame failed, the chain is rejected and the frames after it are not handled.
   const handleFrame = async (header: ReplyHeader, body: Buffer): Promise<void> => {
-    if (state.localError !== null) return;
     try {
       if (state.build === null) {
         if (base === null || header.delta !== "blocks") throw new WharfError(FileErrorCode.INVALID_PARAMS, `${remote}: the server sent a delta this get did not ask for`);
