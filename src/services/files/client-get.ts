@@ -14,6 +14,7 @@ import { bodyChunks } from "./body-chunks.js";
 import { clientIoBlocking, hashFileRange, HashingWriter } from "./hashing-io.js";
 import { HashingFileSink } from "./file-sink.js";
 import { FileRequest } from "./requests.js";
+import { monotonicMs } from "./stopwatch.js";
 
 /** Where a download into `local` keeps its bytes until they are verified: a hidden file beside it. */
 export function downloadPartialPaths(local: string): { data: string; info: string } {
@@ -51,13 +52,13 @@ async function readDownloadInfo(paths: { data: string; info: string }): Promise<
  * out not to match is retried once from the start.
  */
 export async function getFile(conn: Connection, remote: string, local: string, options: TransferOptions = {}): Promise<TransferResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   await assertParentFolder(local);
   for (let attempt = 1; ; attempt += 1) {
     try {
       // A second attempt goes without delta: the local old version may be what went wrong.
       const result = await attemptGet(conn, remote, local, attempt === 1 ? options : { ...options, delta: false });
-      return { ...result, seconds: (performance.now() - started) / 1000 };
+      return { ...result, seconds: (monotonicMs() - started) / 1000 };
     } catch (err) {
       // A kept prefix that does not match (changed on disk meanwhile) was deleted: once more, from the start.
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
@@ -257,7 +258,7 @@ async function modeFor(local: string): Promise<number> {
  * rejects with `E_INTEGRITY` (the CLI then exits non-zero, as a reader of the stream must be told).
  */
 export async function getToStream(conn: Connection, remote: string, out: Writable, options: TransferOptions = {}): Promise<TransferResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const { signal, onProgress } = options;
   const reply = await conn.requestStream(FileRequest.GET, { path: remote, offset: 0, hashes: offeredAlgorithms(options.hash) }, undefined, { signal });
   // The server names the hash it checks with (issue 15); a server from before names only sha256.
@@ -297,6 +298,6 @@ export async function getToStream(conn: Connection, remote: string, out: Writabl
   }
   return {
     path: String(reply.header.path), size: total, ...hashFields(hash.algorithm, actual), resumedFrom: 0, sent: total,
-    mtime: Number(reply.header.mtime), seconds: (performance.now() - started) / 1000,
+    mtime: Number(reply.header.mtime), seconds: (monotonicMs() - started) / 1000,
   };
 }

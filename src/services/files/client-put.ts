@@ -8,6 +8,7 @@ import { sendDelta } from "./delta-send.js";
 import { clientIoBlocking, hashFileRange, hashingReader, sendPool } from "./hashing-io.js";
 import { FileRequest } from "./requests.js";
 import { putSmallFile, readSmallFile } from "./client-put-file.js";
+import { monotonicMs } from "./stopwatch.js";
 
 /** How far a transfer is: `done` of `total` bytes, of which `resumedFrom` were there before it began. */
 export interface TransferProgress {
@@ -70,12 +71,12 @@ export interface TransferResult {
  * not match), it is retried once from the start.
  */
 export async function putFile(conn: Connection, local: string, remote: string, options: PutOptions = {}): Promise<TransferResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   // A small file goes in one request where the server knows it (issue 15).
   const small = readSmallFile(conn, local, options);
   if (small !== null) {
     const result = await putSmallFile(conn, small, remote, options);
-    if (result !== null) return { ...result, seconds: (performance.now() - started) / 1000 };
+    if (result !== null) return { ...result, seconds: (monotonicMs() - started) / 1000 };
   }
   const info = await stat(local);
   if (!info.isFile()) throw new WharfError(FileErrorCode.IS_DIR, `${local}: not a regular file (directories need recursive put)`);
@@ -85,7 +86,7 @@ export async function putFile(conn: Connection, local: string, remote: string, o
       // A second attempt goes without delta: the first failed its check, so the server's old version is suspect.
       // Whole ms, rounded as the server reports times and as Node rounds a Stats Date (floor would differ by 1).
       const result = await attemptPut(conn, local, remote, info.size, Math.round(info.mtimeMs), stamp, attempt === 1 ? options : { ...options, delta: false });
-      return { ...result, seconds: (performance.now() - started) / 1000 };
+      return { ...result, seconds: (monotonicMs() - started) / 1000 };
     } catch (err) {
       const retry = attempt === 1 && err instanceof WharfError && err.code === FileErrorCode.INTEGRITY && (err as { resumed?: boolean }).resumed === true;
       if (!retry) throw err;
@@ -129,13 +130,13 @@ export const RESUMABLE_PUT_CODES: ReadonlySet<string> = new Set(["E_SHUTTING_DOW
  */
 export async function putFileReconnecting(connection: (fresh: boolean) => Promise<Connection>, local: string, remote: string, options: PutOptions & ReconnectOptions = {}): Promise<TransferResult> {
   const retries = options.retries ?? 8;
-  const started = performance.now();
+  const started = monotonicMs();
   let delay = options.backoff ?? 500;
   for (let attempt = 0; ; attempt += 1) {
     try {
       const conn = await connection(attempt > 0);
       const result = await putFile(conn, local, remote, options);
-      return { ...result, seconds: (performance.now() - started) / 1000 };
+      return { ...result, seconds: (monotonicMs() - started) / 1000 };
     } catch (err) {
       if (attempt >= retries || options.signal?.aborted === true || !(err instanceof WharfError) || !RESUMABLE_PUT_CODES.has(err.code)) throw err;
       options.onRetry?.({ attempt: attempt + 1, retries, delayMs: delay, error: err });
@@ -173,11 +174,12 @@ async function attemptPut(
   try {
     let failed = false;
     // The chunks go back to the pool once the socket took them (the body's `release` below).
-    const buffers = sendPool(size - offset);
+    const reads = { blocking: clientIoBlocking() };
+    const buffers = sendPool(size - offset, reads);
     async function* bytesToSend(): AsyncGenerator<Buffer> {
       const file = await open(local, "r");
       try {
-        await hashFileRange(file, 0, offset, hash, signal, { blocking: clientIoBlocking() });
+        await hashFileRange(file, 0, offset, hash, signal, reads);
         const chunks = hashingReader(
           file,
           offset,
@@ -188,7 +190,7 @@ async function attemptPut(
             onProgress?.({ done, total: size, resumedFrom: offset });
           },
           buffers,
-          { blocking: clientIoBlocking() },
+          reads,
         );
         for await (const chunk of chunks) {
           // A frame cannot be cut short: stopping breaks the connection, which beats sending gigabytes for nothing.

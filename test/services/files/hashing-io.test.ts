@@ -5,7 +5,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ChunkPool } from "../../../src/services/files/chunk-pool.js";
-import { READ_CHUNK, readChunks } from "../../../src/services/files/hashing-io.js";
+import { BLOCKING_READ_CHUNK, READ_CHUNK, readChunks, readStep } from "../../../src/services/files/hashing-io.js";
 import { tempDir } from "../../helpers/cli.js";
 
 describe("readChunks", () => {
@@ -28,22 +28,25 @@ describe("readChunks", () => {
     await assert.rejects(chunks.next(), (err: NodeJS.ErrnoException) => err.code === "EBADF");
   });
 
-  test("blocking reads give the same chunks as pooled reads, and fail the same way on a file that shrank", async (t) => {
+  test("blocking reads give the same bytes as pooled reads, in their own steps, and fail the same way on a file that shrank", async (t) => {
     const path = join(tempDir(t), "g");
-    const content = randomBytes(2 * READ_CHUNK + 12345);
+    const content = randomBytes(2 * BLOCKING_READ_CHUNK + 12345);
     writeFileSync(path, content);
     const file = await open(path, "r");
     t.after(() => file.close());
     const read = async (blocking: boolean, start: number, end: number): Promise<Buffer> => {
-      const pool = new ChunkPool(READ_CHUNK, 2);
+      const step = readStep({ blocking });
+      const pool = new ChunkPool(step, 2);
       const parts: Buffer[] = [];
       for await (const chunk of readChunks(file, start, end, undefined, pool, { blocking })) {
         parts.push(Buffer.from(chunk)); // kept as a copy: the pool's buffer is read into again
         pool.give(chunk);
       }
+      // Every chunk but the last is a whole step.
+      assert.deepEqual(parts.slice(0, -1).map((part) => part.length), new Array(Math.max(0, parts.length - 1)).fill(step));
       return Buffer.concat(parts);
     };
-    for (const [start, end] of [[0, content.length], [777, content.length - 5], [READ_CHUNK, READ_CHUNK + 1], [10, 10]]) {
+    for (const [start, end] of [[0, content.length], [777, content.length - 5], [READ_CHUNK, READ_CHUNK + 1], [BLOCKING_READ_CHUNK - 1, BLOCKING_READ_CHUNK + 1], [10, 10]]) {
       assert.deepEqual(await read(true, start, end), content.subarray(start, end), `blocking ${start}-${end}`);
       assert.deepEqual(await read(false, start, end), content.subarray(start, end), `pooled ${start}-${end}`);
     }
