@@ -31,6 +31,8 @@ export interface RequestOptions {
   /**
    * Receives the intermediate frames of a streamed reply (`more: true`), in order, before the request resolves
    * with the final one. Returning a promise pauses reading from the connection until it settles (backpressure).
+   * The body is the callee's to keep: the connection never reads into its memory again (the decoder copies a
+   * frame out of its reused read buffer before handing it on).
    */
   onFrame?: (header: ReplyHeader, body: Buffer) => void | Promise<void>;
 }
