@@ -12,8 +12,9 @@ export const READ_CHUNK = 1024 * 1024;
  * Bytes read per step with blocking reads ({@link ReadOptions}), in a process that does one transfer at a time:
  * four times fewer steps, each a read, a hash update and a socket write, with the event loop's turn between them.
  * Measured on `wharf put` of 1 GiB (interleaved rounds, client pinned to one core): 0.48-0.51 CPU s of the client
- * against 0.57-0.62 in 1 MiB steps, in as much wall time; most of it is the kernel's, fewer and larger sends to
- * the socket (issue 15). A server keeps 1 MiB steps: its memory is per connection.
+ * against 0.57-0.62 in 1 MiB steps, most of it the kernel's (fewer and larger sends to the socket); the wall time
+ * was the same or shorter in two sets of rounds and 7% longer in a third (issue 15). A server keeps 1 MiB steps:
+ * its memory is per connection.
  */
 export const BLOCKING_READ_CHUNK = 4 * 1024 * 1024;
 /** A writer starts a write once this much is queued, and holds the producer back at twice this much. */
@@ -95,9 +96,9 @@ export function clientIoBlocking(): boolean {
 
 /**
  * Bytes [start, end) of an open file in chunks of up to {@link readStep}, the next one read while the consumer
- * handles the last (or, with `blocking`, each read when the consumer asks for it). Without `pool` each chunk is a buffer of
- * its own (the consumer may keep it, e.g. queued on a socket); with one, chunks are read into the pool's buffers
- * and the consumer gives each back when done with it. Fails if the file is shorter than `end` (it changed
+ * handles the last (or, with `blocking`, each read when the consumer asks for it). Without `pool` each chunk is a
+ * buffer of its own (the consumer may keep it, e.g. queued on a socket); with one, chunks are read into the pool's
+ * buffers and the consumer gives each back when done with it. Fails if the file is shorter than `end` (it changed
  * meanwhile).
  */
 export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal, pool?: ChunkPool, options: ReadOptions = {}): AsyncGenerator<Buffer> {
