@@ -89,8 +89,9 @@ function indexClientBlocks(base: ClientBlocks): { index: BlockIndex; roller: Ret
  * with the same matcher a delta put's sender uses (delta-search.ts), sending the recipe as it decides it: first
  * `first` (the reply's header fields, so that the client can start), then intermediate frames whose bodies are
  * consecutive pieces of the recipe (delta-ops.ts encoding, cut anywhere), each sent once the connection takes it.
- * Bytes [offset, size) of `file` are searched, and go to `whole` (the caller hashed the prefix before `offset`). The caller sends the final frame and closes `file`. At most MAX_BLOCK_SEARCHES run at
- * once; the others wait (a cancelled request stops waiting).
+ * Bytes [offset, size) of `file` are searched, and go to `whole` (the caller hashed the prefix before `offset`).
+ * The caller sends the final frame and closes `file`. At most MAX_BLOCK_SEARCHES run at once; the others wait (a
+ * cancelled request stops waiting).
  */
 export async function sendBlockDelta(file: FileHandle, offset: number, size: number, whole: Pick<ContentHash, "update">, base: ClientBlocks, ctx: RequestContext, first: Record<string, unknown>): Promise<BlockDeltaOutcome> {
   checkClientBlocks(base);

@@ -1,6 +1,9 @@
 import type { Hash } from "node:crypto";
 import { createRequire } from "node:module";
 
+/** Loads CommonJS modules (the native hasher) and built-ins on first use, from beside this module. */
+const requireHere = createRequire(import.meta.url);
+
 /** The content hashes a transfer can be verified with (issue 15). */
 export type HashAlgorithm = "blake3" | "sha256";
 
@@ -55,15 +58,14 @@ function loadNative(): NativeBlake3 | null {
  * installed or does not link, and the package's loader decides as before.
  */
 function requireBlake3(): NativeBlake3 {
-  const require = createRequire(import.meta.url);
   if (process.platform === "linux") {
     try {
-      return require(`@napi-rs/blake-hash-linux-${process.arch}-gnu`) as NativeBlake3;
+      return requireHere(`@napi-rs/blake-hash-linux-${process.arch}-gnu`) as NativeBlake3;
     } catch {
       // musl, another architecture, or a layout where the platform package is not found from here
     }
   }
-  return require("@napi-rs/blake-hash") as NativeBlake3;
+  return requireHere("@napi-rs/blake-hash") as NativeBlake3;
 }
 
 let crypto: typeof import("node:crypto") | undefined;
@@ -73,7 +75,7 @@ let crypto: typeof import("node:crypto") | undefined;
  * (measured on `wharf put`, issue 15), and a BLAKE3 transfer, the default, never needs it.
  */
 function createSha256(): Hash {
-  crypto ??= createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  crypto ??= requireHere("node:crypto") as typeof import("node:crypto");
   return crypto.createHash("sha256");
 }
 

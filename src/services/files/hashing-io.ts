@@ -102,6 +102,7 @@ export function clientIoBlocking(): boolean {
  * meanwhile).
  */
 export async function* readChunks(file: FileHandle, start: number, end: number, signal?: AbortSignal, pool?: ChunkPool, options: ReadOptions = {}): AsyncGenerator<Buffer> {
+  const step = readStep(options);
   if (options.blocking === true) {
     for (let at = start; at < end; ) {
       // A turn of the event loop per chunk: what arrived on the connection meanwhile (a server's error frame) is
@@ -109,7 +110,7 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
       // write that meets the server's reset fails first, and the frame that said why is never read.
       if (at > start) await nextTurn();
       signal?.throwIfAborted();
-      const length = Math.min(BLOCKING_READ_CHUNK, end - at);
+      const length = Math.min(step, end - at);
       const into = pool === undefined ? Buffer.allocUnsafeSlow(length) : await pool.take(length);
       const bytesRead = readSync(file.fd, into, 0, length, at);
       if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
@@ -119,7 +120,7 @@ export async function* readChunks(file: FileHandle, start: number, end: number, 
     return;
   }
   const read = async (at: number): Promise<Buffer> => {
-    const length = Math.min(READ_CHUNK, end - at);
+    const length = Math.min(step, end - at);
     const into = pool === undefined ? Buffer.allocUnsafeSlow(length) : await pool.take(length);
     const { bytesRead } = await file.read(into, 0, length, at);
     if (bytesRead !== length) throw new Error(`the file changed while it was read: it ended at ${at + bytesRead}, before ${end}`);
